@@ -1,0 +1,42 @@
+"""The model's I/O contract, declared once.
+
+The exported ONNX graph, Triton's `config.pbtxt` files and the gateway all follow this
+declaration; tests check that they agree. Pure Python: no torch, no onnx.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MODEL_NAME = "lama"
+# H and W of every request must be a multiple of this (3 stride-2 downsamplings).
+SPATIAL_MULTIPLE = 8
+# Largest batch Triton may form; configs and the TensorRT profile use it.
+MAX_BATCH_SIZE = 8
+ONNX_OPSET = 17
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One named tensor. `dims` excludes the batch axis, -1 marks a dynamic axis."""
+
+    name: str
+    dtype: str  # Triton spelling: "UINT8", "FP32", ...
+    dims: tuple[int, ...]
+    axis_names: tuple[str, ...]  # names of the dynamic axes for ONNX, batch first
+
+    @property
+    def numpy_dtype(self) -> str:
+        return {"UINT8": "uint8", "FP32": "float32", "FP16": "float16"}[self.dtype]
+
+    @property
+    def onnx_dynamic_axes(self) -> dict[int, str]:
+        """Axis index (with batch) -> symbolic name, as torch.onnx.export wants it."""
+        return dict(enumerate(self.axis_names))
+
+
+IMAGE = TensorSpec("image", "UINT8", (-1, -1, 3), ("batch", "height", "width"))
+MASK = TensorSpec("mask", "UINT8", (-1, -1, 1), ("batch", "height", "width"))
+INPAINTED = TensorSpec("inpainted", "UINT8", (-1, -1, 3), ("batch", "height", "width"))
+
+INPUTS: tuple[TensorSpec, ...] = (IMAGE, MASK)
+OUTPUTS: tuple[TensorSpec, ...] = (INPAINTED,)

@@ -1,0 +1,1 @@
+"""The `lama-serve` command line: one entry point, one subcommand per capability."""

@@ -1,0 +1,1 @@
+"""The embedded default: the tritonserver bundled in the PyTriton wheel, run on this host."""
