@@ -1,0 +1,35 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from export import cli as export_cli
+import argparse
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    export_cli.register(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_export_command_writes_the_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = _run(["export", "--random-weights", "--arch", "tiny", "--repository", str(tmp_path),
+                 "--model-version", "2"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "WARNING: random weights" in out and "[4/4] parity check" in out
+    assert json.loads((tmp_path / "lama/2/export.json").read_text())["version"] == 2
+
+
+def test_export_command_reports_a_bad_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = _run(["export", "--checkpoint", str(tmp_path / "missing.ckpt"), "--arch", "tiny",
+                 "--repository", str(tmp_path)])
+    assert code == 1
+    assert "export failed: checkpoint not found" in capsys.readouterr().err
+
+
+def test_a_source_is_required() -> None:
+    with pytest.raises(SystemExit):
+        _run(["export", "--arch", "tiny"])
