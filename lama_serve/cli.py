@@ -1,5 +1,5 @@
 """`lama-serve` dispatcher. Each package registers its own subcommand so that the CLI
-mirrors the architecture: `export` (export/), `up` (serving/)."""
+mirrors the architecture: `export` (export/), `up` (serving/), `bench` (bench/)."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 # module path -> each module exposes `register(subparsers)` which sets `func` on its parser.
-SUBCOMMAND_MODULES = ("export.cli", "serving.cli")
+SUBCOMMAND_MODULES = ("export.cli", "serving.cli", "bench.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

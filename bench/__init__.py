@@ -1,0 +1,1 @@
+"""Benchmarks: numbers measured in one run on one machine, printed as ratios."""
