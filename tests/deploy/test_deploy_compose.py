@@ -1,0 +1,250 @@
+"""docker-compose.yml and its Dockerfiles, checked offline: every referenced file exists,
+ports and env names agree with the gateway's settings and Triton's flags, secrets stay
+out of git and images."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .deploy_files import DEPLOY, REPO, compose_default
+
+SERVICES = {"export", "triton", "gateway", "prometheus", "grafana", "nginx"}
+TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"  # Triton 2.51.0
+# Bind-mount sources the operator provides at deploy time (docs/deploy.md), so absent
+# from a checkout: the checkpoint folder (its *.pt are git-ignored) and the TLS folder.
+OPERATOR_PROVIDED = {"./checkpoints", "./deploy/secrets/tls"}
+
+
+def _bind_mounts(service: dict) -> list[tuple[str, str]]:
+    """(host path with defaults applied, container path) of a service's bind mounts."""
+    mounts = []
+    for volume in service.get("volumes", []):
+        source, target = compose_default(volume).split(":")[:2]
+        if source.startswith((".", "/")):
+            mounts.append((source, target))
+    return mounts
+
+
+def _container_port(mapping: str) -> int:
+    return int(compose_default(mapping).rsplit(":", 1)[1])
+
+
+def _dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            instruction, _, arguments = line.partition(" ")
+            pairs.append((instruction.upper(), arguments.strip()))
+    return pairs
+
+
+def _is_git_ignored(path: str) -> bool:
+    result = subprocess.run(
+        ["git", "-C", str(REPO), "check-ignore", "-q", "--no-index", path], check=False
+    )
+    return result.returncode == 0
+
+
+def test_services_and_pinned_images(compose):
+    services = compose["services"]
+    assert set(services) == SERVICES
+    assert services["triton"]["image"] == TRITON_IMAGE
+    for name, service in services.items():
+        image = service["image"]
+        tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+        assert tag and tag != "latest" and re.search(r"\d", tag), f"{name}: unpinned image {image}"
+
+
+def test_build_contexts_and_dockerfiles_exist(compose):
+    built = {name: s["build"] for name, s in compose["services"].items() if "build" in s}
+    assert set(built) == {"export", "gateway"}
+    for name, build in built.items():
+        context = REPO / build["context"]
+        dockerfile = context / build["dockerfile"]
+        assert context.is_dir(), name
+        assert dockerfile.is_file(), name
+        # BuildKit's per-Dockerfile ignore file keeps checkpoints, models and .git out.
+        assert Path(f"{dockerfile}.dockerignore").is_file(), name
+
+
+def test_bind_mounts_exist(compose):
+    for name, service in compose["services"].items():
+        for source, _ in _bind_mounts(service):
+            if source in OPERATOR_PROVIDED:
+                continue
+            assert (REPO / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_named_volumes_declared(compose):
+    declared = set(compose.get("volumes", {}))
+    for name, service in compose["services"].items():
+        for volume in service.get("volumes", []):
+            source = compose_default(volume).split(":")[0]
+            if not source.startswith((".", "/")):
+                assert source in declared, f"{name}: undeclared volume {source}"
+
+
+def test_secrets_are_files_kept_out_of_git(compose):
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    secret_files = [secret["file"] for secret in compose["secrets"].values()]
+    tls = [s for s, t in _bind_mounts(compose["services"]["nginx"]) if t == "/etc/nginx/tls"]
+    for path in secret_files + [f"{folder}/tls.key" for folder in tls]:
+        assert _is_git_ignored(path), f"{path} could be committed"
+    used = {s for service in compose["services"].values() for s in service.get("secrets", [])}
+    assert used == set(compose["secrets"])
+
+
+def test_triton_gpu_reservation_and_health(compose):
+    triton = compose["services"]["triton"]
+    (device,) = triton["deploy"]["resources"]["reservations"]["devices"]
+    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+    assert any("/v2/health/ready" in part for part in triton["healthcheck"]["test"])
+    assert ("./model_repository", "/models") in _bind_mounts(triton)
+    assert triton["depends_on"]["export"]["condition"] == "service_completed_successfully"
+
+
+def test_triton_flags(compose_triton_flags, settings_defaults):
+    flags = compose_triton_flags
+    assert flags["--model-repository"] == "/models"
+    assert flags["--model-control-mode"] == "explicit"
+    assert flags["--load-model"] == "lama"
+    assert flags["--strict-readiness"] == "true"
+    assert int(flags["--http-port"]) == settings_defaults["triton_http_port"]
+    assert int(flags["--metrics-port"]) == settings_defaults["triton_metrics_port"]
+    for restriction in ("--http-restricted-api", "--grpc-restricted-protocol"):
+        apis, _, header = flags[restriction].partition(":")
+        assert "model-repository" in apis.split(",")
+        assert re.fullmatch(r"admin-key=\$admin_key", header), "key must be the per-start random one"
+
+
+def test_gateway_env_names_are_settings(compose, settings_env_names):
+    env = compose["services"]["gateway"]["environment"]
+    unknown = set(env) - settings_env_names
+    assert not unknown, f"gateway env the settings do not read: {sorted(unknown)}"
+    # Passed through from the shell/.env, never a value in the file.
+    assert env["API_KEY"] is None
+    assert env["API_KEYS_FILE"] == "/run/secrets/api_keys"
+
+
+def test_gateway_ports_agree(compose, compose_triton_flags, settings_defaults):
+    gateway = compose["services"]["gateway"]
+    port = settings_defaults["gateway_port"]
+    assert int(gateway["environment"]["GATEWAY_PORT"]) == port
+    assert [_container_port(p) for p in gateway["ports"]] == [port]
+    host, triton_port = gateway["environment"]["TRITON_URL"].split(":")
+    assert host in compose["services"]
+    assert triton_port == compose_triton_flags["--http-port"]
+    dockerfile = dict(_dockerfile_instructions(REPO / gateway["build"]["dockerfile"]))
+    assert dockerfile["EXPOSE"] == str(port)
+
+
+@pytest.mark.parametrize("service", ["gateway", "export"])
+def test_images_non_root_and_pinned(compose, service):
+    path = REPO / compose["services"][service]["build"]["dockerfile"]
+    instructions = _dockerfile_instructions(path)
+    users = [args for instruction, args in instructions if instruction == "USER"]
+    assert users and users[-1] not in {"root", "0"}, f"{path.name} runs as root"
+    for instruction, args in instructions:
+        if instruction == "FROM":
+            assert re.search(r":\d+\.\d+\.\d+-", args), f"unpinned base {args}"
+
+
+@pytest.mark.parametrize("dockerfile", sorted(DEPLOY.glob("*.Dockerfile")), ids=lambda p: p.name)
+def test_exec_forms_are_json(dockerfile):
+    """Docker silently runs a malformed exec form (`CMD [...]`) through a shell instead."""
+    for instruction, args in _dockerfile_instructions(dockerfile):
+        if instruction in {"CMD", "ENTRYPOINT", "HEALTHCHECK", "VOLUME"} and "[" in args:
+            assert isinstance(json.loads(args[args.index("[") :]), list), f"{instruction} {args}"
+
+
+def test_gateway_image_without_torch_and_with_healthcheck(compose):
+    path = REPO / compose["services"]["gateway"]["build"]["dockerfile"]
+    instructions = _dockerfile_instructions(path)
+    installs = " ".join(args for instruction, args in instructions if instruction == "RUN")
+    assert "torch" not in installs and "[export]" not in installs
+    healthcheck = dict(instructions)["HEALTHCHECK"]
+    assert "/api/v1/health" in healthcheck
+    assert "gateway.app:create_app" in dict(instructions)["CMD"]
+
+
+def test_dockerignore_allows_every_package():
+    """A package added to pyproject must reach the image builds too."""
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
+    for ignore in DEPLOY.glob("*.Dockerfile.dockerignore"):
+        lines = [line.strip() for line in ignore.read_text().splitlines()]
+        rules = [line for line in lines if line and not line.startswith("#")]
+        assert rules[0] == "*", f"{ignore.name} must be an allow-list"
+        for package in packages:
+            assert f"!{package}/" in lines, f"{ignore.name} drops package {package}"
+
+
+def test_export_script(tmp_path):
+    """Skips when a model exists; fails loudly when neither model nor checkpoint does."""
+    script = DEPLOY / "export-model.sh"
+    assert os.access(script, os.X_OK)
+    assert "deploy/export-model.sh" in (DEPLOY / "export.Dockerfile").read_text()
+    env = {
+        "PATH": os.environ["PATH"],
+        "MODEL_REPOSITORY": str(tmp_path),
+        "LAMA_CHECKPOINT": str(tmp_path / "missing.pt"),
+    }
+    missing = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
+    assert missing.returncode == 1 and "no checkpoint" in missing.stderr
+    (tmp_path / "lama" / "3").mkdir(parents=True)
+    (tmp_path / "lama" / "3" / "model.onnx").write_bytes(b"")
+    present = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
+    assert present.returncode == 0 and "nothing to do" in present.stdout
+
+
+def test_prometheus_scrapes_triton_and_gateway(compose, compose_triton_flags):
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: target
+        for job in config["scrape_configs"]
+        for group in job["static_configs"]
+        for target in group["targets"]
+    }
+    assert targets["triton"] == f"triton:{compose_triton_flags['--metrics-port']}"
+    assert targets["gateway"] == f"gateway:{compose['services']['gateway']['environment']['GATEWAY_PORT']}"
+    mounts = dict((t, s) for s, t in _bind_mounts(compose["services"]["prometheus"]))
+    assert mounts["/etc/prometheus"] == "./deploy/prometheus"
+
+
+def test_nginx_proxies_gateway_with_limits(compose):
+    nginx = compose["services"]["nginx"]
+    assert nginx["profiles"] == ["nginx"]
+    mounts = dict((t, s) for s, t in _bind_mounts(nginx))
+    conf = (REPO / mounts["/etc/nginx/conf.d/default.conf"]).read_text()
+    port = compose["services"]["gateway"]["environment"]["GATEWAY_PORT"]
+    assert re.search(rf"server\s+gateway:{port};", conf)
+    assert re.search(r"client_max_body_size\s+11m;", conf)
+    for name in ("tls.crt", "tls.key"):
+        assert f"/etc/nginx/tls/{name}" in conf
+    published = {_container_port(p) for p in nginx["ports"]}
+    assert published == {int(p) for p in re.findall(r"listen\s+(\d+)", conf)}
+
+
+def test_docs_explain_every_variable(compose, k8s_objects):
+    """docs/deploy.md's tables cover the compose variables and the gateway env."""
+    docs = (REPO / "docs" / "deploy.md").read_text()
+    interpolated = set(re.findall(r"\$\{(\w+)", (REPO / "docker-compose.yml").read_text()))
+    gateway_env = set(compose["services"]["gateway"]["environment"])
+    k8s_env = {item["name"] for item in k8s_objects["Deployment", "gateway"]["spec"]["template"]["spec"]
+               ["containers"][0]["env"]}
+    export_env = set(compose["services"]["export"]["environment"])
+    missing = {name for name in interpolated | gateway_env | k8s_env | export_env if f"`{name}`" not in docs}
+    assert not missing, f"docs/deploy.md does not mention {sorted(missing)}"
