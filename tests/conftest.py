@@ -1,0 +1,118 @@
+"""Shared fixtures: a tiny exported model repository and the bundled Triton serving it.
+
+    tiny_repository   session: tmp copy of model_repository/lama configs + tiny export (v1)
+    triton_server     session: a ready TritonProcess (CPU config) on free ports serving it;
+                      use .http_url ("127.0.0.1:PORT"), .metrics_url, .repository
+    start_triton      function: factory for private servers, stopped after the test:
+                      start_triton(repository=None, wait=True, **TritonProcess kwargs)
+    copy_repository   function: a private copy of tiny_repository to modify (configs, files)
+
+Plain helpers for process checks: free_port(), child_pids(pid), exited(pid, timeout).
+
+Tests that only need to talk to a model use `triton_server`; tests that stop, break or
+reconfigure Triton use `start_triton` (+ `copy_repository`) so the shared one stays intact.
+"""
+from __future__ import annotations
+
+import itertools
+import shutil
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from export.contract import MODEL_NAME
+from serving.process import TritonProcess
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIGS_SOURCE = PROJECT_ROOT / "model_repository" / MODEL_NAME
+READY_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    """A TCP port free right now on 127.0.0.1 (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of `pid` (Linux /proc), e.g. Triton's Python backend stubs."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def exited(pid: int, timeout: float = 5.0) -> bool:
+    """True once `pid` is gone or a zombie, waiting at most `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stat = Path(f"/proc/{pid}/stat")
+        if not stat.exists() or stat.read_text().rsplit(") ", 1)[1].startswith("Z"):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _copy_configs(repository: Path) -> Path:
+    """The repo's configs for `lama` (no versions) into `repository`."""
+    shutil.copytree(CONFIGS_SOURCE, repository / MODEL_NAME,
+                    ignore=shutil.ignore_patterns("[0-9]*", "__pycache__"))
+    return repository
+
+
+@pytest.fixture(scope="session")
+def tiny_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Model repository with the real configs and a tiny random-weights export as version 1."""
+    from export.pipeline import export_to_repository
+
+    repository = _copy_configs(tmp_path_factory.mktemp("model_repository"))
+    export_to_repository(repository, 1, arch="tiny", seed=0)
+    return repository
+
+
+@pytest.fixture
+def copy_repository(tiny_repository: Path, tmp_path: Path) -> Callable[[], Path]:
+    """Factory of private copies of `tiny_repository` (safe to modify)."""
+    counter = itertools.count()
+
+    def make() -> Path:
+        return Path(shutil.copytree(tiny_repository, tmp_path / f"repository{next(counter)}"))
+
+    return make
+
+
+def _new_process(repository: Path, **kwargs: Any) -> TritonProcess:
+    return TritonProcess(repository, http_port=free_port(), metrics_port=free_port(),
+                         exit_timeout=2, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def triton_server(tiny_repository: Path) -> Iterator[TritonProcess]:
+    """One ready bundled Triton serving `tiny_repository` with configs/cpu.pbtxt."""
+    process = _new_process(tiny_repository).start()
+    try:
+        process.wait_ready(READY_TIMEOUT_S)
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def start_triton(tiny_repository: Path) -> Iterator[Callable[..., TritonProcess]]:
+    """Factory: start a private Triton (ready unless wait=False); all stopped after the test."""
+    started: list[TritonProcess] = []
+
+    def start(repository: Path | None = None, *, wait: bool = True, **kwargs: Any) -> TritonProcess:
+        process = _new_process(repository or tiny_repository, **kwargs)
+        started.append(process.start())
+        if wait:
+            process.wait_ready(READY_TIMEOUT_S)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
