@@ -3,9 +3,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Fragments of the keys in the v1 docs and samples (`your_secret_key_change_me`,
+# `your_api_key_here`, `sk_live_1234567890abcdef`, ...): such a key is public knowledge.
+PLACEHOLDER_MARKERS = (
+    "changeme", "change_me", "change-me", "your_api_key", "your_secret", "example", "1234567890"
+)
+MIN_API_KEY_LENGTH = 16
+KEY_FIX_HINT = "generate one with `python -m gateway.auth` and set API_KEY or add its hash to API_KEYS_FILE"
 
 
 class Settings(BaseSettings):
@@ -14,7 +23,10 @@ class Settings(BaseSettings):
     Env names are the field names upper-cased (e.g. `TRITON_URL`, `GATEWAY_PORT`).
     """
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    # hide_input_in_errors: a rejected API_KEY must not be echoed into logs.
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", hide_input_in_errors=True
+    )
 
     # --- where the model lives -------------------------------------------------------
     triton_url: str | None = Field(
@@ -34,6 +46,97 @@ class Settings(BaseSettings):
     gateway_port: int = Field(8080, ge=1, le=65535, description="Gateway port (the seed's 8080).")
     triton_http_port: int = Field(8000, ge=1, le=65535, description="Bundled Triton HTTP port.")
     triton_metrics_port: int = Field(8002, ge=1, le=65535, description="Bundled Triton metrics port.")
+
+    # --- gateway: authentication and rate limits ------------------------------------
+    api_key: SecretStr | None = Field(
+        None, description="One plaintext API key (the seed's `API_KEY`); hashed in memory at start."
+    )
+    api_keys_file: Path | None = Field(
+        None,
+        description="File of salted key hashes, one per line (`python -m gateway.auth` makes them); "
+        "re-read when its mtime changes, so keys are added or revoked without a restart.",
+    )
+    rate_limit_per_minute: float = Field(
+        30.0, ge=0, description="Sustained requests per minute per key (token refill rate); 0 disables."
+    )
+    rate_limit_burst: int = Field(10, ge=1, description="Token bucket size: requests allowed at once.")
+
+    # --- gateway: request limits --------------------------------------------------------
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Largest uploaded file (image or mask) in bytes."
+    )
+    max_image_side: int = Field(4096, ge=8, description="Largest width or height in pixels.")
+    max_image_pixels: int = Field(
+        4096 * 4096,
+        ge=64,
+        description="Largest width*height, checked from the header before decoding "
+        "(decompression bombs); also set as PIL.Image.MAX_IMAGE_PIXELS.",
+    )
+    allow_missing_mask: bool = Field(
+        False,
+        description="Without a mask, inpaint the whole image (the seed's behaviour) instead of 400.",
+    )
+    mask_threshold: int = Field(
+        0,
+        ge=0,
+        le=254,
+        description="Mask values above this are holes for the model; gray values are then blended "
+        "by mask/255. 0: soft masks feather smoothly; 127: IOPaint's hard threshold.",
+    )
+
+    # --- gateway: Triton calls ----------------------------------------------------------
+    inference_timeout_s: float = Field(60.0, gt=0, description="Deadline of one inference (504 after).")
+    health_timeout_s: float = Field(2.0, gt=0, description="Deadline of the Triton readiness probe.")
+    retry_after_s: int = Field(5, ge=1, description="`Retry-After` sent with 503 responses.")
+
+    # --- gateway: output, stats, logging, CORS -------------------------------------------
+    output_format: Literal["png", "jpeg", "webp"] = Field(
+        "png", description="Format when neither `?format=` nor Accept asks for another."
+    )
+    png_compress_level: int = Field(1, ge=0, le=9, description="zlib level of PNG output (1 = fast).")
+    lossy_quality: int = Field(95, ge=1, le=100, description="JPEG/WebP output quality.")
+    stats_db_path: Path = Field(Path("var/gateway_stats.sqlite3"), description="SQLite usage stats.")
+    stats_flush_interval_s: float = Field(2.0, gt=0, description="How often usage stats are written.")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info", description="Gateway log level."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins allowed by CORS; empty (default) turns CORS off.",
+    )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _reject_placeholder_key(cls, value: object) -> object:
+        """A guessable key is worse than none: refuse to start with one."""
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if plain is None:
+            return None
+        if not isinstance(plain, str):
+            return value
+        plain = plain.strip()
+        if any(marker in plain.lower() for marker in PLACEHOLDER_MARKERS):
+            raise ValueError(f"API_KEY is a published placeholder; {KEY_FIX_HINT}")
+        if len(plain) < MIN_API_KEY_LENGTH:
+            raise ValueError(
+                f"API_KEY is shorter than {MIN_API_KEY_LENGTH} characters (or empty); {KEY_FIX_HINT}"
+            )
+        return plain
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept `a,b` from the environment as well as a list."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _reject_wildcard_origin(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("CORS_ORIGINS may not be `*` (API keys travel in headers); list the origins")
+        return value
 
     @property
     def effective_triton_url(self) -> str:

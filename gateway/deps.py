@@ -1,0 +1,79 @@
+"""Shared per-app objects and the FastAPI dependencies that hand them to routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+
+from .auth import KeyStore
+from .imaging import ImageLimits
+from .metrics import GatewayMetrics
+from .middleware import RATE_LIMIT_STATE
+from .ratelimit import TokenBucketLimiter, raise_if_limited
+from .settings import Settings
+from .stats import UsageStore
+from .triton import TritonModel, unavailable
+
+
+@dataclass
+class Services:
+    """Everything a request needs, built once per app; `triton` exists while the app runs."""
+
+    settings: Settings
+    keys: KeyStore
+    limiter: TokenBucketLimiter
+    usage: UsageStore
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
+    triton: TritonModel | None = None
+
+    @property
+    def limits(self) -> ImageLimits:
+        return ImageLimits(self.settings.max_image_side, self.settings.max_image_pixels)
+
+
+def _services(request: Request) -> Services:
+    return request.app.state.services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+def _settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def _triton(services: ServicesDep) -> TritonModel:
+    if services.triton is None:
+        raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
+    return services.triton
+
+
+TritonDep = Annotated[TritonModel, Depends(_triton)]
+
+_api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKeyAuth",
+    description="API key issued by the operator (`python -m gateway.auth` makes one).",
+    auto_error=False,
+)
+
+
+def _authenticate(
+    request: Request, services: ServicesDep, key: Annotated[str | None, Security(_api_key_header)]
+) -> str:
+    """The caller's key id after the key check and one token of its rate limit."""
+    caller = services.keys.authenticate(key)
+    if services.limiter.enabled:
+        state = services.limiter.acquire(caller)
+        setattr(request.state, RATE_LIMIT_STATE, state.headers())
+        raise_if_limited(state)
+    return caller
+
+
+ApiKeyDep = Annotated[str, Depends(_authenticate)]
