@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         description="File of salted key hashes, one per line (`python -m gateway.auth` makes them); "
         "re-read when its mtime changes, so keys are added or revoked without a restart.",
     )
+    generated_keys_file: Path = Field(
+        Path("var/api_keys"),
+        description="Where `lama-serve up` keeps the hash of the key it generates when neither "
+        "API_KEY nor API_KEYS_FILE is set (delete the file to get a new key).",
+    )
     rate_limit_per_minute: float = Field(
         30.0, ge=0, description="Sustained requests per minute per key (token refill rate); 0 disables."
     )

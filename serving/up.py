@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from export.contract import MODEL_NAME
 from serving.bundle import TritonNotInstalledError
+from serving.keys import ensure_api_key
 from serving.process import TritonProcess, TritonStartupError
 
 if TYPE_CHECKING:  # the gateway (FastAPI, uvicorn) is imported only when it is started
@@ -81,6 +82,7 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
     for sig in previous:
         signal.signal(sig, _request_stop)
     try:
+        settings = ensure_api_key(settings)
         app = _create_gateway(settings)  # before Triton: a misconfigured gateway fails at once
         if settings.triton_url:
             LOGGER.info("TRITON_URL=%s: using that Triton, starting only the gateway",
