@@ -14,13 +14,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from PIL import Image
 
+from rollout.router import VersionRouter
+
 from .auth import KeyStore
 from .deps import Services
 from .errors import install_error_handlers
 from .metrics import MetricsMiddleware
 from .middleware import BodySizeLimit, ResponseHeaders
 from .ratelimit import TokenBucketLimiter
-from .routes import health, inpaint
+from .routes import batch, health, inpaint
 from .settings import Settings, get_settings
 from .stats import UsageStore
 from .triton import TritonModel
@@ -60,6 +62,7 @@ def _build_services(settings: Settings) -> Services:
         keys=keys,
         limiter=TokenBucketLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         usage=UsageStore(settings.stats_db_path, settings.stats_flush_interval_s),
+        router=VersionRouter(settings.rollout_state_path),
     )
 
 
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     _openapi_without_422(app)
     app.include_router(inpaint.router)
+    app.include_router(batch.router)
     app.include_router(health.router)
     # Added innermost first: CORS -> headers -> metrics -> body limit -> routes.
     app.add_middleware(

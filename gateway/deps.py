@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
+from rollout.router import VersionRouter
+
 from .auth import KeyStore
 from .imaging import ImageLimits
 from .metrics import GatewayMetrics
@@ -26,6 +28,7 @@ class Services:
     keys: KeyStore
     limiter: TokenBucketLimiter
     usage: UsageStore
+    router: VersionRouter
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     triton: TritonModel | None = None
 
@@ -55,6 +58,16 @@ def _triton(services: ServicesDep) -> TritonModel:
 
 
 TritonDep = Annotated[TritonModel, Depends(_triton)]
+
+
+def _model_version(services: ServicesDep) -> str | None:
+    """The one model version all Triton calls of a request use, so the windows of one image,
+    or the items of one batch, never mix versions: the rollout split when one is active,
+    else the configured version (None: Triton's latest)."""
+    return services.router.choose() or services.settings.model_version or None
+
+
+ModelVersionDep = Annotated[str | None, Depends(_model_version)]
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key",

@@ -23,8 +23,8 @@ class GatewayMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "lama_gateway_requests_total",
-            "HTTP requests by route template and status.",
-            ["route", "status"],
+            "HTTP requests by route template, status and the model version that served them.",
+            ["route", "status", "version"],
             registry=self.registry,
         )
         self.duration = Histogram(
@@ -74,11 +74,14 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         status = 500  # what the client sees if the app dies before answering
+        version = ""  # X-Model-Version of the response: metrics broken down by version
 
         async def send_recording(message: Message) -> None:
-            nonlocal status
+            nonlocal status, version
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = dict(message.get("headers", []))
+                version = headers.get(b"x-model-version", b"").decode("latin-1")
             await send(message)
 
         started = time.perf_counter()
@@ -88,5 +91,5 @@ class MetricsMiddleware:
         finally:
             self.metrics.in_flight.dec()
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(route=route, status=str(status)).inc()
+            self.metrics.requests.labels(route=route, status=str(status), version=version).inc()
             self.metrics.duration.labels(route=route).observe(time.perf_counter() - started)

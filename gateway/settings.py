@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from export.contract import SPATIAL_MULTIPLE
+
 # Fragments of the keys in the v1 docs and samples (`your_secret_key_change_me`,
 # `your_api_key_here`, `sk_live_1234567890abcdef`, ...): such a key is public knowledge.
 PLACEHOLDER_MARKERS = (
@@ -56,6 +58,17 @@ class Settings(BaseSettings):
         description="File of salted key hashes, one per line (`python -m gateway.auth` makes them); "
         "re-read when its mtime changes, so keys are added or revoked without a restart.",
     )
+    rollout_state_path: Path = Field(
+        Path("var/rollout.json"),
+        description="Traffic split between model versions, written by `lama-serve rollout`/"
+        "`promote`/`rollback` and read by every gateway process (share it between replicas).",
+    )
+    triton_admin_key: SecretStr | None = Field(
+        None,
+        description="Secret for Triton's repository API (model load/unload), shared by "
+        "`lama-serve up` and `lama-serve rollout`. Unset: `up` generates one per start, so "
+        "only the process that started Triton can roll out.",
+    )
     generated_keys_file: Path = Field(
         Path("var/api_keys"),
         description="Where `lama-serve up` keeps the hash of the key it generates when neither "
@@ -87,6 +100,33 @@ class Settings(BaseSettings):
         le=254,
         description="Mask values above this are holes for the model; gray values are then blended "
         "by mask/255. 0: soft masks feather smoothly; 127: IOPaint's hard threshold.",
+    )
+
+    # --- gateway: high-resolution strategy and batches ----------------------------------
+    hd_strategy_crop_trigger: int = Field(
+        1024,
+        ge=1,
+        description="Longest side above which `crop` is the default `hd_strategy` (else `original`).",
+    )
+    hd_strategy_crop_margin: int = Field(
+        128, ge=0, description="Context pixels around each mask region in a `crop` window."
+    )
+    hd_strategy_resize_limit: int = Field(
+        2048, ge=SPATIAL_MULTIPLE, description="Longest side the `resize` strategy sends to the model."
+    )
+    tile_buckets: Annotated[tuple[int, ...], NoDecode] = Field(
+        (512, 768, 1024),
+        description="Comma-separated tile sides (multiples of 8): windows and small whole images "
+        "are padded to these so Triton's dynamic batcher can group equal shapes.",
+    )
+    max_windows_per_request: int = Field(
+        8,
+        ge=1,
+        description="Most `crop` windows per image; a mask with more regions is inpainted as the "
+        "whole image in one call.",
+    )
+    batch_max_items: int = Field(
+        8, ge=1, description="Most image/mask pairs in one `/remove-watermark/batch` request."
     )
 
     # --- gateway: Triton calls ----------------------------------------------------------
@@ -127,6 +167,22 @@ class Settings(BaseSettings):
                 f"API_KEY is shorter than {MIN_API_KEY_LENGTH} characters (or empty); {KEY_FIX_HINT}"
             )
         return plain
+
+    @field_validator("tile_buckets", mode="before")
+    @classmethod
+    def _split_buckets(cls, value: object) -> object:
+        """Accept `512,768` from the environment as well as a sequence."""
+        if isinstance(value, str):
+            return tuple(int(side) for side in value.split(",") if side.strip())
+        return value
+
+    @field_validator("tile_buckets")
+    @classmethod
+    def _check_buckets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        """Fail at start, not on the first large request, on a side the model cannot take."""
+        if not value or any(side <= 0 or side % SPATIAL_MULTIPLE for side in value):
+            raise ValueError(f"TILE_BUCKETS must be positive multiples of {SPATIAL_MULTIPLE}, got {value}")
+        return tuple(sorted(set(value)))
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 # module path -> each module exposes `register(subparsers)` which sets `func` on its parser.
-SUBCOMMAND_MODULES = ("export.cli", "serving.cli", "bench.cli")
+SUBCOMMAND_MODULES = ("export.cli", "serving.cli", "bench.cli", "rollout.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

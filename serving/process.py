@@ -60,8 +60,12 @@ class TritonProcess:
         host: str = "127.0.0.1",
         log_verbose: int = 0,
         exit_timeout: int = 10,
+        repository_api_key: str | None = None,
     ) -> None:
         """`grpc_port=None` disables GRPC; `model_config_name=None` uses config.pbtxt.
+
+        `repository_api_key`: the repository API's secret (TRITON_ADMIN_KEY), so that
+        `lama-serve rollout` can reach a Triton started by `up`; None generates one.
 
         `exit_timeout`: seconds Triton waits on SIGTERM for in-flight requests and open
         client connections before it exits; `stop()` kills it 10 s after that.
@@ -75,7 +79,7 @@ class TritonProcess:
         self._models = models
         self._log_verbose = log_verbose
         self._exit_timeout = exit_timeout
-        self._secret = secrets.token_urlsafe(24)
+        self._secret = repository_api_key or secrets.token_urlsafe(24)
         self._log_tail: collections.deque[str] = collections.deque(maxlen=_LOG_TAIL_LINES)
         self._process: subprocess.Popen[str] | None = None
         self._workdir: Path | None = None

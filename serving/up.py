@@ -89,9 +89,12 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
                         settings.triton_url)
             return _serve_gateway(app, settings, None)
         ensure_model(settings.model_repository, settings.lama_checkpoint, arch=arch)
+        admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
         with TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
-                           metrics_port=settings.triton_metrics_port) as triton:
+                           metrics_port=settings.triton_metrics_port,
+                           repository_api_key=admin_key) as triton:
             triton.wait_ready(READY_TIMEOUT_S)
+            _restore_rollout(settings, triton)
             return _serve_gateway(app, settings, triton)
     except (UpError, TritonNotInstalledError, TritonStartupError) as error:
         LOGGER.error("%s", error)
@@ -109,6 +112,20 @@ def _request_stop(signum: int, _frame: FrameType | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
     raise _StopRequested(signal.Signals(signum).name)
+
+
+def _restore_rollout(settings: Settings, triton: TritonProcess) -> None:
+    """Reload every version the rollout state routes traffic to: after a restart during a
+    canary, Triton's version policy alone would load only the newest."""
+    from rollout.control import ControlError, TritonControl
+    from rollout.operations import restore_serving_versions
+    from rollout.state import StateError
+
+    control = TritonControl(triton.http_url, triton.repository_api_headers, timeout_s=READY_TIMEOUT_S)
+    try:
+        restore_serving_versions(settings.rollout_state_path, control)
+    except (ControlError, StateError) as error:
+        raise UpError(f"cannot restore the rollout in {settings.rollout_state_path}: {error}") from error
 
 
 def _create_gateway(settings: Settings) -> FastAPI:

@@ -72,7 +72,7 @@ async def test_metrics_names(make_settings: SettingsFactory, triton_server: Trit
             "/api/v1/remove-watermark", headers=AUTH, files=files(encode(noise(8, 8)), encode(box_mask(8, 8)))
         )
         text = (await client.get("/metrics")).text
-    assert 'lama_gateway_requests_total{route="/api/v1/remove-watermark",status="200"} 1.0' in text
+    assert 'lama_gateway_requests_total{route="/api/v1/remove-watermark",status="200",version="1"} 1.0' in text
     assert 'lama_gateway_request_duration_seconds_count{route="/api/v1/remove-watermark"} 1.0' in text
     for stage in ("decode", "preprocess", "triton", "encode"):
         assert f'lama_gateway_stage_duration_seconds_count{{stage="{stage}"}} 1.0' in text
