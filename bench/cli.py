@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCH_MODULES = ("bench.model",)
+BENCH_MODULES = ("bench.model", "bench.triton", "bench.gateway", "bench.crop")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 
 # Triton statuses meaning "overloaded or not serving right now": queue full, model loading.
 _RETRYABLE_STATUSES = {"429", "503"}
-_UNAVAILABLE_HINTS = ("unknown model", "not found", "not ready", "unavailable", "is not loaded")
+# "not healthy": a hung or crashed Python-backend stub (HTTP 500), which Triton restarts.
+_UNAVAILABLE_HINTS = (
+    "unknown model", "not found", "not ready", "unavailable", "is not loaded", "not healthy"
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,10 @@ class TritonModel:
     async def close(self) -> None:
         await self._client.close()
 
-    async def infer(self, image: np.ndarray, mask: np.ndarray) -> Inpainted:
+    async def infer(self, image: np.ndarray, mask: np.ndarray, version: str | None = None) -> Inpainted:
+        """One call; `version` (None: the configured one) lets every call of a request
+        name the same version while a rollout changes what is served."""
+        version = self._version if version is None else version
         inputs = [
             InferInput(IMAGE.name, list(image.shape), IMAGE.dtype),
             InferInput(MASK.name, list(mask.shape), MASK.dtype),
@@ -66,7 +72,7 @@ class TritonModel:
         try:
             with anyio.fail_after(self._timeout_s):
                 result = await self._client.infer(
-                    self._model, inputs, model_version=self._version, outputs=outputs
+                    self._model, inputs, model_version=version, outputs=outputs
                 )
         except TimeoutError as exc:
             raise InferenceTimeout(
@@ -78,8 +84,8 @@ class TritonModel:
         except InferenceServerException as exc:
             log.warning("Triton rejected an inference (status %s): %s", exc.status(), exc.message())
             raise classify(exc, self._retry_after_s) from exc
-        version = str(result.get_response().get("model_version", self._version))
-        return Inpainted(result.as_numpy(INPAINTED.name)[0], version)
+        served = str(result.get_response().get("model_version", version))
+        return Inpainted(result.as_numpy(INPAINTED.name)[0], served)
 
     async def status(self) -> ModelStatus:
         """Readiness, serving version and device; never raises (health must answer)."""

@@ -1,22 +1,22 @@
-"""`POST /api/v1/remove-watermark`: decode, call LaMa on Triton, blend, encode."""
+"""`POST /api/v1/remove-watermark`: one image and its mask in, the inpainted image out.
+
+The work itself is `gateway.pipeline`; this module is the HTTP contract: parameters,
+format negotiation, headers and the documented responses (shared with the batch route).
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Annotated
 
-import numpy as np
-from anyio import to_thread
-from fastapi import APIRouter, File, Header, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.responses import Response
 
-from export.contract import SPATIAL_MULTIPLE
-
-from .. import imaging
-from ..deps import ApiKeyDep, Services, ServicesDep, TritonDep
-from ..errors import BadInput, PayloadTooLarge, error_responses
+from .. import pipeline
+from ..deps import ApiKeyDep, ModelVersionDep, ServicesDep, TritonDep
+from ..errors import error_responses
 from ..imaging import MEDIA_TYPES, OutputFormat
-from ..triton import TritonModel
+from ..tiling import Strategy
 
 router = APIRouter(prefix="/api/v1", tags=["Processing"])
 
@@ -41,8 +41,17 @@ _SUCCESS = {
             "schema": {"type": "string", "example": "1024x768"},
         },
         "X-Model-Version": {
-            "description": "Triton model version that served it",
+            "description": "Triton model version that served it; absent when the mask had no "
+            "hole (no model call) and no version is pinned",
             "schema": {"type": "string"},
+        },
+        "X-HD-Strategy": {
+            "description": "Strategy used: `original`, `crop` or `resize`",
+            "schema": {"type": "string"},
+        },
+        "X-Inpaint-Windows": {
+            "description": "Model calls made for this image (0: nothing to inpaint)",
+            "schema": {"type": "integer"},
         },
         **_RATE_HEADERS,
     },
@@ -50,6 +59,16 @@ _SUCCESS = {
 RESPONSES = {200: _SUCCESS, **error_responses(400, 401, 413, 429, 502, 503, 504)}
 RESPONSES[429]["headers"] = {**_RATE_HEADERS, **_RETRY_AFTER}
 RESPONSES[503]["headers"] = _RETRY_AFTER
+
+_STRATEGY_HELP = (
+    "How to treat large images: `original` (whole image in one call), `crop` (only windows "
+    "around the mask's regions), `resize` (whole image downscaled to HD_STRATEGY_RESIZE_LIMIT). "
+    "Default: `crop` when the longest side exceeds HD_STRATEGY_CROP_TRIGGER, else `original`."
+)
+HdStrategyForm = Annotated[Strategy | None, Form(description=_STRATEGY_HELP)]
+HdStrategyQuery = Annotated[
+    Strategy | None, Query(alias="hd_strategy", description="Same as the form field, which wins.")
+]
 
 
 def choose_format(requested: OutputFormat | None, accept: str | None, default: OutputFormat) -> OutputFormat:
@@ -71,58 +90,19 @@ def choose_format(requested: OutputFormat | None, accept: str | None, default: O
     return default
 
 
-async def _read_upload(upload: UploadFile, limit: int, what: str) -> bytes:
-    if upload.size is not None and upload.size > limit:
-        raise PayloadTooLarge(f"{what} too large. Max size: {limit / 1024 / 1024:g}MB; send a smaller file.")
-    return await upload.read()
-
-
-async def _inpaint(
-    services: Services, triton: TritonModel, image: UploadFile, mask: UploadFile | None, fmt: OutputFormat
-) -> tuple[bytes, str, str]:
-    """Encoded result, original `WxH` and serving model version. CPU work runs in threads."""
-    settings, metrics, threshold = services.settings, services.metrics, services.settings.mask_threshold
-    image_bytes = await _read_upload(image, settings.max_upload_bytes, "Image")
-    mask_bytes = await _read_upload(mask, settings.max_upload_bytes, "Mask") if mask is not None else None
-    if mask_bytes is None and not settings.allow_missing_mask:
-        raise BadInput(
-            "A mask is required: send `mask` (white = remove, black = keep). "
-            "Automatic watermark detection is not available yet."
-        )
-    metrics.payload.labels(direction="request").observe(len(image_bytes) + len(mask_bytes or b""))
-
-    with metrics.stage("decode"):
-        decoded = await to_thread.run_sync(imaging.decode_image, image_bytes, services.limits)
-        shape = decoded.rgb.shape[:2]
-        if mask_bytes is None:
-            holes = np.full(shape, 255, np.uint8)
-        else:
-            holes = await to_thread.run_sync(imaging.decode_mask, mask_bytes, services.limits, shape)
-    with metrics.stage("preprocess"):
-        batch = await to_thread.run_sync(
-            imaging.model_inputs, decoded.rgb, holes, threshold, SPATIAL_MULTIPLE
-        )
-    with metrics.stage("triton"):
-        result = await triton.infer(*batch)
-    with metrics.stage("encode"):
-        blended = await to_thread.run_sync(imaging.blend, decoded.rgb, result.pixels, holes, threshold)
-        encoded = await to_thread.run_sync(
-            imaging.encode, blended, decoded.alpha, fmt, settings.png_compress_level, settings.lossy_quality
-        )
-    metrics.payload.labels(direction="response").observe(len(encoded))
-    return encoded, decoded.size_label, result.model_version
-
-
 @router.post("/remove-watermark", response_class=Response, responses=RESPONSES)
 async def remove_watermark(
     key_id: ApiKeyDep,
     services: ServicesDep,
     triton: TritonDep,
+    version: ModelVersionDep,
     image: Annotated[UploadFile, File(description="Image to process: JPEG, PNG or WebP.")],
     mask: Annotated[
         UploadFile | None,
         File(description="Mask, any size (resized NEAREST): white = remove, black = keep, gray = blend."),
     ] = None,
+    hd_strategy: HdStrategyForm = None,
+    hd_strategy_query: HdStrategyQuery = None,
     output_format: Annotated[
         OutputFormat | None, Query(alias="format", description="Output format; overrides Accept.")
     ] = None,
@@ -133,11 +113,20 @@ async def remove_watermark(
     fmt = choose_format(output_format, accept, services.settings.output_format)
     started = time.perf_counter()
     try:
-        encoded, size, version = await _inpaint(services, triton, image, mask, fmt)
+        result = await pipeline.inpaint(
+            services, triton, version, image, mask, fmt, hd_strategy or hd_strategy_query
+        )
     except Exception:
         services.usage.record(key_id, ok=False, seconds=0.0)
         raise
     elapsed = time.perf_counter() - started
     services.usage.record(key_id, ok=True, seconds=elapsed)
-    headers = {"X-Processing-Time": f"{elapsed:.3f}", "X-Image-Size": size, "X-Model-Version": version}
-    return Response(encoded, media_type=MEDIA_TYPES[fmt], headers=headers)
+    headers = {
+        "X-Processing-Time": f"{elapsed:.3f}",
+        "X-Image-Size": result.size,
+        "X-HD-Strategy": result.strategy,
+        "X-Inpaint-Windows": str(result.windows),
+    }
+    if result.model_version is not None:
+        headers["X-Model-Version"] = result.model_version
+    return Response(result.encoded, media_type=MEDIA_TYPES[fmt], headers=headers)
