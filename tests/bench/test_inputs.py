@@ -1,0 +1,45 @@
+"""Synthetic photos and masks: contract shapes, determinism, and the perf_analyzer JSON."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.inputs import png_bytes, samples, write_perf_analyzer_data
+
+
+def test_samples_follow_the_contract_and_repeat_per_seed() -> None:
+    first, again = samples(64, 3, seed=1), samples(64, 3, seed=1)
+    for sample, same in zip(first, again):
+        assert sample.image.shape == (64, 64, 3) and sample.image.dtype == np.uint8
+        assert sample.mask.shape == (64, 64, 1) and sample.mask.dtype == np.uint8
+        assert np.array_equal(sample.image, same.image) and np.array_equal(sample.mask, same.mask)
+        assert 0.0 < (sample.mask > 0).mean() < 0.6  # strokes, not empty nor all-hole
+        assert sample.image.std() > 10  # not a flat image
+    assert not np.array_equal(first[0].image, first[1].image)
+
+
+def test_sides_that_are_not_multiples_of_8_are_refused() -> None:
+    with pytest.raises(ValueError, match="multiple of 8"):
+        samples(100, 1)
+
+
+def test_png_bytes_round_trip() -> None:
+    sample = samples(32, 1)[0]
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(sample.image)))), sample.image)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(sample.mask)))), sample.mask[..., 0])
+
+
+def test_perf_analyzer_data_holds_raw_tensors_with_shapes(tmp_path: Path) -> None:
+    batch = samples(16, 2)
+    data = json.loads(write_perf_analyzer_data(tmp_path / "in.json", batch).read_text())["data"]
+    assert len(data) == 2
+    for entry, sample in zip(data, batch):
+        for name, array in (("image", sample.image), ("mask", sample.mask)):
+            assert entry[name]["shape"] == list(array.shape)
+            assert base64.b64decode(entry[name]["b64"]) == array.tobytes()
