@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .headers import SECURITY_HEADERS
+
 log = logging.getLogger(__name__)
 
 
@@ -103,8 +105,11 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     """Last resort: our bug, never the client's. Logged with its traceback."""
     log.exception("unhandled error", exc_info=exc)
+    # Starlette sends this response from outside every middleware: add their headers here.
     return error_response(
-        HTTPStatus.INTERNAL_SERVER_ERROR, "Internal error; the operator can find it in the gateway log."
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "Internal error; the operator can find it in the gateway log.",
+        headers=dict(SECURITY_HEADERS),
     )
 
 

@@ -3,6 +3,7 @@ and small image encoders. Triton comes from tests/conftest.py (the real bundled 
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -37,26 +38,28 @@ def _restore_pillow_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
 
 
+def isolated_settings(directory: Path, **overrides: Any) -> Settings:
+    """Settings whose files live in `directory`; keyword arguments override fields.
+    A plain function so that module-scoped servers (tests/reliability) can use it too."""
+    values: dict[str, Any] = {
+        "api_key": API_KEY,
+        "api_keys_file": None,
+        "triton_url": DEAD_TRITON,
+        "stats_db_path": directory / "stats.sqlite3",
+        "model_repository": directory / "no-repository",
+        "rate_limit_per_minute": 0,
+        "retry_after_s": 3,
+        "cors_origins": [],
+        "allow_missing_mask": False,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> SettingsFactory:
     """Settings isolated in tmp_path; keyword arguments override fields."""
-
-    def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "api_key": API_KEY,
-            "api_keys_file": None,
-            "triton_url": DEAD_TRITON,
-            "stats_db_path": tmp_path / "stats.sqlite3",
-            "model_repository": tmp_path / "no-repository",
-            "rate_limit_per_minute": 0,
-            "retry_after_s": 3,
-            "cors_origins": [],
-            "allow_missing_mask": False,
-        }
-        values.update(overrides)
-        return Settings(**values)
-
-    return make
+    return functools.partial(isolated_settings, tmp_path)
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ from gateway.triton import classify, device_from_config, random_weights_warning
         ("503", "Exceeds maximum queue size", ModelUnavailable),
         ("429", "too many requests", ModelUnavailable),
         ("400", "Request for unknown model: 'lama' is not found", ModelUnavailable),
+        ("500", "Stub process 'lama_0_0' is not healthy.", ModelUnavailable),
         ("400", "unexpected shape for input 'image'", UpstreamFailed),
         ("500", "onnxruntime failed", UpstreamFailed),
     ],
