@@ -33,6 +33,9 @@ _EXPOSED_HEADERS = [
     "X-Processing-Time",
     "X-Image-Size",
     "X-Model-Version",
+    "X-HD-Strategy",
+    "X-Inpaint-Windows",
+    "X-Batch-Failed",
     "Retry-After",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
@@ -120,7 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=2 * settings.max_upload_bytes + _MULTIPART_OVERHEAD,
-        hint=f"send an image and a mask of at most {_megabytes(settings.max_upload_bytes)} each",
+        hint=f"send an image and a mask of at most {_megabytes(settings.max_upload_bytes)} each, "
+        "or split a batch into smaller requests",
     )
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     app.add_middleware(ResponseHeaders)

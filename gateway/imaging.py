@@ -105,25 +105,9 @@ def decode_mask(data: bytes, limits: ImageLimits, shape: tuple[int, int]) -> np.
     return gray
 
 
-def pad_to_multiple(array: np.ndarray, multiple: int) -> np.ndarray:
-    """Mirror-pad bottom and right up to a multiple of `multiple` (LaMa's training padding)."""
-    height, width = array.shape[:2]
-    pad = [(0, -height % multiple), (0, -width % multiple)] + [(0, 0)] * (array.ndim - 2)
-    return np.pad(array, pad, mode="symmetric")
-
-
 def binarize(mask: np.ndarray, threshold: int) -> np.ndarray:
     """Model mask: 255 where mask > threshold, else 0."""
     return np.where(mask > threshold, 255, 0).astype(np.uint8)
-
-
-def model_inputs(
-    rgb: np.ndarray, mask: np.ndarray, threshold: int, multiple: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Batch-of-one NHWC tensors, padded to the model's spatial multiple."""
-    image = pad_to_multiple(rgb, multiple)[None]
-    holes = pad_to_multiple(binarize(mask, threshold), multiple)[None, ..., None]
-    return np.ascontiguousarray(image), np.ascontiguousarray(holes)
 
 
 def blend(original: np.ndarray, inpainted: np.ndarray, mask: np.ndarray, threshold: int) -> np.ndarray:

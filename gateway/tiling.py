@@ -21,6 +21,7 @@ from PIL import Image
 
 from export.contract import SPATIAL_MULTIPLE
 
+from .imaging import binarize
 from .regions import Box, merged_regions
 
 Strategy = Literal["original", "crop", "resize"]  # IOPaint's HDStrategy names
@@ -190,7 +191,7 @@ def extract(
     """
     rows, cols = window.box.slices
     tile = _resize(image[rows, cols], window.size, Image.Resampling.BICUBIC)
-    holes = np.where(mask[rows, cols] > threshold, 255, 0).astype(np.uint8)
+    holes = binarize(mask[rows, cols], threshold)
     holes = np.where(
         _resize(holes, window.size, Image.Resampling.BOX) > 0, 255, 0
     ).astype(np.uint8)

@@ -22,37 +22,10 @@ def png_bytes(image: Image.Image, **params: object) -> bytes:
     return out.getvalue()
 
 
-def test_pad_is_symmetric_at_bottom_right_and_crop_restores() -> None:
-    array = np.arange(5 * 6, dtype=np.uint8).reshape(5, 6)
-    padded = imaging.pad_to_multiple(array, 8)
-    assert padded.shape == (8, 8)
-    np.testing.assert_array_equal(padded[:5, :6], array)
-    # symmetric: row 5 mirrors row 4, row 6 mirrors row 3; column 6 mirrors column 5
-    np.testing.assert_array_equal(padded[5, :6], array[4])
-    np.testing.assert_array_equal(padded[6, :6], array[3])
-    np.testing.assert_array_equal(padded[:5, 6], array[:, 5])
-
-
-def test_pad_keeps_multiples_and_channels() -> None:
-    array = np.zeros((16, 8, 3), np.uint8)
-    assert imaging.pad_to_multiple(array, 8).shape == (16, 8, 3)
-    assert imaging.pad_to_multiple(np.zeros((1, 1, 3), np.uint8), 8).shape == (8, 8, 3)
-
-
 def test_binarize_threshold() -> None:
     mask = np.array([0, 1, 127, 128, 255], np.uint8)
     np.testing.assert_array_equal(imaging.binarize(mask, 0), [0, 255, 255, 255, 255])
     np.testing.assert_array_equal(imaging.binarize(mask, 127), [0, 0, 0, 255, 255])
-
-
-def test_model_inputs_shapes_and_dtypes() -> None:
-    rgb = np.full((10, 13, 3), 7, np.uint8)
-    mask = np.zeros((10, 13), np.uint8)
-    mask[2, 3] = 200
-    image, holes = imaging.model_inputs(rgb, mask, 0, 8)
-    assert image.shape == (1, 16, 16, 3) and image.dtype == np.uint8
-    assert holes.shape == (1, 16, 16, 1) and holes.dtype == np.uint8
-    assert holes[0, 2, 3, 0] == 255 and holes.sum() == 255
 
 
 def test_blend_gray_levels() -> None:

@@ -2,7 +2,7 @@
 
 Whatever bytes arrive, the only exception allowed out is `BadInput` (a 400); anything
 else would be a 500 for a client's mistake. What does decode must be a uint8 RGB array
-within the limits, and model_inputs must pad it to the model's multiple. Seeds are valid
+within the limits, and the tiles cut from it must have the model's spatial multiple. Seeds are valid
 PNG/JPEG/WebP files of several modes, mutated by byte flips, splices and truncation.
 A crash found here is to be pinned as an `@example` regression case (none so far).
 """
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from export.contract import SPATIAL_MULTIPLE
-from gateway import imaging
+from gateway import imaging, tiling
 from gateway.errors import BadInput
 
 from .conftest import Figures, encode, noise
@@ -95,9 +95,10 @@ def test_decode_image_raises_only_bad_input(data: bytes) -> None:
     assert max(height, width) <= LIMITS.max_side and height * width <= LIMITS.max_pixels
     assert decoded.alpha is None or decoded.alpha.shape == (height, width)
     mask = np.full((height, width), 255, np.uint8)
-    image, holes = imaging.model_inputs(decoded.rgb, mask, 0, SPATIAL_MULTIPLE)
-    assert image.shape[1] % SPATIAL_MULTIPLE == 0 and image.shape[2] % SPATIAL_MULTIPLE == 0
-    assert holes.shape == (*image.shape[:3], 1)
+    for window in tiling.plan("original", (height, width), mask):
+        image, holes = tiling.extract(decoded.rgb, mask, window)
+        assert image.shape[0] % SPATIAL_MULTIPLE == 0 and image.shape[1] % SPATIAL_MULTIPLE == 0
+        assert holes.shape == image.shape[:2]
 
 
 @FUZZ
