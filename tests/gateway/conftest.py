@@ -18,6 +18,7 @@ from PIL import Image
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from serving.process import TritonProcess
 
 API_KEY = "gateway-test-key-0123456789"
 AUTH = {"X-API-Key": API_KEY}
@@ -74,6 +75,13 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @asynccontextmanager
 async def gateway(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with serve(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+async def client(make_settings: SettingsFactory, triton_server: TritonProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway in process, in front of the session's real Triton."""
+    async with gateway(make_settings(triton_url=triton_server.http_url)) as client:
         yield client
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 
 import httpx
 import numpy as np
@@ -17,13 +16,6 @@ from .conftest import AUTH, SettingsFactory, assert_error, box_mask, decode, enc
 pytestmark = pytest.mark.anyio
 URL = "/api/v1/remove-watermark"
 
-
-@pytest.fixture
-async def client(
-    make_settings: SettingsFactory, triton_server: TritonProcess
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with gateway(make_settings(triton_url=triton_server.http_url)) as client:
-        yield client
 
 
 async def test_unmasked_pixels_are_bit_identical(client: httpx.AsyncClient) -> None:

@@ -4,7 +4,6 @@ Triton (tiny model): windows around the holes, whole-image bucketing, resize, no
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import AsyncIterator
 
 import httpx
 import numpy as np
@@ -40,13 +39,6 @@ def inference_count(triton: TritonProcess) -> float:
         for sample in family.samples
     )
 
-
-@pytest.fixture
-async def client(
-    make_settings: SettingsFactory, triton_server: TritonProcess
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with gateway(make_settings(triton_url=triton_server.http_url)) as client:
-        yield client
 
 
 def assert_only_holes_changed(out: np.ndarray, image: np.ndarray, mask: np.ndarray) -> None:
