@@ -5,7 +5,9 @@ In one run, through the gateway (in process, over ASGI) and the bundled Triton s
 mask under `crop` and under `original`, and a plain `--plain-size` request with the same
 hole; then `--concurrency` crop requests at once, with Triton's average batch size over
 them (delta of `nv_inference_count` / delta of `nv_inference_exec_count`), which shows
-whether windows of different requests meet in the dynamic batcher.
+whether windows of different requests meet in the dynamic batcher. Each case also reports
+the gateway's own work (decode + preprocess + encode, from its stage histograms) as a share
+of the Triton stage.
 """
 from __future__ import annotations
 
@@ -59,6 +61,23 @@ async def triton_counts(metrics_url: str) -> tuple[float, float]:
     return totals["nv_inference_count"], totals["nv_inference_exec_count"]
 
 
+STAGES = ("decode", "preprocess", "triton", "encode")
+
+
+async def stage_totals(client: httpx.AsyncClient) -> dict[str, tuple[float, float]]:
+    """(seconds, observations) per stage from the gateway's own histograms."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    totals = {stage: [0.0, 0.0] for stage in STAGES}
+    for family in text_string_to_metric_families((await client.get("/metrics")).text):
+        if family.name == "lama_gateway_stage_duration_seconds":
+            for sample in family.samples:
+                stage, suffix = sample.labels.get("stage"), sample.name.rsplit("_", 1)[-1]
+                if stage in totals and suffix in ("sum", "count"):
+                    totals[stage][suffix == "count"] += sample.value
+    return {stage: (seconds, count) for stage, (seconds, count) in totals.items()}
+
+
 async def measure(client: httpx.AsyncClient, metrics_url: str, case: str, side: int, files: Upload,
                   strategy: str | None, requests: int, concurrency: int) -> dict[str, object]:
     """`requests` posts in waves of `concurrency`: median latency and Triton's batch size."""
@@ -80,20 +99,30 @@ async def measure(client: httpx.AsyncClient, metrics_url: str, case: str, side: 
             values.add(response.headers[header])
 
     inferences, executions = await triton_counts(metrics_url)
+    stages_before = await stage_totals(client)
     started = time.perf_counter()
     for first in range(0, requests, concurrency):
         await asyncio.gather(*(post() for _ in range(min(concurrency, requests - first))))
     wall = time.perf_counter() - started
     inferences_after, executions_after = await triton_counts(metrics_url)
+    stages_after = await stage_totals(client)
+    # mean seconds per request of each stage (the triton stage spans all windows of a request)
+    per_request = {stage: (stages_after[stage][0] - stages_before[stage][0]) / max(1, requests - errors)
+                   for stage in STAGES}
+    gateway_work = per_request["decode"] + per_request["preprocess"] + per_request["encode"]
     executed = executions_after - executions
     row = {"case": case, "side": side, "strategy": ",".join(sorted(seen["X-HD-Strategy"])),
            "windows": ",".join(sorted(seen["X-Inpaint-Windows"])), "requests": requests,
            "concurrency": concurrency, "errors": errors,
            "median_s": round(statistics.median(latencies), 3) if latencies else float("nan"),
            "wall_s": round(wall, 3),
-           "avg_batch": round((inferences_after - inferences) / executed, 2) if executed else float("nan")}
+           "avg_batch": round((inferences_after - inferences) / executed, 2) if executed else float("nan"),
+           **{f"{stage}_s": round(seconds, 4) for stage, seconds in per_request.items()},
+           "gateway_share_of_model": round(gateway_work / per_request["triton"], 4)
+           if per_request["triton"] else float("nan")}
     print(f"{case:24} {side:5} px  median {row['median_s']:8.3f} s  windows {row['windows']:3}  "
-          f"Triton avg batch {row['avg_batch']}  errors {errors}", flush=True)
+          f"Triton avg batch {row['avg_batch']}  errors {errors}  decode+preprocess+encode = "
+          f"{row['gateway_share_of_model']:.1%} of the Triton stage", flush=True)
     return row
 
 

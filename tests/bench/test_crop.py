@@ -23,6 +23,9 @@ def test_bench_crop_compares_strategies_and_reads_triton_batches(
     assert (rows["original"]["strategy"], rows["original"]["windows"]) == ("original", "1")
     assert rows["plain"]["strategy"] == "original" and rows["plain"]["side"] == "256"
     assert float(rows["crop"]["avg_batch"]) == 1.0  # one request at a time
+    for row in rows.values():  # the gateway's stage shares come from its own histograms
+        assert float(row["triton_s"]) > 0 and float(row["decode_s"]) > 0
+        assert 0 < float(row["gateway_share_of_model"]) < 100
     assert 1.0 <= float(rows["crop concurrent"]["avg_batch"]) <= 3.0
     ratios = json.loads((tmp_path / "crop.json").read_text())["ratios"]
     assert set(ratios) == {"original_over_crop", "crop_over_plain", "concurrent_crop_avg_batch"}
