@@ -67,13 +67,22 @@ def test_keys_never_in_logs_or_responses(
     """Everything logged at DEBUG (gateway, uvicorn access and error logs), every body and
     header: neither the key, nor its first 12 characters, nor a near miss of it."""
     caplog.set_level(logging.DEBUG)
+    # uvicorn's default logging config (applied by any earlier uvicorn run in this process)
+    # stops its loggers propagating to the root logger, where caplog listens: listen on them.
+    uvicorn_loggers = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.access", "uvicorn.error")]
+    for logger in uvicorn_loggers:
+        logger.addHandler(caplog.handler)
     texts: list[str] = []
-    for triton_url in (triton_server.http_url, DEAD_TRITON):
-        settings = make_settings(api_key=key, triton_url=triton_url, log_level="debug")
-        with live_gateway(settings) as base_url:
-            for response in exchanges(base_url, key):
-                assert response.status_code < 500 or response.status_code == 503
-                texts += [response.text, str(response.headers)]
+    try:
+        for triton_url in (triton_server.http_url, DEAD_TRITON):
+            settings = make_settings(api_key=key, triton_url=triton_url, log_level="debug")
+            with live_gateway(settings) as base_url:
+                for response in exchanges(base_url, key):
+                    assert response.status_code < 500 or response.status_code == 503
+                    texts += [response.text, str(response.headers)]
+    finally:
+        for logger in uvicorn_loggers:
+            logger.removeHandler(caplog.handler)
     texts += [record.getMessage() for record in caplog.records] + [caplog.text]
     assert any("POST /api/v1/remove-watermark" in text for text in texts)  # access log captured
     everything = "\n".join(texts)
