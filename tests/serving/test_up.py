@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -52,12 +51,13 @@ def test_not_a_model_repository_says_what_to_set(tmp_path: Path) -> None:
         up.ensure_model(tmp_path, None)
 
 
-def test_triton_url_starts_only_the_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_triton_url_starts_only_the_gateway(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     served: list[object] = []
     monkeypatch.setattr(up, "_create_gateway", lambda settings: "app")
     monkeypatch.setattr(up, "_serve_gateway", lambda app, s, triton: served.append(triton) or 0)
     monkeypatch.setattr(up, "TritonProcess", None)  # any use would fail
-    assert up.run_up(Settings(triton_url="triton.example:8000")) == 0
+    settings = Settings(triton_url="triton.example:8000", generated_keys_file=tmp_path / "api_keys")
+    assert up.run_up(settings) == 0
     assert served == [None]
 
 
@@ -66,8 +66,9 @@ class UpCommand:
 
     def __init__(self, repository: Path, tmp_path: Path) -> None:
         self.gateway_port = free_port()
-        env = {k: v for k, v in os.environ.items() if k != "TRITON_URL"}
-        env.update(API_KEY=secrets.token_urlsafe(24), GATEWAY_HOST="127.0.0.1",
+        # no API_KEY: `up` must generate one, print it once and keep its hash in tmp_path
+        env = {k: v for k, v in os.environ.items() if k not in ("TRITON_URL", "API_KEY", "API_KEYS_FILE")}
+        env.update(GENERATED_KEYS_FILE=str(tmp_path / "api_keys"), GATEWAY_HOST="127.0.0.1",
                    GATEWAY_PORT=str(self.gateway_port), TRITON_HTTP_PORT=str(free_port()),
                    TRITON_METRICS_PORT=str(free_port()), MODEL_REPOSITORY=str(repository),
                    STATS_DB_PATH=str(tmp_path / "stats.sqlite3"))
@@ -92,6 +93,9 @@ class UpCommand:
             time.sleep(0.3)
         raise AssertionError(f"gateway not healthy; `up` log:\n{self.log()}")
 
+    def generated_key(self) -> str:
+        return self.log().split("X-API-Key: ", 1)[1].split()[0]
+
     def triton_pid(self) -> int:
         (pid,) = child_pids(self.process.pid)
         return pid
@@ -111,6 +115,9 @@ def test_up_serves_and_sigterm_stops_both(up_command: UpCommand) -> None:
     assert health["triton_ready"] is True
     assert health["device"] == "cpu"
     assert "warning" in health  # tiny export from random weights
+    stats = httpx.get(f"http://127.0.0.1:{up_command.gateway_port}/api/v1/stats",
+                      headers={"X-API-Key": up_command.generated_key()})
+    assert stats.status_code == 200, stats.text  # the key `up` printed once works
     triton_pid = up_command.triton_pid()
     stubs = child_pids(triton_pid)
 
