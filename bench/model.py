@@ -1,7 +1,8 @@
 """`lama-serve bench model`: PyTorch eager (torch.fft, what the seed service runs) versus
 ONNX Runtime on the exported graph, same weights, same inputs, same threads, one run; with
 `--triton`, the same file also through the bundled Triton (our Python-based ORT backend),
-which gives Triton's overhead over calling ONNX Runtime in-process."""
+which gives Triton's overhead over calling ONNX Runtime in-process. ORT and Triton are timed
+in a torch-free child process, eager in this one."""
 from __future__ import annotations
 
 import argparse
@@ -45,38 +46,62 @@ def triton_runner(repository: Path, ready_timeout: float) -> Iterator[Runner]:
 
 def run(args: argparse.Namespace) -> int:
     # heavy imports here: registering the parser must not need torch (gateway images lack it)
-    import onnxruntime as ort
+    import multiprocessing
+
     import torch
 
-    from bench.results import plot_lines, write_rows
+    from bench.results import median_seconds, plot_lines, write_rows
     from export.arch import get_arch
     from export.checkpoint import random_generator
     from export.onnx_export import deployable_graph, export_onnx, reference_graph
+    from export.parity import random_inputs
 
     torch.set_num_threads(args.threads)
     loaded = random_generator(get_arch(args.arch), seed=0)
     eager = reference_graph(loaded.generator)
+    inputs = {size: random_inputs((1, size, size), np.random.default_rng(size)) for size in args.sizes}
     with tempfile.TemporaryDirectory() as tmp:
         repository = Path(tmp)
         shutil.copytree(CONFIGS, repository / "lama", ignore=shutil.ignore_patterns("[0-9]*"))
-        onnx_path = export_onnx(deployable_graph(loaded.generator), repository / "lama" / "1" / "model.onnx")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = args.threads
-        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        runners: dict[str, Runner] = {
-            "eager": lambda i, m: eager(torch.from_numpy(i), torch.from_numpy(m)),
-            "onnxruntime": lambda i, m: session.run(None, {"image": i, "mask": m}),
-        }
-        with (triton_runner(repository, args.ready_timeout) if args.triton else _no_runner()) as via_triton:
-            if via_triton is not None:
-                runners["triton"] = via_triton
-            rows = [_measure(runners, size, args) for size in args.sizes]
+        export_onnx(deployable_graph(loaded.generator), repository / "lama" / "1" / "model.onnx")
+        # ONNX Runtime and Triton are timed in a child without torch: torch's thread pool in
+        # the same process slowed in-process ORT by ~15% here and skewed the comparison.
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            torch_free = pool.apply(time_torch_free, (repository, inputs, vars(args)))
+    rows = []
+    for size, (image, mask) in inputs.items():
+        with torch.no_grad():
+            eager_s = median_seconds(lambda: eager(torch.from_numpy(image), torch.from_numpy(mask)), args.runs)
+        rows.append(_row(args, size, {"eager": eager_s, **torch_free[size]}))
     write_rows(args.out, "model", rows, {"random_weights": True, "runs": args.runs})
     sizes = [r["size"] for r in rows]
+    names = ["eager", "onnxruntime"] + (["triton"] if args.triton else [])
     plot_lines(args.out / "model.png", f"{args.arch}, batch 1, {args.threads} threads", "side (px)",
-               "latency (s)", {name: (sizes, [r[f"{name}_s"] for r in rows]) for name in runners})
+               "latency (s)", {name: (sizes, [r[f"{name}_s"] for r in rows]) for name in names})
     print(f"results in {args.out}/model.csv, model.json, model.png (random weights: speed only)")
     return 0
+
+
+def time_torch_free(repository: Path, inputs: dict[int, tuple[np.ndarray, np.ndarray]],
+                    options: dict[str, object]) -> dict[int, dict[str, float]]:
+    """Median seconds of in-process ONNX Runtime (and of Triton) per size; runs in a child."""
+    import onnxruntime as ort
+
+    from bench.results import median_seconds
+
+    session_options = ort.SessionOptions()
+    session_options.intra_op_num_threads = int(options["threads"])
+    session_options.inter_op_num_threads = 1  # as the Triton backend sets it
+    session = ort.InferenceSession(str(repository / "lama" / "1" / "model.onnx"), session_options,
+                                   providers=["CPUExecutionProvider"])
+    runners: dict[str, Runner] = {"onnxruntime": lambda i, m: session.run(None, {"image": i, "mask": m})}
+    with (triton_runner(repository, float(options["ready_timeout"])) if options["triton"]
+          else _no_runner()) as via_triton:
+        if via_triton is not None:
+            runners["triton"] = via_triton
+        return {size: {name: median_seconds(lambda: runner(image, mask), int(options["runs"]))
+                       for name, runner in runners.items()}  # interleaved per size: fair to drift
+                for size, (image, mask) in inputs.items()}
 
 
 @contextmanager
@@ -84,24 +109,16 @@ def _no_runner() -> Iterator[None]:
     yield None
 
 
-def _measure(runners: dict[str, Runner], size: int, args: argparse.Namespace) -> dict[str, object]:
-    import torch
-
-    from bench.results import median_seconds
-    from export.parity import random_inputs
-
-    image, mask = random_inputs((1, size, size), np.random.default_rng(size))
-    row: dict[str, object] = {"arch": args.arch, "size": size, "batch": 1, "threads": args.threads}
-    with torch.no_grad():
-        for name, runner in runners.items():  # interleaving per size keeps host drift fair
-            row[f"{name}_s"] = round(median_seconds(lambda: runner(image, mask), args.runs), 4)
-    row["eager_over_onnxruntime"] = round(row["eager_s"] / row["onnxruntime_s"], 3)
-    line = (f"{args.arch} {size}x{size} batch 1 (median of {args.runs}): eager {row['eager_s']:.3f} s, "
-            f"ONNX Runtime {row['onnxruntime_s']:.3f} s -> ORT {row['eager_over_onnxruntime']:.2f}x faster")
-    if "triton_s" in row:
-        row["triton_overhead_s"] = round(row["triton_s"] - row["onnxruntime_s"], 4)
-        line += (f"; via Triton {row['triton_s']:.3f} s (+{row['triton_overhead_s'] * 1000:.0f} ms, "
-                 f"{row['triton_s'] / row['onnxruntime_s']:.3f}x in-process ORT)")
+def _row(args: argparse.Namespace, size: int, seconds: dict[str, float]) -> dict[str, object]:
+    row: dict[str, object] = {"arch": args.arch, "size": size, "batch": 1, "threads": args.threads,
+                              **{f"{name}_s": round(value, 4) for name, value in seconds.items()}}
+    row["eager_over_onnxruntime"] = round(seconds["eager"] / seconds["onnxruntime"], 3)
+    line = (f"{args.arch} {size}x{size} batch 1 (median of {args.runs}): eager {seconds['eager']:.3f} s, "
+            f"ONNX Runtime {seconds['onnxruntime']:.3f} s -> ORT {row['eager_over_onnxruntime']:.2f}x faster")
+    if "triton" in seconds:
+        row["triton_overhead_s"] = round(seconds["triton"] - seconds["onnxruntime"], 4)
+        line += (f"; via Triton {seconds['triton']:.3f} s ({row['triton_overhead_s'] * 1000:+.0f} ms, "
+                 f"{seconds['triton'] / seconds['onnxruntime']:.3f}x in-process ORT)")
     print(line, flush=True)
     return row
 
