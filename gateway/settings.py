@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from export.contract import SPATIAL_MULTIPLE
+from serving.process import REPOSITORY_API_HEADER
 
 # Fragments of the keys in the v1 docs and samples (`your_secret_key_change_me`,
 # `your_api_key_here`, `sk_live_1234567890abcdef`, ...): such a key is public knowledge.
@@ -69,6 +70,25 @@ class Settings(BaseSettings):
         "`lama-serve up` and `lama-serve rollout`. Unset: `up` generates one per start, so "
         "only the process that started Triton can roll out.",
     )
+    triton_admin_header: str = Field(
+        REPOSITORY_API_HEADER, description="Header carrying TRITON_ADMIN_KEY.")
+
+    # --- rollouts (`lama-serve rollout/promote/rollback`) -------------------------------
+    rollout_ready_timeout_s: float = Field(
+        600.0, gt=0, description="Longest wait for a version to load and warm up.")
+    rollout_smoke_max_latency_s: float = Field(
+        10.0, gt=0, description="Slowest golden-input call a new version may take.")
+    rollout_publish_command: str | None = Field(
+        None, description="Shell command run after every state change to publish the file to "
+        "the gateways (e.g. `kubectl apply` of a ConfigMap); gets $ROLLOUT_STATE_PATH.")
+    rollout_drain_min_s: float = Field(
+        0.0, ge=0, description="Wait before draining starts: how long gateways take to see a "
+        "new state file (0 for a local file; ~90 s for a Kubernetes ConfigMap).")
+    rollout_drain_quiet_s: float = Field(
+        2.0, gt=0, description="An old version is drained once its request count stays still this long.")
+    rollout_drain_timeout_s: float = Field(
+        120.0, gt=0, description="Unload the old version after this long even if it still gets requests.")
+
     generated_keys_file: Path = Field(
         Path("var/api_keys"),
         description="Where `lama-serve up` keeps the hash of the key it generates when neither "
@@ -202,6 +222,13 @@ class Settings(BaseSettings):
     @property
     def effective_triton_url(self) -> str:
         return self.triton_url or f"127.0.0.1:{self.triton_http_port}"
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for Triton's repository API; empty when no TRITON_ADMIN_KEY is set."""
+        if self.triton_admin_key is None:
+            return {}
+        return {self.triton_admin_header: self.triton_admin_key.get_secret_value()}
 
 
 @lru_cache

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from rollout.settings import RolloutSettings
+from gateway.settings import Settings
 from rollout.state import StateError, load_state
 
 if TYPE_CHECKING:  # Triton's client (gevent) loads only when a rollout command runs
     from rollout.operations import Rollouts
 
-# flag dest -> RolloutSettings field; a flag left out keeps the environment's value.
+# flag dest -> Settings field; a flag left out keeps the environment's value.
 FLAG_FIELDS = {"state": "rollout_state_path", "triton_url": "triton_url",
                "repository": "model_repository"}
 
@@ -85,7 +85,7 @@ def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], obj
     overrides = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items()
                  if getattr(args, dest) is not None}
     try:
-        settings = RolloutSettings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as error:
         print(f"invalid settings; fix these flags or env vars:\n{error}", file=sys.stderr)
         return 2

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from export.contract import MODEL_NAME
+from gateway.settings import Settings
 from rollout.control import ControlError, TritonControl
-from rollout.settings import RolloutSettings
 from rollout.smoke import SmokeReport, preflight, smoke_check
 from rollout.state import (
     HistoryEntry,
@@ -47,7 +47,7 @@ class VersionRejected(RolloutError):
 class Rollouts:
     """`rollout`, `promote` and `rollback` against one Triton, one repository, one state file."""
 
-    settings: RolloutSettings
+    settings: Settings
     control: TritonControl
     say: Callable[[str], None] = print
 

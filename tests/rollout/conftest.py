@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from export.contract import IMAGE, INPAINTED, MASK, MODEL_NAME
-from rollout.settings import RolloutSettings
+from gateway.settings import Settings
 from serving.process import REPOSITORY_API_HEADER, TritonProcess
 
 
@@ -45,9 +45,9 @@ def add_version(repository: Path, version: int, source: Path) -> None:
     shutil.copytree(source, repository / MODEL_NAME / str(version))
 
 
-def settings_for(triton: TritonProcess, state_path: Path) -> RolloutSettings:
+def settings_for(triton: TritonProcess, state_path: Path) -> Settings:
     """Settings pointing at a private Triton, with drains short enough for tests."""
-    return RolloutSettings(
+    return Settings(
         rollout_state_path=state_path, model_repository=triton.repository,
         triton_url=triton.http_url,
         triton_admin_key=triton.repository_api_headers[REPOSITORY_API_HEADER],

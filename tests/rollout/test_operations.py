@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from gateway.settings import Settings
 from rollout.operations import RolloutError, Rollouts
-from rollout.settings import RolloutSettings
 from rollout.state import HistoryEntry, RolloutState, load_state, save_state
 
 
@@ -28,7 +28,7 @@ def _canary(path: Path) -> RolloutState:
 
 
 def _rollouts(path: Path, **settings: object) -> Rollouts:
-    return Rollouts(RolloutSettings(rollout_state_path=path, **settings), NoTriton(),  # type: ignore[arg-type]
+    return Rollouts(Settings(rollout_state_path=path, **settings), NoTriton(),  # type: ignore[arg-type]
                     say=lambda _: None)
 
 
