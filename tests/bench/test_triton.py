@@ -20,8 +20,8 @@ from serving.process import TritonProcess
 
 CPU_CONFIG = Path(__file__).resolve().parents[2] / "model_repository" / "lama" / "configs" / "cpu.pbtxt"
 # Tiny budget: small windows, any spread accepted (the CI host is shared and noisy).
-QUICK = ["--sizes", "64", "--concurrency-range", "1:2:1", "--samples", "2", "--request-count", "4",
-         "--measurement-interval", "300", "--stability-percentage", "1000", "--max-trials", "3"]
+QUICK = ["--sizes", "64", "--concurrency-range", "1:2:1", "--samples", "2", "--request-count", "20",
+         "--measurement-interval", "300", "--stability-percentage", "1000", "--max-trials", "10"]
 
 
 @pytest.fixture(scope="module")

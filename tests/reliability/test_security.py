@@ -69,8 +69,10 @@ def test_keys_never_in_logs_or_responses(
     caplog.set_level(logging.DEBUG)
     # uvicorn's default logging config (applied by any earlier uvicorn run in this process)
     # stops its loggers propagating to the root logger, where caplog listens: listen on them.
+    # An earlier run may also have left their levels at WARNING (uvicorn sets log_level on them).
     uvicorn_loggers = [logging.getLogger(name) for name in ("uvicorn", "uvicorn.access", "uvicorn.error")]
     for logger in uvicorn_loggers:
+        caplog.set_level(logging.DEBUG, logger=logger.name)  # restored after the test
         logger.addHandler(caplog.handler)
     texts: list[str] = []
     try:
