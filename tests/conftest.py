@@ -27,6 +27,23 @@ import pytest
 from export.contract import MODEL_NAME
 from serving.process import TritonProcess
 
+
+def _cuda_provider_missing() -> str | None:
+    """Why GPU tests cannot run here, or None when ONNX Runtime can use CUDA."""
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return "no CUDA: needs an NVIDIA GPU and `pip install onnxruntime-gpu` (CI has neither)"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `gpu` skip, with the reason, where no GPU is usable."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    reason = _cuda_provider_missing() if gpu_items else None
+    for item in gpu_items if reason else []:
+        item.add_marker(pytest.mark.skip(reason=reason))
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIGS_SOURCE = PROJECT_ROOT / "model_repository" / MODEL_NAME
 READY_TIMEOUT_S = 60.0
