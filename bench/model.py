@@ -24,8 +24,7 @@ def triton_runner(repository: Path, ready_timeout: float) -> Iterator[Runner]:
     """Infer through the bundled Triton started on `repository` (CPU config, free ports)."""
     import tritonclient.http as http
 
-    from bench.triton import free_port
-    from serving.process import TritonProcess
+    from serving.process import TritonProcess, free_port
 
     with TritonProcess(repository, http_port=free_port(), metrics_port=free_port()) as triton:
         triton.wait_ready(ready_timeout)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,12 +24,6 @@ if TYPE_CHECKING:
 
 CONFIG_NAME = "cpu"  # the bundled Triton is CPU-only: configs/cpu.pbtxt
 BATCHING_MODES = {"on": ("on",), "off": ("off",), "both": ("on", "off")}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def without_dynamic_batching(config: str) -> str:
@@ -68,7 +61,7 @@ def triton_target(args: argparse.Namespace, batching: str) -> Iterator[tuple[str
     if args.url:
         yield args.url, args.metrics_url or f"http://{urlsplit('//' + args.url).hostname}:8002/metrics"
         return
-    from serving.process import TritonProcess
+    from serving.process import TritonProcess, free_port
     from serving.up import exported_versions
 
     if not exported_versions(args.repository):

@@ -41,6 +41,13 @@ REPOSITORY_API_HEADER = "lama-admin-key"
 _LOG_TAIL_LINES = 60
 
 
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free right now on `host` (the OS picks it), for Triton and test servers."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
 class TritonStartupError(RuntimeError):
     """Triton exited or did not become ready; the message ends with its log tail."""
 

@@ -7,7 +7,8 @@
                       start_triton(repository=None, wait=True, **TritonProcess kwargs)
     copy_repository   function: a private copy of tiny_repository to modify (configs, files)
 
-Plain helpers for process checks: free_port(), child_pids(pid), exited(pid, timeout).
+Plain helpers for process checks: child_pids(pid), exited(pid, timeout); free_port() comes
+from serving.process.
 
 Tests that only need to talk to a model use `triton_server`; tests that stop, break or
 reconfigure Triton use `start_triton` (+ `copy_repository`) so the shared one stays intact.
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from export.contract import MODEL_NAME
-from serving.process import TritonProcess
+from serving.process import TritonProcess, free_port
 
 
 def _cuda_provider_missing() -> str | None:
@@ -47,13 +47,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIGS_SOURCE = PROJECT_ROOT / "model_repository" / MODEL_NAME
 READY_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    """A TCP port free right now on 127.0.0.1 (the OS picks it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def child_pids(pid: int) -> list[int]:

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from bench.gateway import overheads
-from bench.triton import free_port
+from serving.process import free_port
 from gateway.app import create_app
 from gateway.settings import Settings
 from lama_serve.cli import main

@@ -27,7 +27,7 @@ from PIL import Image
 from gateway.app import create_app
 from gateway.headers import SECURITY_HEADERS
 from gateway.settings import Settings
-from tests.conftest import free_port
+from serving.process import free_port
 from tests.gateway.conftest import (  # noqa: F401  (fixtures, registered by import)
     _restore_pillow_limit,
     anyio_backend,

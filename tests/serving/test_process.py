@@ -11,8 +11,13 @@ import pytest
 import tritonclient.http as httpclient
 
 from export.contract import MODEL_NAME
-from serving.process import REPOSITORY_API_HEADER, TritonProcess, TritonStartupError
-from tests.conftest import child_pids, exited, free_port
+from serving.process import (
+    REPOSITORY_API_HEADER,
+    TritonProcess,
+    TritonStartupError,
+    free_port,
+)
+from tests.conftest import child_pids, exited
 
 
 def test_serves_the_model_with_the_cpu_config(triton_server: TritonProcess) -> None:

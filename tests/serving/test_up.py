@@ -19,7 +19,8 @@ import pytest
 from export.contract import MODEL_NAME
 from gateway.settings import Settings
 from serving import up
-from tests.conftest import PROJECT_ROOT, child_pids, exited, free_port
+from serving.process import free_port
+from tests.conftest import PROJECT_ROOT, child_pids, exited
 
 
 def test_existing_export_is_served_as_is(copy_repository: Callable[[], Path],
