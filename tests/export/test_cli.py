@@ -3,15 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from export import cli as export_cli
-import argparse
-
-
-def _run(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    export_cli.register(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    return args.func(args)
+from lama_serve.cli import main as _run
 
 
 def test_export_command_writes_the_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
