@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -95,17 +95,12 @@ def time_torch_free(repository: Path, inputs: dict[int, tuple[np.ndarray, np.nda
                                    providers=["CPUExecutionProvider"])
     runners: dict[str, Runner] = {"onnxruntime": lambda i, m: session.run(None, {"image": i, "mask": m})}
     with (triton_runner(repository, float(options["ready_timeout"])) if options["triton"]
-          else _no_runner()) as via_triton:
+          else nullcontext()) as via_triton:
         if via_triton is not None:
             runners["triton"] = via_triton
         return {size: {name: median_seconds(lambda: runner(image, mask), int(options["runs"]))
                        for name, runner in runners.items()}  # interleaved per size: fair to drift
                 for size, (image, mask) in inputs.items()}
-
-
-@contextmanager
-def _no_runner() -> Iterator[None]:
-    yield None
 
 
 def _row(args: argparse.Namespace, size: int, seconds: dict[str, float]) -> dict[str, object]:
