@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from export.contract import MODEL_NAME
-from serving.process import TritonProcess, free_port
+from lama_serve.core.contract import MODEL_NAME
+from lama_serve.triton.process import TritonProcess, free_port
 
 
 def _cuda_provider_missing() -> str | None:
@@ -77,7 +77,7 @@ def _copy_configs(repository: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Model repository with the real configs and a tiny random-weights export as version 1."""
-    from export.pipeline import export_to_repository
+    from lama_serve.export.pipeline import export_to_repository
 
     repository = _copy_configs(tmp_path_factory.mktemp("model_repository"))
     export_to_repository(repository, 1, arch="tiny", seed=0)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from lama_serve.cli import main
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 
 
 def test_bench_crop_compares_strategies_and_reads_triton_batches(

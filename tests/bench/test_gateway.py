@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from bench.gateway import overheads
-from serving.process import free_port
-from gateway.app import create_app
-from gateway.settings import Settings
+from lama_serve.bench.gateway import overheads
+from lama_serve.triton.process import free_port
+from lama_serve.gateway.app import create_app
+from lama_serve.core.settings import Settings
 from lama_serve.cli import main
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 
 API_KEY = "bench-test-key-0123456789"
 

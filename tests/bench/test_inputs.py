@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.inputs import png_bytes, samples, write_perf_analyzer_data
+from lama_serve.bench.inputs import png_bytes, samples, write_perf_analyzer_data
 
 
 def test_samples_follow_the_contract_and_repeat_per_seed() -> None:

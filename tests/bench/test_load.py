@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bench.load import RequestFailed, closed_loop
+from lama_serve.bench.load import RequestFailed, closed_loop
 
 
 def test_request_bound_errors_and_concurrency_are_counted() -> None:

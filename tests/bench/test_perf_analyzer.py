@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.perf_analyzer import PerfAnalyzer, PerfAnalyzerError, read_csv
+from lama_serve.bench.perf_analyzer import PerfAnalyzer, PerfAnalyzerError, read_csv
 
 
 def test_a_binary_missing_its_libraries_is_reported_with_the_install_hint(

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bench.perf_analyzer import PerfAnalyzer, PerfAnalyzerError
-from bench.triton import (
+from lama_serve.bench.perf_analyzer import PerfAnalyzer, PerfAnalyzerError
+from lama_serve.bench.triton import (
     batching_ratios,
     concurrency_levels,
     unbatched_copy,
     without_dynamic_batching,
 )
 from lama_serve.cli import main
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 
 CPU_CONFIG = Path(__file__).resolve().parents[2] / "model_repository" / "lama" / "configs" / "cpu.pbtxt"
 # Tiny budget: small windows, any spread accepted (the CI host is shared and noisy).

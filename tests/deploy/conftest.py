@@ -33,14 +33,14 @@ def k8s_objects(k8s_base) -> dict[tuple[str, str], dict]:
 @pytest.fixture(scope="session")
 def settings_env_names() -> frozenset[str]:
     """Env names the gateway reads: its settings fields, upper-cased."""
-    from gateway.settings import Settings
+    from lama_serve.core.settings import Settings
 
     return frozenset(name.upper() for name in Settings.model_fields)
 
 
 @pytest.fixture(scope="session")
 def settings_defaults():
-    from gateway.settings import Settings
+    from lama_serve.core.settings import Settings
 
     return {name: field.default for name, field in Settings.model_fields.items()}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import Settings
-from serving.process import TritonProcess
+from lama_serve.core.settings import Settings
+from lama_serve.triton.process import TritonProcess
 from tests.deploy.deploy_metrics import (
     PROMETHEUS_SYNTHETIC,
     TRITON_GPU_METRICS,

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from export.arch import get_arch
-from export.checkpoint import random_generator
-from export.generator import FFCResNetGenerator
+from lama_serve.export.arch import get_arch
+from lama_serve.export.checkpoint import random_generator
+from lama_serve.export.generator import FFCResNetGenerator
 
 
 @pytest.fixture(scope="session")

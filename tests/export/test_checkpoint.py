@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from export.arch import get_arch
-from export.checkpoint import load_checkpoint, sha256_of
-from export.errors import CheckpointError, CheckpointMismatchError
+from lama_serve.export.arch import get_arch
+from lama_serve.export.checkpoint import load_checkpoint, sha256_of
+from lama_serve.export.errors import CheckpointError, CheckpointMismatchError
 from tests.export.conftest import write_lightning_checkpoint
 
 

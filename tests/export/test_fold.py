@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from export.fold import fold_batchnorms
+from lama_serve.export.fold import fold_batchnorms
 
 
 def test_folding_removes_batchnorms_and_keeps_outputs(tiny_generator) -> None:

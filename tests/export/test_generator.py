@@ -2,9 +2,9 @@ import copy
 
 import torch
 
-from export.arch import BIG_LAMA_PARAMETERS, get_arch
-from export.generator import FFCResNetGenerator
-from export.spectral import MatmulDFT
+from lama_serve.export.arch import BIG_LAMA_PARAMETERS, get_arch
+from lama_serve.export.generator import FFCResNetGenerator
+from lama_serve.export.spectral import MatmulDFT
 
 
 def test_big_lama_has_the_official_parameter_count_and_keys() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from export.parity import random_inputs
-from export.pipeline import export_to_repository
+from lama_serve.export.parity import random_inputs
+from lama_serve.export.pipeline import export_to_repository
 
 pytestmark = pytest.mark.gpu
 

@@ -6,13 +6,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from export import contract
-from export.arch import get_arch
-from export.checkpoint import random_generator
-from export.errors import ParityError
-from export.onnx_export import reference_graph
-from export.parity import check_parity, random_inputs
-from export.pipeline import export_to_repository
+from lama_serve.core import contract
+from lama_serve.export.arch import get_arch
+from lama_serve.export.checkpoint import random_generator
+from lama_serve.export.errors import ParityError
+from lama_serve.export.onnx_export import reference_graph
+from lama_serve.export.parity import check_parity, random_inputs
+from lama_serve.export.pipeline import export_to_repository
 from tests.export.conftest import write_lightning_checkpoint
 
 

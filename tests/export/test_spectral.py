@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from export.spectral import MatmulDFT, TorchFFT
+from lama_serve.export.spectral import MatmulDFT, TorchFFT
 
 
 @pytest.mark.parametrize("h,w", [(8, 8), (9, 13), (64, 64), (7, 10), (1, 1), (2, 3), (64, 128)])

@@ -16,9 +16,9 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image
 
-from gateway.app import create_app
-from gateway.settings import Settings
-from serving.process import TritonProcess
+from lama_serve.gateway.app import create_app
+from lama_serve.core.settings import Settings
+from lama_serve.triton.process import TritonProcess
 
 API_KEY = "gateway-test-key-0123456789"
 AUTH = {"X-API-Key": API_KEY}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from gateway.app import create_app
-from gateway.auth import generate_key
+from lama_serve.gateway.app import create_app
+from lama_serve.gateway.auth import generate_key
 
 from .conftest import SettingsFactory, assert_error, gateway
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import auth
-from gateway.errors import Unauthorized
+from lama_serve.gateway import auth
+from lama_serve.gateway.errors import Unauthorized
 
 KEY = "k3y-for-tests-0123456789"
 
@@ -70,17 +70,3 @@ def test_keys_are_never_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture)
         store.authenticate("presented-secret-9876543210")
     store.authenticate(KEY)
     assert "presented-secret" not in caplog.text and KEY not in caplog.text and KEY[:8] not in caplog.text
-
-
-def test_cli_generates_and_hashes(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert auth.main([]) == 0
-    printed = capsys.readouterr().out
-    key = printed.split("stored): ")[1].split()[0]
-    record = printed.split("API_KEYS_FILE: ")[1].strip()
-    assert auth.KeyHash.parse(record).matches(key)
-
-    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(KEY + "\n"))
-    assert auth.main(["--hash"]) == 0
-    assert auth.KeyHash.parse(capsys.readouterr().out.strip()).matches(KEY)

@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import pytest
 
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 
 from .conftest import AUTH, SettingsFactory, assert_error, box_mask, decode, encode, gateway, noise
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 
 from .conftest import AUTH, SettingsFactory, assert_error, box_mask, encode, files, gateway, noise
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 
 from .conftest import AUTH, SettingsFactory, box_mask, encode, files, gateway, noise
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from gateway.errors import RateLimited
-from gateway.ratelimit import TokenBucketLimiter, raise_if_limited
+from lama_serve.gateway.errors import RateLimited
+from lama_serve.gateway.ratelimit import TokenBucketLimiter, raise_if_limited
 
 
 class FakeClock:

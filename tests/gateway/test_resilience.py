@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 
 from .conftest import AUTH, SettingsFactory, assert_error, box_mask, encode, files, gateway, noise
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.auth import key_id
-from gateway.stats import UsageStore
-from serving.process import TritonProcess
+from lama_serve.gateway.auth import key_id
+from lama_serve.gateway.stats import UsageStore
+from lama_serve.triton.process import TritonProcess
 
 from .conftest import API_KEY, AUTH, SettingsFactory, box_mask, encode, files, gateway, noise
 

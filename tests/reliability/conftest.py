@@ -24,10 +24,10 @@ import pytest
 import uvicorn
 from PIL import Image
 
-from gateway.app import create_app
-from gateway.headers import SECURITY_HEADERS
-from gateway.settings import Settings
-from serving.process import free_port
+from lama_serve.gateway.app import create_app
+from lama_serve.gateway.headers import SECURITY_HEADERS
+from lama_serve.core.settings import Settings
+from lama_serve.triton.process import free_port
 from tests.gateway.conftest import (  # noqa: F401  (fixtures, registered by import)
     _restore_pillow_limit,
     anyio_backend,

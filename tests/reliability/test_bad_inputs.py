@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 from tests.gateway.conftest import (
     API_KEY,
     AUTH,

@@ -20,7 +20,7 @@ import anyio
 import httpx
 import pytest
 
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 from tests.conftest import READY_TIMEOUT_S, child_pids, exited
 from tests.gateway.conftest import AUTH, SettingsFactory, assert_error, gateway
 

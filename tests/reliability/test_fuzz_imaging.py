@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from export.contract import SPATIAL_MULTIPLE
-from gateway import imaging, tiling
-from gateway.errors import BadInput
+from lama_serve.core.contract import SPATIAL_MULTIPLE
+from lama_serve.gateway.inpaint import imaging, tiling
+from lama_serve.gateway.errors import BadInput
 
 from .conftest import Figures, encode, noise
 

@@ -24,7 +24,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 from tests.gateway.conftest import AUTH, isolated_settings
 
 from .conftest import Figures, assert_security_headers, live_gateway

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from gateway.app import create_app
-from gateway.auth import generate_key, key_id
-from gateway.settings import Settings
-from serving.process import TritonProcess
+from lama_serve.gateway.app import create_app
+from lama_serve.gateway.auth import generate_key, key_id
+from lama_serve.core.settings import Settings
+from lama_serve.triton.process import TritonProcess
 from tests.gateway.conftest import (
     AUTH,
     DEAD_TRITON,
@@ -131,7 +131,7 @@ async def test_internal_error_is_opaque_and_carries_security_headers(
     def broken(*_: object) -> None:
         raise RuntimeError("secret internal state /etc/passwd")
 
-    monkeypatch.setattr("gateway.imaging.decode_image", broken)
+    monkeypatch.setattr("lama_serve.gateway.inpaint.imaging.decode_image", broken)
     app = create_app(make_settings())
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with (

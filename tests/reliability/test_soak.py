@@ -15,7 +15,7 @@ import anyio
 import httpx
 import pytest
 
-from serving.process import TritonProcess
+from lama_serve.triton.process import TritonProcess
 from tests.gateway.conftest import AUTH, isolated_settings
 
 from .conftest import URL, Figures, good_parts, live_gateway

@@ -9,9 +9,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from export.contract import IMAGE, INPAINTED, MASK, MODEL_NAME
-from gateway.settings import Settings
-from serving.process import REPOSITORY_API_HEADER, TritonProcess
+from lama_serve.core.contract import IMAGE, INPAINTED, MASK, MODEL_NAME
+from lama_serve.core.settings import Settings
+from lama_serve.core.settings import REPOSITORY_API_HEADER
+from lama_serve.triton.process import TritonProcess
 
 
 def write_half_size_model(path: Path) -> Path:
@@ -34,7 +35,7 @@ def write_half_size_model(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_v2_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny export (other seed) to copy in as a good version without re-exporting each time."""
-    from export.pipeline import export_to_repository
+    from lama_serve.export.pipeline import export_to_repository
 
     repository = tmp_path_factory.mktemp("v2_export")
     export_to_repository(repository, 2, arch="tiny", seed=1)

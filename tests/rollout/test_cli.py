@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lama_serve.cli import build_parser, main
-from rollout.state import HistoryEntry, RolloutState, save_state
+from lama_serve.traffic.state import HistoryEntry, RolloutState, save_state
 
 NO_TRITON = ["--triton-url", "127.0.0.1:9"]  # nothing listens on the discard port
 

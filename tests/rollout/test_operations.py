@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import Settings
-from rollout.operations import RolloutError, Rollouts
-from rollout.state import HistoryEntry, RolloutState, load_state, save_state
+from lama_serve.core.settings import Settings
+from lama_serve.rollout.operations import RolloutError, Rollouts
+from lama_serve.traffic.state import HistoryEntry, RolloutState, load_state, save_state
 
 
 class NoTriton:

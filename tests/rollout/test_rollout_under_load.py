@@ -16,12 +16,12 @@ import httpx
 import pytest
 from PIL import Image
 
-from gateway.app import create_app
-from gateway.settings import Settings
-from rollout.control import TritonControl
-from rollout.operations import Rollouts
-from rollout.smoke import golden_pair
-from serving.process import TritonProcess
+from lama_serve.gateway.app import create_app
+from lama_serve.core.settings import Settings
+from lama_serve.triton.control import TritonControl
+from lama_serve.rollout.operations import Rollouts
+from lama_serve.rollout.smoke import golden_pair
+from lama_serve.triton.process import TritonProcess
 
 from .conftest import add_version, settings_for
 

@@ -8,8 +8,8 @@ import numpy as np
 import onnx
 import pytest
 
-from export.contract import SPATIAL_MULTIPLE
-from rollout.smoke import GOLDEN_SIZES, golden_pair, preflight, smoke_check
+from lama_serve.core.contract import SPATIAL_MULTIPLE
+from lama_serve.rollout.smoke import GOLDEN_SIZES, golden_pair, preflight, smoke_check
 
 from .conftest import write_half_size_model
 

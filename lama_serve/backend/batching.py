@@ -1,0 +1,88 @@
+"""Per-request validation and same-shape batching for the CPU (Python-based) backend.
+
+Triton's dynamic batcher hands the backend a list of requests that may differ in H and W,
+which cannot be concatenated. Requests are therefore grouped by spatial shape and each
+group runs as ONE model call; a bad request fails alone. Pure numpy, so it is unit-tested
+without Triton.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from lama_serve.core.contract import IMAGE, MASK, SPATIAL_MULTIPLE, TensorSpec
+
+# (image, mask) for one request, batch axis first.
+RequestInputs = tuple[np.ndarray, np.ndarray]
+RunFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+class RequestError(ValueError):
+    """The request itself is invalid; the message tells the client how to fix it."""
+
+
+def _check_tensor(array: np.ndarray, spec: TensorSpec) -> None:
+    if array.dtype != np.dtype(spec.numpy_dtype):
+        raise RequestError(f"input '{spec.name}' must be {spec.dtype} ({spec.numpy_dtype}), "
+                           f"got {array.dtype}")
+    if array.ndim != len(spec.dims) + 1:
+        raise RequestError(f"input '{spec.name}' must have shape [N,H,W,{spec.dims[-1]}], "
+                           f"got {list(array.shape)}")
+    if array.shape[-1] != spec.dims[-1]:
+        raise RequestError(f"input '{spec.name}' must have {spec.dims[-1]} channel(s) in the "
+                           f"last axis, got shape {list(array.shape)}")
+
+
+def validate(image: np.ndarray, mask: np.ndarray) -> None:
+    """Raise RequestError unless (image, mask) obey the contract."""
+    _check_tensor(image, IMAGE)
+    _check_tensor(mask, MASK)
+    if image.shape[:3] != mask.shape[:3]:
+        raise RequestError(f"'{IMAGE.name}' and '{MASK.name}' must share N, H and W, got "
+                           f"{list(image.shape)} and {list(mask.shape)}")
+    n, height, width = image.shape[:3]
+    if n == 0 or height == 0 or width == 0:
+        raise RequestError(f"empty input: shape {list(image.shape)}")
+    if height % SPATIAL_MULTIPLE or width % SPATIAL_MULTIPLE:
+        raise RequestError(
+            f"H and W must be multiples of {SPATIAL_MULTIPLE}, got {height}x{width}; pad or "
+            f"resize the image to e.g. {_round_up(height)}x{_round_up(width)}"
+        )
+
+
+def _round_up(value: int) -> int:
+    return -(-value // SPATIAL_MULTIPLE) * SPATIAL_MULTIPLE
+
+
+def infer_batched(
+    requests: Sequence[RequestInputs], run: RunFn
+) -> list[np.ndarray | Exception]:
+    """Run `run(images, masks)` once per same-(H, W) group of valid requests.
+
+    Returns, per request and in order, its output rows or the exception that failed it:
+    RequestError for invalid inputs, or whatever `run` raised for its whole group.
+    """
+    results: dict[int, np.ndarray | Exception] = {}
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, (image, mask) in enumerate(requests):
+        try:
+            validate(image, mask)
+        except RequestError as error:
+            results[index] = error
+            continue
+        groups.setdefault(image.shape[1:3], []).append(index)
+
+    for members in groups.values():
+        images = np.concatenate([requests[i][0] for i in members])
+        masks = np.concatenate([requests[i][1] for i in members])
+        try:
+            outputs = run(images, masks)
+        except Exception as error:  # noqa: BLE001 - reported per request, never crashes the stub
+            for i in members:
+                results[i] = error
+            continue
+        sizes = [requests[i][0].shape[0] for i in members]
+        for i, rows in zip(members, np.split(outputs, np.cumsum(sizes)[:-1])):
+            results[i] = rows
+    return [results[i] for i in range(len(requests))]

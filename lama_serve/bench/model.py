@@ -1,0 +1,130 @@
+"""`lama-serve bench model`: PyTorch eager (torch.fft, what the seed service runs) versus
+ONNX Runtime on the exported graph, same weights, same inputs, same threads, one run; with
+`--triton`, the same file also through the bundled Triton (our Python-based ORT backend),
+which gives Triton's overhead over calling ONNX Runtime in-process. ORT and Triton are timed
+in a torch-free child process, eager in this one."""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import numpy as np
+
+Runner = Callable[[np.ndarray, np.ndarray], object]
+CONFIGS = Path(__file__).resolve().parents[2] / "model_repository" / "lama"
+
+
+@contextmanager
+def triton_runner(repository: Path, ready_timeout: float) -> Iterator[Runner]:
+    """Infer through the bundled Triton started on `repository` (CPU config, free ports)."""
+    import tritonclient.http as http
+
+    from lama_serve.triton.process import TritonProcess, free_port
+
+    with TritonProcess(repository, http_port=free_port(), metrics_port=free_port()) as triton:
+        triton.wait_ready(ready_timeout)
+        client = http.InferenceServerClient(triton.http_url, network_timeout=600.0)
+
+        def infer(image: np.ndarray, mask: np.ndarray) -> object:
+            inputs = [http.InferInput("image", list(image.shape), "UINT8"),
+                      http.InferInput("mask", list(mask.shape), "UINT8")]
+            inputs[0].set_data_from_numpy(image, binary_data=True)
+            inputs[1].set_data_from_numpy(mask, binary_data=True)
+            return client.infer("lama", inputs).as_numpy("inpainted")
+
+        try:
+            yield infer
+        finally:
+            client.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    # heavy imports here: registering the parser must not need torch (gateway images lack it)
+    import multiprocessing
+
+    import torch
+
+    from lama_serve.bench.results import median_seconds, plot_lines, write_rows
+    from lama_serve.export.arch import get_arch
+    from lama_serve.export.checkpoint import random_generator
+    from lama_serve.export.onnx_export import deployable_graph, export_onnx, reference_graph
+    from lama_serve.export.parity import random_inputs
+
+    torch.set_num_threads(args.threads)
+    loaded = random_generator(get_arch(args.arch), seed=0)
+    eager = reference_graph(loaded.generator)
+    inputs = {size: random_inputs((1, size, size), np.random.default_rng(size)) for size in args.sizes}
+    with tempfile.TemporaryDirectory() as tmp:
+        repository = Path(tmp)
+        shutil.copytree(CONFIGS, repository / "lama", ignore=shutil.ignore_patterns("[0-9]*"))
+        export_onnx(deployable_graph(loaded.generator), repository / "lama" / "1" / "model.onnx")
+        # ONNX Runtime and Triton are timed in a child without torch: torch's thread pool in
+        # the same process slowed in-process ORT by ~15% here and skewed the comparison.
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            torch_free = pool.apply(time_torch_free, (repository, inputs, vars(args)))
+    rows = []
+    for size, (image, mask) in inputs.items():
+        with torch.no_grad():
+            eager_s = median_seconds(lambda: eager(torch.from_numpy(image), torch.from_numpy(mask)), args.runs)
+        rows.append(_row(args, size, {"eager": eager_s, **torch_free[size]}))
+    write_rows(args.out, "model", rows, {"random_weights": True, "runs": args.runs})
+    sizes = [r["size"] for r in rows]
+    names = ["eager", "onnxruntime"] + (["triton"] if args.triton else [])
+    plot_lines(args.out / "model.png", f"{args.arch}, batch 1, {args.threads} threads", "side (px)",
+               "latency (s)", {name: (sizes, [r[f"{name}_s"] for r in rows]) for name in names})
+    print(f"results in {args.out}/model.csv, model.json, model.png (random weights: speed only)")
+    return 0
+
+
+def time_torch_free(repository: Path, inputs: dict[int, tuple[np.ndarray, np.ndarray]],
+                    options: dict[str, object]) -> dict[int, dict[str, float]]:
+    """Median seconds of in-process ONNX Runtime (and of Triton) per size; runs in a child."""
+    import onnxruntime as ort
+
+    from lama_serve.bench.results import median_seconds
+
+    session_options = ort.SessionOptions()
+    session_options.intra_op_num_threads = int(options["threads"])
+    session_options.inter_op_num_threads = 1  # as the Triton backend sets it
+    session = ort.InferenceSession(str(repository / "lama" / "1" / "model.onnx"), session_options,
+                                   providers=["CPUExecutionProvider"])
+    runners: dict[str, Runner] = {"onnxruntime": lambda i, m: session.run(None, {"image": i, "mask": m})}
+    with (triton_runner(repository, float(options["ready_timeout"])) if options["triton"]
+          else nullcontext()) as via_triton:
+        if via_triton is not None:
+            runners["triton"] = via_triton
+        return {size: {name: median_seconds(lambda: runner(image, mask), int(options["runs"]))
+                       for name, runner in runners.items()}  # interleaved per size: fair to drift
+                for size, (image, mask) in inputs.items()}
+
+
+def _row(args: argparse.Namespace, size: int, seconds: dict[str, float]) -> dict[str, object]:
+    row: dict[str, object] = {"arch": args.arch, "size": size, "batch": 1, "threads": args.threads,
+                              **{f"{name}_s": round(value, 4) for name, value in seconds.items()}}
+    row["eager_over_onnxruntime"] = round(seconds["eager"] / seconds["onnxruntime"], 3)
+    line = (f"{args.arch} {size}x{size} batch 1 (median of {args.runs}): eager {seconds['eager']:.3f} s, "
+            f"ONNX Runtime {seconds['onnxruntime']:.3f} s -> ORT {row['eager_over_onnxruntime']:.2f}x faster")
+    if "triton" in seconds:
+        row["triton_overhead_s"] = round(seconds["triton"] - seconds["onnxruntime"], 4)
+        line += (f"; via Triton {seconds['triton']:.3f} s ({row['triton_overhead_s'] * 1000:+.0f} ms, "
+                 f"{seconds['triton'] / seconds['onnxruntime']:.3f}x in-process ORT)")
+    print(line, flush=True)
+    return row
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("model", help="PyTorch eager vs ONNX Runtime (vs via Triton) latency")
+    parser.add_argument("--arch", choices=["big-lama", "tiny"], default="big-lama")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--triton", action="store_true",
+                        help="also time the same file through the bundled Triton (CPU config)")
+    parser.add_argument("--ready-timeout", type=float, default=600.0)
+    parser.add_argument("--out", type=Path, default=Path("results/bench"))
+    parser.set_defaults(func=run)

@@ -1,0 +1,237 @@
+"""The one typed settings object of the service (env vars; documented defaults)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from lama_serve.core.contract import SPATIAL_MULTIPLE
+
+# Fragments of the keys in the v1 docs and samples (`your_secret_key_change_me`,
+# `your_api_key_here`, `sk_live_1234567890abcdef`, ...): such a key is public knowledge.
+PLACEHOLDER_MARKERS = (
+    "changeme", "change_me", "change-me", "your_api_key", "your_secret", "example", "1234567890"
+)
+MIN_API_KEY_LENGTH = 16
+# Header that carries TRITON_ADMIN_KEY to Triton's restricted repository API.
+REPOSITORY_API_HEADER = "lama-admin-key"
+KEY_FIX_HINT = "generate one with `lama-serve keys new` and set API_KEY or add its hash to API_KEYS_FILE"
+
+
+class Settings(BaseSettings):
+    """Every knob of the gateway and of `lama-serve up`, read from the environment.
+
+    Env names are the field names upper-cased (e.g. `TRITON_URL`, `GATEWAY_PORT`).
+    """
+
+    # hide_input_in_errors: a rejected API_KEY must not be echoed into logs.
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", hide_input_in_errors=True
+    )
+
+    # --- where the model lives -------------------------------------------------------
+    triton_url: str | None = Field(
+        None,
+        description="host:port of an external Triton HTTP endpoint. Unset: `lama-serve up` "
+        "starts the bundled tritonserver on 127.0.0.1:TRITON_HTTP_PORT.",
+    )
+    model_name: str = Field("lama", description="Triton model name.")
+    model_version: str = Field("", description="Model version to call; empty = Triton's latest ready.")
+    model_repository: Path = Field(Path("model_repository"), description="Triton model repository.")
+    lama_checkpoint: Path | None = Field(
+        None, description="Checkpoint exported by `lama-serve up` when no model exists yet."
+    )
+
+    # --- ports of the embedded stack --------------------------------------------------
+    gateway_host: str = Field("0.0.0.0", description="Gateway bind address.")
+    gateway_port: int = Field(8080, ge=1, le=65535, description="Gateway port (the seed's 8080).")
+    triton_http_port: int = Field(8000, ge=1, le=65535, description="Bundled Triton HTTP port.")
+    triton_metrics_port: int = Field(8002, ge=1, le=65535, description="Bundled Triton metrics port.")
+
+    # --- gateway: authentication and rate limits ------------------------------------
+    api_key: SecretStr | None = Field(
+        None, description="One plaintext API key (the seed's `API_KEY`); hashed in memory at start."
+    )
+    api_keys_file: Path | None = Field(
+        None,
+        description="File of salted key hashes, one per line (`lama-serve keys new` makes them); "
+        "re-read when its mtime changes, so keys are added or revoked without a restart.",
+    )
+    rollout_state_path: Path = Field(
+        Path("var/rollout.json"),
+        description="Traffic split between model versions, written by `lama-serve rollout`/"
+        "`promote`/`rollback` and read by every gateway process (share it between replicas).",
+    )
+    triton_admin_key: SecretStr | None = Field(
+        None,
+        description="Secret for Triton's repository API (model load/unload), shared by "
+        "`lama-serve up` and `lama-serve rollout`. Unset: `up` generates one per start, so "
+        "only the process that started Triton can roll out.",
+    )
+    triton_admin_header: str = Field(
+        REPOSITORY_API_HEADER, description="Header carrying TRITON_ADMIN_KEY.")
+
+    # --- rollouts (`lama-serve rollout/promote/rollback`) -------------------------------
+    rollout_ready_timeout_s: float = Field(
+        600.0, gt=0, description="Longest wait for a version to load and warm up.")
+    rollout_smoke_max_latency_s: float = Field(
+        10.0, gt=0, description="Slowest golden-input call a new version may take.")
+    rollout_publish_command: str | None = Field(
+        None, description="Shell command run after every state change to publish the file to "
+        "the gateways (e.g. `kubectl apply` of a ConfigMap); gets $ROLLOUT_STATE_PATH.")
+    rollout_drain_min_s: float = Field(
+        0.0, ge=0, description="Wait before draining starts: how long gateways take to see a "
+        "new state file (0 for a local file; ~90 s for a Kubernetes ConfigMap).")
+    rollout_drain_quiet_s: float = Field(
+        2.0, gt=0, description="An old version is drained once its request count stays still this long.")
+    rollout_drain_timeout_s: float = Field(
+        120.0, gt=0, description="Unload the old version after this long even if it still gets requests.")
+
+    generated_keys_file: Path = Field(
+        Path("var/api_keys"),
+        description="Where `lama-serve up` keeps the hash of the key it generates when neither "
+        "API_KEY nor API_KEYS_FILE is set (delete the file to get a new key).",
+    )
+    rate_limit_per_minute: float = Field(
+        30.0, ge=0, description="Sustained requests per minute per key (token refill rate); 0 disables."
+    )
+    rate_limit_burst: int = Field(10, ge=1, description="Token bucket size: requests allowed at once.")
+
+    # --- gateway: request limits --------------------------------------------------------
+    max_upload_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Largest uploaded file (image or mask) in bytes."
+    )
+    max_image_side: int = Field(4096, ge=8, description="Largest width or height in pixels.")
+    max_image_pixels: int = Field(
+        4096 * 4096,
+        ge=64,
+        description="Largest width*height, checked from the header before decoding "
+        "(decompression bombs); also set as PIL.Image.MAX_IMAGE_PIXELS.",
+    )
+    allow_missing_mask: bool = Field(
+        False,
+        description="Without a mask, inpaint the whole image (the seed's behaviour) instead of 400.",
+    )
+    mask_threshold: int = Field(
+        0,
+        ge=0,
+        le=254,
+        description="Mask values above this are holes for the model; gray values are then blended "
+        "by mask/255. 0: soft masks feather smoothly; 127: IOPaint's hard threshold.",
+    )
+
+    # --- gateway: high-resolution strategy and batches ----------------------------------
+    hd_strategy_crop_trigger: int = Field(
+        1024,
+        ge=1,
+        description="Longest side above which `crop` is the default `hd_strategy` (else `original`).",
+    )
+    hd_strategy_crop_margin: int = Field(
+        128, ge=0, description="Context pixels around each mask region in a `crop` window."
+    )
+    hd_strategy_resize_limit: int = Field(
+        2048, ge=SPATIAL_MULTIPLE, description="Longest side the `resize` strategy sends to the model."
+    )
+    tile_buckets: Annotated[tuple[int, ...], NoDecode] = Field(
+        (512, 768, 1024),
+        description="Comma-separated tile sides (multiples of 8): windows and small whole images "
+        "are padded to these so Triton's dynamic batcher can group equal shapes.",
+    )
+    max_windows_per_request: int = Field(
+        8,
+        ge=1,
+        description="Most `crop` windows per image; a mask with more regions is inpainted as the "
+        "whole image in one call.",
+    )
+    batch_max_items: int = Field(
+        8, ge=1, description="Most image/mask pairs in one `/remove-watermark/batch` request."
+    )
+
+    # --- gateway: Triton calls ----------------------------------------------------------
+    inference_timeout_s: float = Field(60.0, gt=0, description="Deadline of one inference (504 after).")
+    health_timeout_s: float = Field(2.0, gt=0, description="Deadline of the Triton readiness probe.")
+    retry_after_s: int = Field(5, ge=1, description="`Retry-After` sent with 503 responses.")
+
+    # --- gateway: output, stats, logging, CORS -------------------------------------------
+    output_format: Literal["png", "jpeg", "webp"] = Field(
+        "png", description="Format when neither `?format=` nor Accept asks for another."
+    )
+    png_compress_level: int = Field(1, ge=0, le=9, description="zlib level of PNG output (1 = fast).")
+    lossy_quality: int = Field(95, ge=1, le=100, description="JPEG/WebP output quality.")
+    stats_db_path: Path = Field(Path("var/gateway_stats.sqlite3"), description="SQLite usage stats.")
+    stats_flush_interval_s: float = Field(2.0, gt=0, description="How often usage stats are written.")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        "info", description="Gateway log level."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins allowed by CORS; empty (default) turns CORS off.",
+    )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _reject_placeholder_key(cls, value: object) -> object:
+        """A guessable key is worse than none: refuse to start with one."""
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if plain is None:
+            return None
+        if not isinstance(plain, str):
+            return value
+        plain = plain.strip()
+        if any(marker in plain.lower() for marker in PLACEHOLDER_MARKERS):
+            raise ValueError(f"API_KEY is a published placeholder; {KEY_FIX_HINT}")
+        if len(plain) < MIN_API_KEY_LENGTH:
+            raise ValueError(
+                f"API_KEY is shorter than {MIN_API_KEY_LENGTH} characters (or empty); {KEY_FIX_HINT}"
+            )
+        return plain
+
+    @field_validator("tile_buckets", mode="before")
+    @classmethod
+    def _split_buckets(cls, value: object) -> object:
+        """Accept `512,768` from the environment as well as a sequence."""
+        if isinstance(value, str):
+            return tuple(int(side) for side in value.split(",") if side.strip())
+        return value
+
+    @field_validator("tile_buckets")
+    @classmethod
+    def _check_buckets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        """Fail at start, not on the first large request, on a side the model cannot take."""
+        if not value or any(side <= 0 or side % SPATIAL_MULTIPLE for side in value):
+            raise ValueError(f"TILE_BUCKETS must be positive multiples of {SPATIAL_MULTIPLE}, got {value}")
+        return tuple(sorted(set(value)))
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept `a,b` from the environment as well as a list."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _reject_wildcard_origin(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("CORS_ORIGINS may not be `*` (API keys travel in headers); list the origins")
+        return value
+
+    @property
+    def effective_triton_url(self) -> str:
+        return self.triton_url or f"127.0.0.1:{self.triton_http_port}"
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        """Headers for Triton's repository API; empty when no TRITON_ADMIN_KEY is set."""
+        if self.triton_admin_key is None:
+            return {}
+        return {self.triton_admin_header: self.triton_admin_key.get_secret_value()}
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,124 @@
+"""Every error the gateway returns: typed exceptions, one status table, one JSON shape.
+
+`ApiError` subclasses Starlette's HTTPException so that errors raised while the body is
+still streaming (413) pass through FastAPI's body parsing unchanged instead of becoming
+a generic 400.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lama_serve.gateway.headers import SECURITY_HEADERS
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """The v1 error shape every non-2xx response carries."""
+
+    error: str = Field(description="HTTP reason phrase", examples=["Bad Request"])
+    detail: str = Field(description="What went wrong and how to fix it")
+    status_code: int = Field(description="HTTP status code", examples=[400])
+
+
+class ApiError(StarletteHTTPException):
+    """Base of the gateway's errors; the status comes from `STATUS_BY_ERROR`."""
+
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status_code=status_for(type(self)), detail=detail, headers=headers)
+
+
+class BadInput(ApiError):
+    """The request is malformed: undecodable image, missing mask, bad parameter."""
+
+
+class Unauthorized(ApiError):
+    """Missing or unknown API key."""
+
+
+class PayloadTooLarge(ApiError):
+    """Body or uploaded file over the byte limit."""
+
+
+class RateLimited(ApiError):
+    """The key's token bucket is empty."""
+
+
+class UpstreamFailed(ApiError):
+    """Triton answered with an error that is neither the client's fault nor overload."""
+
+
+class ModelUnavailable(ApiError):
+    """Triton unreachable, not ready or overloaded; the client should retry later."""
+
+
+class InferenceTimeout(ApiError):
+    """Triton did not answer within the inference deadline."""
+
+
+STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
+    BadInput: HTTPStatus.BAD_REQUEST,
+    Unauthorized: HTTPStatus.UNAUTHORIZED,
+    PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
+    UpstreamFailed: HTTPStatus.BAD_GATEWAY,
+    ModelUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    InferenceTimeout: HTTPStatus.GATEWAY_TIMEOUT,
+}
+
+
+def status_for(error_type: type[ApiError]) -> HTTPStatus:
+    return STATUS_BY_ERROR[error_type]
+
+
+def error_response(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorBody(error=HTTPStatus(status).phrase, detail=detail, status_code=status)
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    """ApiError and Starlette's own 404/405 alike."""
+    if not isinstance(exc, StarletteHTTPException):
+        raise TypeError(f"unexpected exception {type(exc).__name__}")
+    return error_response(exc.status_code, str(exc.detail), exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 becomes the v1 400, naming the offending fields."""
+    if not isinstance(exc, RequestValidationError):
+        raise TypeError(f"unexpected exception {type(exc).__name__}")
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in err.get('loc', ()))}: {err.get('msg', 'invalid')}"
+        for err in exc.errors()
+    )
+    return error_response(HTTPStatus.BAD_REQUEST, f"Invalid request: {problems}")
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    """Last resort: our bug, never the client's. Logged with its traceback."""
+    log.exception("unhandled error", exc_info=exc)
+    # Starlette sends this response from outside every middleware: add their headers here.
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "Internal error; the operator can find it in the gateway log.",
+        headers=dict(SECURITY_HEADERS),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI `responses=` entries using the error schema."""
+    return {status: {"model": ErrorBody, "description": HTTPStatus(status).phrase} for status in statuses}

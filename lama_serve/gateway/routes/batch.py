@@ -1,0 +1,134 @@
+"""`POST /api/v1/remove-watermark/batch`: several image/mask pairs in, one zip out.
+
+Pairs are the repeated `image` and `mask` fields, matched by order. Every item runs the
+single-image pipeline and all of them go to Triton at once, so their windows share
+batches. An item that fails (undecodable, too large, Triton busy) gets its error in
+`results.json` and does not fail the others; only a malformed batch as a whole (too many
+items, mask count not matching) is an HTTP error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from http import HTTPStatus
+from typing import Annotated
+
+from anyio import to_thread
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
+
+from lama_serve.gateway.inpaint import pipeline
+from lama_serve.gateway.deps import ApiKeyDep, ModelVersionDep, ServicesDep, TritonDep
+from lama_serve.gateway.errors import ApiError, BadInput, ErrorBody, PayloadTooLarge, error_responses
+from lama_serve.gateway.inpaint.imaging import OutputFormat
+from lama_serve.gateway.routes.inpaint import HdStrategyForm, HdStrategyQuery
+
+router = APIRouter(prefix="/api/v1", tags=["Processing"])
+
+RESULTS_FILE = "results.json"
+Entry = dict[str, object]
+
+RESPONSES = {
+    200: {
+        "description": f"A zip: `<index>.<format>` per successful item and `{RESULTS_FILE}`, "
+        "`{\"items\": [...]}` with one entry per item in request order: on success "
+        "`index, filename, status_code: 200, file, image_size, hd_strategy, windows, "
+        "model_version, processing_time`; on failure `index, filename` and the v1 error fields "
+        "`error, detail, status_code`.",
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        "headers": {
+            "X-Processing-Time": {"description": "Seconds for the whole batch", "schema": {"type": "number"}},
+            "X-Batch-Failed": {"description": "Items that failed", "schema": {"type": "integer"}},
+            "X-Model-Version": {
+                "description": "Triton model version that served the items (absent if none did)",
+                "schema": {"type": "string"},
+            },
+        },
+    },
+    **error_responses(400, 401, 413, 429, 503),
+}
+
+
+def _zip(entries: list[Entry], images: list[bytes | None]) -> bytes:
+    """Images stored as they are (already compressed), the item list deflated."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for entry, image in zip(entries, images, strict=True):
+            if image is not None:
+                archive.writestr(str(entry["file"]), image, zipfile.ZIP_STORED)
+        archive.writestr(RESULTS_FILE, json.dumps({"items": entries}, indent=2), zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+@router.post("/remove-watermark/batch", response_class=Response, responses=RESPONSES)
+async def remove_watermark_batch(
+    key_id: ApiKeyDep,
+    services: ServicesDep,
+    triton: TritonDep,
+    version: ModelVersionDep,
+    image: Annotated[list[UploadFile], File(description="Images, repeated field; JPEG, PNG or WebP.")],
+    mask: Annotated[
+        list[UploadFile] | None,
+        File(description="Masks, repeated field, paired with `image` by order (same count)."),
+    ] = None,
+    hd_strategy: HdStrategyForm = None,
+    hd_strategy_query: HdStrategyQuery = None,
+    output_format: Annotated[
+        OutputFormat | None, Query(alias="format", description="Format of every image in the zip.")
+    ] = None,
+) -> Response:
+    """Inpaint up to BATCH_MAX_ITEMS image/mask pairs in one request. The batch takes one
+    rate-limit token; each item counts as one request in `/api/v1/stats`."""
+    settings = services.settings
+    if len(image) > settings.batch_max_items:
+        raise PayloadTooLarge(
+            f"Too many items: {len(image)} images, at most {settings.batch_max_items} per batch; "
+            "split the batch."
+        )
+    masks = mask or []
+    if masks and len(masks) != len(image):
+        raise BadInput(f"Got {len(image)} images and {len(masks)} masks; send one mask per image, in order.")
+    fmt = output_format or settings.output_format
+    strategy = hd_strategy or hd_strategy_query
+    started = time.perf_counter()
+
+    async def item(
+        index: int, upload: UploadFile, mask_upload: UploadFile | None
+    ) -> tuple[Entry, bytes | None]:
+        entry: Entry = {"index": index, "filename": upload.filename}
+        item_started = time.perf_counter()
+        try:
+            result = await pipeline.inpaint(services, triton, version, upload, mask_upload, fmt, strategy)
+        except ApiError as exc:
+            services.usage.record(key_id, ok=False, seconds=0.0)
+            status = HTTPStatus(exc.status_code)
+            body = ErrorBody(error=status.phrase, detail=str(exc.detail), status_code=status.value)
+            return {**entry, **body.model_dump()}, None
+        elapsed = time.perf_counter() - item_started
+        services.usage.record(key_id, ok=True, seconds=elapsed)
+        return {
+            **entry,
+            "status_code": HTTPStatus.OK.value,
+            "file": f"{index}.{fmt}",
+            "image_size": result.size,
+            "hd_strategy": result.strategy,
+            "windows": result.windows,
+            "model_version": result.model_version,
+            "processing_time": round(elapsed, 3),
+        }, result.encoded
+
+    pairs = zip(image, masks or [None] * len(image), strict=True)
+    done = await pipeline.gather_or_cancel(item(index, *pair) for index, pair in enumerate(pairs))
+    entries, images = [entry for entry, _ in done], [data for _, data in done]
+    archive = await to_thread.run_sync(_zip, entries, images)
+    headers = {
+        "X-Processing-Time": f"{time.perf_counter() - started:.3f}",
+        "X-Batch-Failed": str(sum(data is None for data in images)),
+    }
+    served = {entry.get("model_version") for entry in entries} - {None}
+    if len(served) == 1:  # one value per request: several only if Triton's latest changed mid-batch
+        headers["X-Model-Version"] = str(served.pop())
+    return Response(archive, media_type="application/zip", headers=headers)

@@ -1,0 +1,129 @@
+"""`lama-serve rollout | promote | rollback`: move traffic between model versions safely.
+
+See docs/rollouts.md. Triton's admin key comes from TRITON_ADMIN_KEY only (never a flag:
+command lines are visible to every local user).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from lama_serve.core.settings import Settings
+from lama_serve.traffic.state import StateError, load_state
+
+if TYPE_CHECKING:  # Triton's client (gevent) loads only when a rollout command runs
+    from lama_serve.rollout.operations import Rollouts
+
+# flag dest -> Settings field; a flag left out keeps the environment's value.
+FLAG_FIELDS = {"state": "rollout_state_path", "triton_url": "triton_url",
+               "repository": "model_repository"}
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state", type=Path, help="state file (env ROLLOUT_STATE_PATH; "
+                        "default var/rollout.json); every gateway must read the same one")
+    parser.add_argument("--triton-url", help="Triton host:port (env TRITON_URL; default "
+                        "127.0.0.1:TRITON_HTTP_PORT)")
+    parser.add_argument("--repository", type=Path, help="model repository Triton serves "
+                        "(env MODEL_REPOSITORY; default model_repository)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `rollout`, `promote` and `rollback`."""
+    rollout = subparsers.add_parser(
+        "rollout", help="load a new model version next to the serving one and canary it",
+        description="Export V if missing, load it next to the stable version, smoke-check it "
+                    "and give it --canary percent of the gateway traffic. A failed check "
+                    "unloads V and exits 1; traffic never moves to it.")
+    action = rollout.add_mutually_exclusive_group(required=True)
+    action.add_argument("--model-version", type=int, help="version to roll out (or whose canary "
+                        "share to change)")
+    action.add_argument("--status", action="store_true", help="show the split and the history")
+    rollout.add_argument("--canary", type=float, default=10.0, metavar="PERCENT",
+                         help="share of traffic for the new version (default 10)")
+    rollout.add_argument("--checkpoint", type=Path, help="checkpoint to export V from; "
+                         "without it a missing V is exported with random weights (seed V)")
+    rollout.add_argument("--arch", choices=["big-lama", "tiny"], default="big-lama",
+                         help="architecture when V must be exported")
+    _common(rollout)
+    rollout.set_defaults(func=run_rollout)
+    for name, text in (("promote", "send all traffic to the canary and unload the old version"),
+                       ("rollback", ("send all traffic back to the previous version and unload "
+                                     "the canary (or the last promoted version)"))):
+        parser = subparsers.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        _common(parser)
+        parser.set_defaults(func=run_promote if name == "promote" else run_rollback)
+
+
+def run_rollout(args: argparse.Namespace) -> int:
+    if args.status:
+        return _with_rollouts(args, _print_status)
+    return _with_rollouts(args, lambda r: r.rollout(
+        str(args.model_version), args.canary, checkpoint=args.checkpoint, arch=args.arch))
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    return _with_rollouts(args, lambda r: r.promote())
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    return _with_rollouts(args, lambda r: r.rollback())
+
+
+def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], object]) -> int:
+    """Build settings and the Triton client, run `operation`, turn known errors into exit 1."""
+    from lama_serve.triton.control import ControlError, TritonControl
+    from lama_serve.rollout.operations import RolloutError, Rollouts
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    overrides = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items()
+                 if getattr(args, dest) is not None}
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:
+        print(f"invalid settings; fix these flags or env vars:\n{error}", file=sys.stderr)
+        return 2
+    control = TritonControl(settings.effective_triton_url, settings.admin_headers,
+                            timeout_s=settings.rollout_ready_timeout_s)
+    try:
+        operation(Rollouts(settings, control))
+    except (RolloutError, ControlError, StateError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        control.close()
+    return 0
+
+
+def _print_status(rollouts: Rollouts) -> None:
+    from lama_serve.triton.control import ControlError
+
+    state = load_state(rollouts.state_path)
+    print(f"state file: {rollouts.state_path}")
+    try:
+        print(f"Triton {rollouts.control.url} serves: "
+              + (", ".join(f"v{v}" for v in rollouts.control.ready_versions()) or "nothing"))
+    except ControlError as error:
+        print(f"Triton: {error}")
+    if state is None:
+        print("no rollout yet: gateways use their configured MODEL_VERSION")
+        return
+    print("split: " + ", ".join(f"v{v} {p:g}%" for v, p in state.split().items()))
+    print(f"stable v{state.stable}; canary " + (f"v{state.canary} ({state.canary_percent:g}%)"
+          if state.canary else "none") + (f"; rollback returns to v{state.previous}"
+                                          if state.previous else ""))
+    print("history (oldest first):")
+    for entry in state.history:
+        smoke = entry.smoke or {}
+        figures = (f" smoke {'ok' if smoke.get('passed') else 'FAILED'}, slowest "
+                   f"{smoke.get('max_latency_s', 0):.3f} s" if smoke else "")
+        share = f" {entry.canary_percent:g}%" if entry.canary_percent is not None else ""
+        print(f"  {entry.at} {entry.user:<12} {entry.action:<8} "
+              f"v{entry.from_version or '-'} -> v{entry.to_version}{share}{figures}"
+              + (f"  ({entry.note})" if entry.note else ""))

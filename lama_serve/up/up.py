@@ -1,0 +1,166 @@
+"""`lama-serve up`: export if needed -> bundled Triton -> gateway, with one shared lifetime.
+
+`run_up(settings)` is the whole command minus argument parsing, so tests drive it directly.
+Triton is a child in its own session: Ctrl-C/SIGTERM reach only this process, which stops
+the gateway and then Triton. A Triton that dies while serving stops the gateway and makes
+the command exit non-zero instead of leaving a gateway that answers 503 forever.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from lama_serve.core.contract import MODEL_NAME
+from lama_serve.triton.bundle import TritonNotInstalledError
+from lama_serve.up.keys import ensure_api_key
+from lama_serve.triton.process import TritonProcess, TritonStartupError
+
+if TYPE_CHECKING:  # the gateway (FastAPI, uvicorn) is imported only when it is started
+    import uvicorn
+    from fastapi import FastAPI
+
+    from lama_serve.core.settings import Settings
+
+LOGGER = logging.getLogger(__name__)
+DEFAULT_ARCH = "big-lama"
+# Export-free start is seconds; warmup of big-lama at 512x512 on a small CPU takes longer.
+READY_TIMEOUT_S = 600.0
+
+
+class UpError(RuntimeError):
+    """`up` cannot start; the message says what to fix."""
+
+
+class _StopRequested(Exception):
+    """SIGINT/SIGTERM arrived: unwind (stopping Triton on the way) and exit 0."""
+
+
+def exported_versions(repository: Path) -> list[int]:
+    """Versions under `repository/lama/` that hold a model.onnx, oldest first."""
+    model_dir = repository / MODEL_NAME
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir()
+                  if p.name.isdigit() and (p / "model.onnx").is_file())
+
+
+def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAULT_ARCH) -> None:
+    """Export version 1 unless the repository already holds an exported model."""
+    if exported_versions(repository):
+        return
+    if not (repository / MODEL_NAME / "config.pbtxt").is_file():
+        raise UpError(
+            f"{repository.resolve()} is not this project's model repository (no "
+            f"{MODEL_NAME}/config.pbtxt). Run from the project root or set MODEL_REPOSITORY.")
+    if checkpoint is None:
+        LOGGER.warning(
+            "\n%s\nWARNING: no model in %s and LAMA_CHECKPOINT is unset: exporting %s with RANDOM "
+            "weights.\nOutputs will be noise, not inpaintings. Set LAMA_CHECKPOINT to big-lama's "
+            "best.ckpt or big-lama.pt (or run `lama-serve export --checkpoint ...`) and remove "
+            "%s to serve real results.\n%s",
+            "!" * 78, repository, arch, repository / MODEL_NAME / "1", "!" * 78)
+    else:
+        LOGGER.info("no model in %s yet: exporting %s from %s", repository, arch, checkpoint)
+    # Imported only when an export is due: it pulls in torch.
+    from lama_serve.export.errors import ExportError
+    from lama_serve.export.pipeline import export_to_repository
+
+    try:
+        export_to_repository(repository, 1, arch=arch, checkpoint=checkpoint, progress=LOGGER.info)
+    except ExportError as error:
+        raise UpError(f"export failed: {error}") from error
+
+
+def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
+    """Serve until stopped. Returns the exit status (0 on a requested stop)."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, _request_stop)
+    try:
+        settings = ensure_api_key(settings)
+        app = _create_gateway(settings)  # before Triton: a misconfigured gateway fails at once
+        if settings.triton_url:
+            LOGGER.info("TRITON_URL=%s: using that Triton, starting only the gateway",
+                        settings.triton_url)
+            return _serve_gateway(app, settings, None)
+        ensure_model(settings.model_repository, settings.lama_checkpoint, arch=arch)
+        admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
+        with TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
+                           metrics_port=settings.triton_metrics_port,
+                           repository_api_key=admin_key) as triton:
+            triton.wait_ready(READY_TIMEOUT_S)
+            _restore_rollout(settings, triton)
+            return _serve_gateway(app, settings, triton)
+    except (UpError, TritonNotInstalledError, TritonStartupError) as error:
+        LOGGER.error("%s", error)
+        return 1
+    except _StopRequested:
+        LOGGER.info("stop requested; gateway and Triton are stopped")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _request_stop(signum: int, _frame: FrameType | None) -> None:
+    # A second Ctrl-C must not interrupt Triton's shutdown (stop() bounds it with SIGKILL).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise _StopRequested(signal.Signals(signum).name)
+
+
+def _restore_rollout(settings: Settings, triton: TritonProcess) -> None:
+    """Reload every version the rollout state routes traffic to: after a restart during a
+    canary, Triton's version policy alone would load only the newest."""
+    from lama_serve.triton.control import ControlError, TritonControl
+    from lama_serve.rollout.operations import restore_serving_versions
+    from lama_serve.traffic.state import StateError
+
+    control = TritonControl(triton.http_url, triton.repository_api_headers, timeout_s=READY_TIMEOUT_S)
+    try:
+        restore_serving_versions(settings.rollout_state_path, control)
+    except (ControlError, StateError) as error:
+        raise UpError(f"cannot restore the rollout in {settings.rollout_state_path}: {error}") from error
+
+
+def _create_gateway(settings: Settings) -> FastAPI:
+    from lama_serve.gateway.app import create_app  # FastAPI and friends load only when serving
+
+    try:
+        return create_app(settings)
+    except RuntimeError as error:  # the gateway's configuration errors (e.g. no API key)
+        raise UpError(f"gateway: {error}") from error
+
+
+def _serve_gateway(app: FastAPI, settings: Settings, triton: TritonProcess | None) -> int:
+    """Run uvicorn in this thread; a watchdog stops it if Triton exits underneath."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=settings.gateway_host, port=settings.gateway_port, log_level=settings.log_level))
+    triton_died = threading.Event()
+    if triton is not None:
+        threading.Thread(target=_watch, args=(triton, server, triton_died),
+                         name="triton-watchdog", daemon=True).start()
+    LOGGER.info("gateway on http://%s:%d -> Triton %s", settings.gateway_host,
+                settings.gateway_port, settings.effective_triton_url)
+    server.run()
+    if triton is not None and triton_died.is_set():
+        LOGGER.error("tritonserver exited with status %s while serving; gateway stopped. "
+                     "Its last log lines:\n%s", triton.returncode, triton.log_tail())
+        return 1
+    return 0  # a requested stop; uvicorn itself exits non-zero when it cannot start
+
+
+def _watch(triton: TritonProcess, server: uvicorn.Server, died: threading.Event) -> None:
+    while not server.should_exit:
+        if triton.returncode is not None:
+            died.set()
+            server.should_exit = True
+            return
+        time.sleep(0.5)

@@ -1,0 +1,66 @@
+"""serving.batching: validation messages and one model call per same-shape group."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lama_serve.backend.batching import RequestError, infer_batched, validate
+
+
+def pair(n: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(n * 1000 + h + w)
+    return (rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8),
+            rng.integers(0, 2, (n, h, w, 1), dtype=np.uint8) * 255)
+
+
+class RecordingModel:
+    """Stands in for the ONNX session: inverts the image, records each call's shape."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, ...]] = []
+
+    def __call__(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        self.calls.append(images.shape)
+        return 255 - images
+
+
+@pytest.mark.parametrize(("image", "mask", "message"), [
+    (np.zeros((1, 8, 8, 3), np.float32), np.zeros((1, 8, 8, 1), np.uint8), "must be UINT8"),
+    (np.zeros((8, 8, 3), np.uint8), np.zeros((1, 8, 8, 1), np.uint8), "shape [N,H,W,3]"),
+    (np.zeros((1, 8, 8, 4), np.uint8), np.zeros((1, 8, 8, 1), np.uint8), "3 channel(s)"),
+    (np.zeros((1, 8, 8, 3), np.uint8), np.zeros((1, 16, 8, 1), np.uint8), "share N, H and W"),
+    (np.zeros((1, 60, 96, 3), np.uint8), np.zeros((1, 60, 96, 1), np.uint8), "e.g. 64x96"),
+    (np.zeros((0, 8, 8, 3), np.uint8), np.zeros((0, 8, 8, 1), np.uint8), "empty input"),
+])
+def test_validate_rejects_with_a_fix(image: np.ndarray, mask: np.ndarray, message: str) -> None:
+    with pytest.raises(RequestError) as info:
+        validate(image, mask)
+    assert message in str(info.value)
+
+
+def test_same_shape_requests_run_as_one_call_and_split_back() -> None:
+    requests = [pair(1, 16, 24), pair(2, 32, 32), pair(3, 16, 24)]
+    model = RecordingModel()
+    results = infer_batched(requests, model)
+    assert sorted(model.calls) == [(2, 32, 32, 3), (4, 16, 24, 3)]
+    for (image, _), result in zip(requests, results):
+        np.testing.assert_array_equal(result, 255 - image)
+
+
+def test_bad_request_fails_alone() -> None:
+    bad = (np.zeros((1, 12, 16, 3), np.uint8), np.zeros((1, 12, 16, 1), np.uint8))
+    requests = [pair(1, 16, 16), bad, pair(1, 16, 16)]
+    results = infer_batched(requests, RecordingModel())
+    assert isinstance(results[1], RequestError)
+    assert all(isinstance(results[i], np.ndarray) for i in (0, 2))
+
+
+def test_model_failure_fails_only_its_group() -> None:
+    def fails_on_32(images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        if images.shape[1] == 32:
+            raise RuntimeError("out of memory")
+        return images
+
+    results = infer_batched([pair(1, 32, 32), pair(1, 16, 16)], fails_on_32)
+    assert isinstance(results[0], RuntimeError)
+    assert isinstance(results[1], np.ndarray)

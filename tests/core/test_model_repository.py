@@ -1,0 +1,68 @@
+"""model_repository/lama: both configs agree with export/contract.py and keep their promises."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2
+
+from lama_serve.core import contract
+
+MODEL_DIR = Path(__file__).resolve().parents[2] / "model_repository" / contract.MODEL_NAME
+GPU_CONFIG = MODEL_DIR / "config.pbtxt"
+CPU_CONFIG = MODEL_DIR / "configs" / "cpu.pbtxt"
+
+
+def load(path: Path) -> model_config_pb2.ModelConfig:
+    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+
+
+def as_contract(tensors: object) -> list[tuple[str, str, tuple[int, ...]]]:
+    return [(t.name, model_config_pb2.DataType.Name(t.data_type).removeprefix("TYPE_"),
+             tuple(t.dims)) for t in tensors]
+
+
+@pytest.mark.parametrize("path", [GPU_CONFIG, CPU_CONFIG], ids=["gpu", "cpu"])
+def test_io_matches_contract(path: Path) -> None:
+    config = load(path)
+    assert config.name == contract.MODEL_NAME
+    assert config.max_batch_size == contract.MAX_BATCH_SIZE
+    assert as_contract(config.input) == [(t.name, t.dtype, t.dims) for t in contract.INPUTS]
+    assert as_contract(config.output) == [(t.name, t.dtype, t.dims) for t in contract.OUTPUTS]
+
+
+@pytest.mark.parametrize("path", [GPU_CONFIG, CPU_CONFIG], ids=["gpu", "cpu"])
+def test_overload_is_rejected_and_ready_means_warm(path: Path) -> None:
+    config = load(path)
+    policy = config.dynamic_batching.default_queue_policy
+    assert config.HasField("dynamic_batching")
+    assert policy.timeout_action == model_config_pb2.ModelQueuePolicy.REJECT
+    assert 0 < policy.max_queue_size and 0 < policy.default_timeout_microseconds
+    assert config.version_policy.HasField("latest")
+    assert config.model_warmup, "ready must mean warmed up"
+    for warmup in config.model_warmup:
+        assert set(warmup.inputs) == {t.name for t in contract.INPUTS}
+        for name, spec in warmup.inputs.items():
+            assert all(d % contract.SPATIAL_MULTIPLE == 0 for d in spec.dims[:2]), name
+        assert 1 <= warmup.batch_size <= contract.MAX_BATCH_SIZE
+
+
+def test_gpu_config_uses_tensorrt_with_a_profile_covering_the_batch() -> None:
+    config = load(GPU_CONFIG)
+    assert config.backend == "onnxruntime"
+    assert [g.kind for g in config.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_GPU]
+    (trt,) = config.optimization.execution_accelerators.gpu_execution_accelerator
+    assert trt.name == "tensorrt"
+    assert trt.parameters["precision_mode"] == "FP16"
+    profile_max = dict(item.split(":") for item in trt.parameters["trt_profile_max_shapes"].split(","))
+    assert set(profile_max) == {t.name for t in contract.INPUTS}
+    assert all(int(s.split("x")[0]) == contract.MAX_BATCH_SIZE for s in profile_max.values())
+
+
+def test_cpu_config_uses_our_python_based_backend() -> None:
+    config = load(CPU_CONFIG)
+    backend_dir = Path(__file__).resolve().parents[2] / "lama_serve" / "backend" / config.backend
+    assert (backend_dir / "model.py").is_file()
+    assert [g.kind for g in config.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
+    assert config.parameters["intra_op_thread_count"].string_value.isdigit()

@@ -1,0 +1,55 @@
+"""Settings validators refuse placeholders and say how to fix them."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from lama_serve.core.settings import Settings
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "your_secret_key_change_me",
+        "sk_live_1234567890abcdef",
+        "CHANGEME-CHANGEME-1",
+        "changeme",
+        "",
+        "short-key",
+    ],
+)
+def test_placeholder_and_short_keys_rejected(key: str) -> None:
+    with pytest.raises(ValidationError, match=r"lama-serve keys new"):
+        Settings(api_key=key)
+
+
+def test_rejected_key_not_echoed() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(api_key="short-secret")
+    assert "short-secret" not in str(caught.value)
+
+
+def test_env_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_KEY", "a-real-key-0123456789")
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("ALLOW_MISSING_MASK", "true")
+    settings = Settings()
+    assert settings.api_key is not None and settings.api_key.get_secret_value() == "a-real-key-0123456789"
+    assert "a-real-key" not in repr(settings)
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert settings.allow_missing_mask
+
+
+def test_defaults_are_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("API_KEY", "CORS_ORIGINS", "ALLOW_MISSING_MASK"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert settings.cors_origins == [] and settings.api_key is None
+    assert settings.max_upload_bytes == 10 * 1024 * 1024 and settings.max_image_side == 4096
+    assert settings.output_format == "png" and not settings.allow_missing_mask
+
+
+def test_wildcard_cors_rejected() -> None:
+    with pytest.raises(ValidationError, match="list the origins"):
+        Settings(cors_origins="*")

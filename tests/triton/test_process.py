@@ -1,0 +1,77 @@
+"""serving.process.TritonProcess: load, admin API restriction, clear load errors, clean stop."""
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+import tritonclient.http as httpclient
+
+from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.settings import REPOSITORY_API_HEADER
+from lama_serve.triton.process import (
+    TritonProcess,
+    TritonStartupError,
+    free_port,
+)
+from tests.conftest import child_pids, exited
+
+
+def test_serves_the_model_with_the_cpu_config(triton_server: TritonProcess) -> None:
+    client = httpclient.InferenceServerClient(triton_server.http_url)
+    try:
+        assert client.is_server_ready()
+        assert client.is_model_ready(MODEL_NAME)
+        assert client.get_model_config(MODEL_NAME)["backend"] == "lama_onnxruntime"
+    finally:
+        client.close()
+    assert httpx.get(triton_server.metrics_url).status_code == 200
+
+
+def test_repository_api_needs_the_per_run_secret(triton_server: TritonProcess) -> None:
+    index = f"http://{triton_server.http_url}/v2/repository/index"
+    assert httpx.post(index).status_code == 403
+    allowed = httpx.post(index, headers=triton_server.repository_api_headers)
+    assert allowed.status_code == 200
+    assert MODEL_NAME in allowed.text
+    secret = triton_server.repository_api_headers[REPOSITORY_API_HEADER]
+    assert secret not in triton_server.log_tail()
+
+
+def test_taken_port_is_refused_before_starting(tiny_repository: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = TritonProcess(tiny_repository, http_port=taken.getsockname()[1],
+                                metrics_port=free_port())
+        with pytest.raises(TritonStartupError, match="TRITON_HTTP_PORT"):
+            process.start()
+    assert process.pid is None
+
+
+def test_corrupt_model_fails_fast_with_the_load_error(
+    copy_repository: Callable[[], Path], start_triton: Callable[..., TritonProcess]
+) -> None:
+    repository = copy_repository()
+    (repository / MODEL_NAME / "1" / "model.onnx").write_bytes(b"not an onnx file")
+    process = start_triton(repository, wait=False)
+    started = time.monotonic()
+    with pytest.raises(TritonStartupError) as info:
+        process.wait_ready(60)
+    assert time.monotonic() - started < 30
+    message = str(info.value)
+    assert "exited with status" in message
+    assert "cannot load ONNX model" in message and "model.onnx" in message
+
+
+def test_stop_leaves_no_process_behind(start_triton: Callable[..., TritonProcess]) -> None:
+    process = start_triton()
+    assert process.pid is not None
+    stubs = child_pids(process.pid)
+    assert stubs, "the Python backend runs the model in a stub child process"
+    process.stop()
+    assert process.returncode is not None
+    assert all(exited(pid) for pid in stubs)

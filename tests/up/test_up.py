@@ -1,0 +1,137 @@
+"""serving.up: export only when needed, TRITON_URL skips Triton, and `lama-serve up` end to
+end: Triton + gateway healthy, SIGTERM stops both, a Triton crash fails the command."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.settings import Settings
+from lama_serve.up import up
+from lama_serve.triton.process import free_port
+from tests.conftest import PROJECT_ROOT, child_pids, exited
+
+
+def test_existing_export_is_served_as_is(copy_repository: Callable[[], Path],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from lama_serve.export import pipeline as export_pipeline
+
+    def no_export(*args: object, **kwargs: object) -> None:
+        raise AssertionError("must not export when a version exists")
+
+    monkeypatch.setattr(export_pipeline, "export_to_repository", no_export)
+    up.ensure_model(copy_repository(), None)
+
+
+def test_missing_model_is_exported_from_random_weights_loudly(
+    copy_repository: Callable[[], Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    repository = copy_repository()
+    shutil.rmtree(repository / MODEL_NAME / "1")
+    with caplog.at_level(logging.WARNING, logger="lama_serve.up.up"):
+        up.ensure_model(repository, None, arch="tiny")
+    assert "RANDOM weights" in caplog.text and "LAMA_CHECKPOINT" in caplog.text
+    assert up.exported_versions(repository) == [1]
+    metadata = json.loads((repository / MODEL_NAME / "1" / "export.json").read_text())
+    assert metadata["checkpoint_sha256"] == "random"
+
+
+def test_not_a_model_repository_says_what_to_set(tmp_path: Path) -> None:
+    with pytest.raises(up.UpError, match="MODEL_REPOSITORY"):
+        up.ensure_model(tmp_path, None)
+
+
+def test_triton_url_starts_only_the_gateway(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    served: list[object] = []
+    monkeypatch.setattr(up, "_create_gateway", lambda settings: "app")
+    monkeypatch.setattr(up, "_serve_gateway", lambda app, s, triton: served.append(triton) or 0)
+    monkeypatch.setattr(up, "TritonProcess", None)  # any use would fail
+    settings = Settings(triton_url="triton.example:8000", generated_keys_file=tmp_path / "api_keys")
+    assert up.run_up(settings) == 0
+    assert served == [None]
+
+
+class UpCommand:
+    """`lama-serve up` as a child process on free ports, with its log captured."""
+
+    def __init__(self, repository: Path, tmp_path: Path) -> None:
+        self.gateway_port = free_port()
+        # no API_KEY: `up` must generate one, print it once and keep its hash in tmp_path
+        env = {k: v for k, v in os.environ.items() if k not in ("TRITON_URL", "API_KEY", "API_KEYS_FILE")}
+        env.update(GENERATED_KEYS_FILE=str(tmp_path / "api_keys"), GATEWAY_HOST="127.0.0.1",
+                   GATEWAY_PORT=str(self.gateway_port), TRITON_HTTP_PORT=str(free_port()),
+                   TRITON_METRICS_PORT=str(free_port()), MODEL_REPOSITORY=str(repository),
+                   STATS_DB_PATH=str(tmp_path / "stats.sqlite3"))
+        self.log_path = tmp_path / "up.log"
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "lama_serve.cli", "up"],
+                                            cwd=PROJECT_ROOT, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_healthy(self, timeout: float = 90) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{self.gateway_port}/api/v1/health")
+                if response.status_code == 200:
+                    return response.json()
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"gateway not healthy; `up` log:\n{self.log()}")
+
+    def generated_key(self) -> str:
+        return self.log().split("X-API-Key: ", 1)[1].split()[0]
+
+    def triton_pid(self) -> int:
+        (pid,) = child_pids(self.process.pid)
+        return pid
+
+
+@pytest.fixture
+def up_command(copy_repository: Callable[[], Path], tmp_path: Path) -> Iterator[UpCommand]:
+    command = UpCommand(copy_repository(), tmp_path)
+    yield command
+    if command.process.poll() is None:
+        command.process.kill()
+        command.process.wait()
+
+
+def test_up_serves_and_sigterm_stops_both(up_command: UpCommand) -> None:
+    health = up_command.wait_healthy()
+    assert health["triton_ready"] is True
+    assert health["device"] == "cpu"
+    assert "warning" in health  # tiny export from random weights
+    stats = httpx.get(f"http://127.0.0.1:{up_command.gateway_port}/api/v1/stats",
+                      headers={"X-API-Key": up_command.generated_key()})
+    assert stats.status_code == 200, stats.text  # the key `up` printed once works
+    triton_pid = up_command.triton_pid()
+    stubs = child_pids(triton_pid)
+
+    up_command.process.send_signal(signal.SIGTERM)
+    assert up_command.process.wait(30) == 0, up_command.log()
+    assert all(exited(pid) for pid in [triton_pid, *stubs]), "`lama-serve up` left processes"
+
+
+def test_up_fails_when_triton_dies(up_command: UpCommand) -> None:
+    up_command.wait_healthy()
+    triton_pid = up_command.triton_pid()
+    stubs = child_pids(triton_pid)
+    os.kill(triton_pid, signal.SIGKILL)
+    assert up_command.process.wait(30) != 0
+    assert "tritonserver exited with status -9 while serving" in up_command.log()
+    assert all(exited(stub) for stub in stubs), "Python backend stubs outlived their Triton"
