@@ -1,8 +1,10 @@
 """Typed errors of the export steps; each message says what differed and how to fix it."""
 from __future__ import annotations
 
+from lama_serve.core.errors import LamaServeError
 
-class ExportError(Exception):
+
+class ExportError(LamaServeError):
     """Base class: `lama-serve export` prints the message and exits non-zero."""
 
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from PIL import Image
 
+from lama_serve.core.errors import ConfigurationError
 from lama_serve.traffic.router import VersionRouter
 
 from lama_serve.gateway.auth import KeyStore
@@ -56,9 +57,9 @@ def _build_services(settings: Settings) -> Services:
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
     keys = KeyStore(api_key, settings.api_keys_file)
     if not keys.configured:
-        raise RuntimeError(
+        raise ConfigurationError(
             "No API key configured: set API_KEY, or API_KEYS_FILE to a file of key hashes. "
-            "`python -m gateway.auth` generates a key and its hash."
+            "`lama-serve keys new` generates a key and its hash."
         )
     return Services(
         settings=settings,

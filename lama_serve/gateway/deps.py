@@ -17,7 +17,8 @@ from lama_serve.gateway.middleware import RATE_LIMIT_STATE
 from lama_serve.gateway.ratelimit import TokenBucketLimiter, raise_if_limited
 from lama_serve.core.settings import Settings
 from lama_serve.gateway.stats import UsageStore
-from lama_serve.gateway.triton import TritonModel, unavailable
+from lama_serve.gateway.errors import unavailable
+from lama_serve.gateway.triton import TritonModel
 
 
 @dataclass

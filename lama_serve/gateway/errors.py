@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lama_serve.gateway.headers import SECURITY_HEADERS
+from lama_serve.triton.errors import TritonError, TritonOverloaded, TritonTimeout, TritonUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,27 @@ STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
     ModelUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     InferenceTimeout: HTTPStatus.GATEWAY_TIMEOUT,
 }
+
+
+# Triton's domain errors as HTTP: what is retryable says so with Retry-After.
+_RETRYABLE = (TritonUnavailable, TritonOverloaded)
+
+
+def api_error(error: TritonError, retry_after_s: int) -> ApiError:
+    """The HTTP error for a failed Triton call (the one place this mapping lives)."""
+    if isinstance(error, TritonTimeout):
+        return InferenceTimeout(str(error))
+    if isinstance(error, _RETRYABLE):
+        return unavailable("the inference server is busy or the model is not loaded", retry_after_s)
+    return UpstreamFailed(f"The inference server failed: {error}. The operator should check Triton's log.")
+
+
+def unavailable(why: str, retry_after_s: int) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"Model unavailable: {why}. Retry after {retry_after_s} s; "
+        "if it persists the operator should check Triton.",
+        headers={"Retry-After": str(retry_after_s)},
+    )
 
 
 def status_for(error_type: type[ApiError]) -> HTTPStatus:

@@ -78,7 +78,8 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], object]) -> int:
     """Build settings and the Triton client, run `operation`, turn known errors into exit 1."""
-    from lama_serve.triton.control import ControlError, TritonControl
+    from lama_serve.triton.control import TritonControl
+    from lama_serve.triton.errors import TritonError
     from lama_serve.rollout.operations import RolloutError, Rollouts
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -93,7 +94,7 @@ def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], obj
                             timeout_s=settings.rollout_ready_timeout_s)
     try:
         operation(Rollouts(settings, control))
-    except (RolloutError, ControlError, StateError) as error:
+    except (RolloutError, TritonError, StateError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
@@ -102,14 +103,14 @@ def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], obj
 
 
 def _print_status(rollouts: Rollouts) -> None:
-    from lama_serve.triton.control import ControlError
+    from lama_serve.triton.errors import TritonError
 
     state = load_state(rollouts.state_path)
     print(f"state file: {rollouts.state_path}")
     try:
         print(f"Triton {rollouts.control.url} serves: "
               + (", ".join(f"v{v}" for v in rollouts.control.ready_versions()) or "nothing"))
-    except ControlError as error:
+    except TritonError as error:
         print(f"Triton: {error}")
     if state is None:
         print("no rollout yet: gateways use their configured MODEL_VERSION")

@@ -8,6 +8,8 @@ never picks them up again when it restarts.
 """
 from __future__ import annotations
 
+from lama_serve.core.errors import LamaServeError
+
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +18,8 @@ from typing import Any
 
 from lama_serve.core.contract import MODEL_NAME
 from lama_serve.core.settings import Settings
-from lama_serve.triton.control import ControlError, TritonControl
+from lama_serve.triton.control import TritonControl
+from lama_serve.triton.errors import TritonError
 from lama_serve.rollout.smoke import SmokeReport, preflight, smoke_check
 from lama_serve.traffic.state import (
     HistoryEntry,
@@ -31,7 +34,7 @@ from lama_serve.traffic.state import (
 log = logging.getLogger(__name__)
 
 
-class RolloutError(RuntimeError):
+class RolloutError(LamaServeError):
     """An operation stopped; the message says where traffic is and what to do next."""
 
 
@@ -174,7 +177,7 @@ class Rollouts:
                                  max_latency_s=self.settings.rollout_smoke_max_latency_s)
             if not report.passed:
                 raise RolloutError("smoke check failed: " + "; ".join(report.reasons))
-        except (RolloutError, ControlError) as error:
+        except (RolloutError, TritonError) as error:
             self.say(f"v{version} rejected, unloading it: {error}")
             self._unload(version, keep=alongside)
             raise VersionRejected(f"v{version} rejected, v{alongside} keeps all traffic: {error}",
@@ -198,7 +201,7 @@ class Rollouts:
         try:
             self.control.load_versions([keep])
             self.control.wait_unloaded(version, self.settings.rollout_ready_timeout_s)
-        except ControlError as error:
+        except TritonError as error:
             raise RolloutError(f"traffic is on v{keep} but v{version} could not be unloaded: "
                                f"{error}") from error
         self.say(f"v{version} unloaded")

@@ -7,6 +7,8 @@ write it, one at a time (`state_lock`).
 """
 from __future__ import annotations
 
+from lama_serve.core.errors import LamaServeError
+
 import contextlib
 import dataclasses
 import fcntl
@@ -26,7 +28,7 @@ SCHEMA = 1
 MAX_HISTORY = 200
 
 
-class StateError(RuntimeError):
+class StateError(LamaServeError):
     """The state file cannot be read, written or locked; the message says what to do."""
 
 

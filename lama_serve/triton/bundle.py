@@ -16,6 +16,8 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from lama_serve.triton.errors import TritonError
+
 PYTRITON_REQUIREMENT = "nvidia-pytriton==0.7.0"
 # Our Python-based backend: `backend: "lama_onnxruntime"` in configs/cpu.pbtxt.
 BACKENDS_SOURCE = Path(__file__).resolve().parent.parent / "backend"
@@ -23,7 +25,7 @@ BACKENDS_SOURCE = Path(__file__).resolve().parent.parent / "backend"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-class TritonNotInstalledError(RuntimeError):
+class TritonNotInstalledError(TritonError):
     """The bundled tritonserver (or a piece of it) is missing."""
 
 

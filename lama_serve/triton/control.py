@@ -12,21 +12,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import numpy as np
-import tritonclient.http as triton_http
-from tritonclient.utils import InferenceServerException
 
-from lama_serve.core.contract import IMAGE, INPAINTED, MASK, MODEL_NAME
+from lama_serve.core.contract import INPAINTED, MODEL_NAME
+from lama_serve.triton.client import SyncTriton, inpainting_inputs
+from lama_serve.triton.errors import TritonError
 
 # Index states of a version that is, or is becoming, able to serve.
 _ACTIVE_STATES = {"READY", "LOADING", "UNLOADING"}
 _POLL_S = 0.2
-
-
-class ControlError(RuntimeError):
-    """Triton refused or failed a repository operation; the message says what to fix."""
 
 
 class TritonControl:
@@ -36,32 +31,16 @@ class TritonControl:
                  timeout_s: float = 600.0, sleep: Callable[[float], None] = time.sleep) -> None:
         """`timeout_s` bounds one HTTP call; a load includes warmup, so it must cover that."""
         self.url, self.model = url, model
-        self._headers = dict(headers)
-        self._client = triton_http.InferenceServerClient(
-            url, connection_timeout=10.0, network_timeout=timeout_s)
+        self._triton = SyncTriton(url, timeout_s=timeout_s, headers=headers)
         self._sleep = sleep
 
     def close(self) -> None:
-        self._client.close()
-
-    def _call(self, what: str, function: Callable[..., Any], *args: object, **kwargs: object) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except InferenceServerException as error:
-            if error.status() == "403" or "restricted" in (error.message() or ""):
-                raise ControlError(
-                    f"Triton at {self.url} refused to {what}: its model-repository API is "
-                    f"restricted. Set TRITON_ADMIN_KEY (and TRITON_ADMIN_HEADER if not the "
-                    f"default) to the key Triton was started with.") from error
-            raise ControlError(f"Triton at {self.url} failed to {what}: {error.message()}") from error
-        except (ConnectionError, OSError) as error:
-            raise ControlError(f"cannot reach Triton at {self.url} to {what} ({error}); start it "
-                               f"(`lama-serve up`) or set TRITON_URL.") from error
+        self._triton.close()
 
     def version_states(self) -> dict[str, str]:
         """Version -> Triton's state for it (READY, LOADING, UNLOADING, UNAVAILABLE)."""
-        index = self._call("list the model repository", self._client.get_model_repository_index,
-                           headers=self._headers)
+        index = self._triton.call("list the model repository", "get_model_repository_index",
+                                  headers=self._triton.headers)
         return {str(entry["version"]): entry.get("state", "UNAVAILABLE")
                 for entry in index if entry.get("name") == self.model and "version" in entry}
 
@@ -72,34 +51,34 @@ class TritonControl:
     def load_versions(self, versions: Iterable[str]) -> None:
         """Serve exactly `versions` (blocks until loaded and warmed up, or raises)."""
         wanted = sorted({int(v) for v in versions})
-        config = self._call("read the model config", self._client.get_model_config, self.model)
+        config = self._triton.call("read the model config", "get_model_config", self.model)
         config["version_policy"] = {"specific": {"versions": wanted}}
-        self._call(f"load {self.model} versions {wanted}", self._client.load_model, self.model,
-                   config=json.dumps(config), headers=self._headers)
+        self._triton.call(f"load {self.model} versions {wanted}", "load_model", self.model,
+                          config=json.dumps(config), headers=self._triton.headers)
 
     def wait_ready(self, version: str, timeout_s: float) -> None:
         """Block until `version` answers ready (its warmup done)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self._call("check readiness", self._client.is_model_ready, self.model, version):
+            if self._triton.call("check readiness", "is_model_ready", self.model, version):
                 return
             self._sleep(_POLL_S)
-        raise ControlError(f"{self.model} v{version} was not ready within {timeout_s:g} s; check "
-                           f"Triton's log, or raise ROLLOUT_READY_TIMEOUT_S for a slow warmup.")
+        raise TritonError(f"{self.model} v{version} was not ready within {timeout_s:g} s; check "
+                          f"Triton's log, or raise ROLLOUT_READY_TIMEOUT_S for a slow warmup.")
 
     def wait_unloaded(self, version: str, timeout_s: float) -> None:
         """Block until `version` finished its in-flight requests and left memory."""
         deadline = time.monotonic() + timeout_s
         while self.version_states().get(version) in _ACTIVE_STATES:
             if time.monotonic() > deadline:
-                raise ControlError(f"{self.model} v{version} still not unloaded after "
-                                   f"{timeout_s:g} s; check Triton's log for stuck requests.")
+                raise TritonError(f"{self.model} v{version} still not unloaded after "
+                                  f"{timeout_s:g} s; check Triton's log for stuck requests.")
             self._sleep(_POLL_S)
 
     def request_count(self, version: str) -> int:
         """Requests `version` finished so far (successes and failures)."""
-        stats = self._call("read inference statistics", self._client.get_inference_statistics,
-                           self.model, version)
+        stats = self._triton.call("read inference statistics", "get_inference_statistics",
+                                  self.model, version)
         total = 0
         for model in stats.get("model_stats", []):
             inference = model.get("inference_stats", {})
@@ -123,11 +102,5 @@ class TritonControl:
 
     def infer(self, version: str, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """One inference on exactly `version` (batch of one); returns [H, W, 3] uint8."""
-        inputs = [triton_http.InferInput(IMAGE.name, [1, *image.shape], IMAGE.dtype),
-                  triton_http.InferInput(MASK.name, [1, *mask.shape], MASK.dtype)]
-        inputs[0].set_data_from_numpy(image[None], binary_data=True)
-        inputs[1].set_data_from_numpy(mask[None], binary_data=True)
-        result = self._call(f"run v{version}", self._client.infer, self.model, inputs,
-                            model_version=version,
-                            outputs=[triton_http.InferRequestedOutput(INPAINTED.name, binary_data=True)])
-        return result.as_numpy(INPAINTED.name)[0]
+        outputs = self._triton.infer(self.model, version, inpainting_inputs(image[None], mask[None]))
+        return outputs.arrays[INPAINTED.name][0]

@@ -23,8 +23,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
@@ -32,6 +30,8 @@ from typing import TYPE_CHECKING, TextIO
 from lama_serve.core.contract import MODEL_NAME
 from lama_serve.core.settings import REPOSITORY_API_HEADER
 from lama_serve.triton.bundle import TritonBundle
+from lama_serve.triton.client import SyncTriton
+from lama_serve.triton.errors import TritonError
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11
@@ -48,7 +48,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         return sock.getsockname()[1]
 
-class TritonStartupError(RuntimeError):
+class TritonStartupError(TritonError):
     """Triton exited or did not become ready; the message ends with its log tail."""
 
 
@@ -188,11 +188,11 @@ class TritonProcess:
 
     def is_ready(self) -> bool:
         """True when /v2/health/ready answers 200 (all loaded models ready, warmup done)."""
+        probe = SyncTriton(self.http_url, timeout_s=2.0)
         try:
-            with urllib.request.urlopen(f"http://{self.http_url}/v2/health/ready", timeout=2) as r:
-                return r.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
+            return probe.server_ready()
+        finally:
+            probe.close()
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Block until ready; raise TritonStartupError on early exit or after `timeout` s."""

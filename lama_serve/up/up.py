@@ -7,6 +7,8 @@ the command exit non-zero instead of leaving a gateway that answers 503 forever.
 """
 from __future__ import annotations
 
+from lama_serve.core.errors import ConfigurationError, LamaServeError
+
 import logging
 import signal
 import threading
@@ -32,7 +34,7 @@ DEFAULT_ARCH = "big-lama"
 READY_TIMEOUT_S = 600.0
 
 
-class UpError(RuntimeError):
+class UpError(LamaServeError):
     """`up` cannot start; the message says what to fix."""
 
 
@@ -117,14 +119,15 @@ def _request_stop(signum: int, _frame: FrameType | None) -> None:
 def _restore_rollout(settings: Settings, triton: TritonProcess) -> None:
     """Reload every version the rollout state routes traffic to: after a restart during a
     canary, Triton's version policy alone would load only the newest."""
-    from lama_serve.triton.control import ControlError, TritonControl
+    from lama_serve.triton.control import TritonControl
+    from lama_serve.triton.errors import TritonError
     from lama_serve.rollout.operations import restore_serving_versions
     from lama_serve.traffic.state import StateError
 
     control = TritonControl(triton.http_url, triton.repository_api_headers, timeout_s=READY_TIMEOUT_S)
     try:
         restore_serving_versions(settings.rollout_state_path, control)
-    except (ControlError, StateError) as error:
+    except (TritonError, StateError) as error:
         raise UpError(f"cannot restore the rollout in {settings.rollout_state_path}: {error}") from error
 
 
@@ -133,7 +136,7 @@ def _create_gateway(settings: Settings) -> FastAPI:
 
     try:
         return create_app(settings)
-    except RuntimeError as error:  # the gateway's configuration errors (e.g. no API key)
+    except ConfigurationError as error:
         raise UpError(f"gateway: {error}") from error
 
 

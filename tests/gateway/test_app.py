@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lama_serve.core.errors import ConfigurationError
 from lama_serve.gateway.app import create_app
 from lama_serve.gateway.auth import generate_key
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.anyio
 
 
 def test_refuses_to_start_without_keys(make_settings: SettingsFactory) -> None:
-    with pytest.raises(RuntimeError, match=r"python -m gateway\.auth"):
+    with pytest.raises(ConfigurationError, match=r"lama-serve keys new"):
         create_app(make_settings(api_key=None))
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lama_serve.gateway.routes.inpaint import choose_format
+from lama_serve.gateway.routes._common import choose_format
 from lama_serve.triton.process import TritonProcess
 
 from .conftest import AUTH, SettingsFactory, assert_error, box_mask, decode, encode, files, gateway, noise

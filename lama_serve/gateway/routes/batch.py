@@ -17,14 +17,20 @@ from http import HTTPStatus
 from typing import Annotated
 
 from anyio import to_thread
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
-from lama_serve.gateway.inpaint import pipeline
+from lama_serve.gateway import processing
 from lama_serve.gateway.deps import ApiKeyDep, ModelVersionDep, ServicesDep, TritonDep
 from lama_serve.gateway.errors import ApiError, BadInput, ErrorBody, PayloadTooLarge, error_responses
-from lama_serve.gateway.inpaint.imaging import OutputFormat
-from lama_serve.gateway.routes.inpaint import HdStrategyForm, HdStrategyQuery
+from lama_serve.gateway.routes._common import (
+    AcceptHeader,
+    FormatQuery,
+    HdStrategyForm,
+    HdStrategyQuery,
+    choose_format,
+    recorded_usage,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["Processing"])
 
@@ -63,7 +69,8 @@ def _zip(entries: list[Entry], images: list[bytes | None]) -> bytes:
     return out.getvalue()
 
 
-@router.post("/remove-watermark/batch", response_class=Response, responses=RESPONSES)
+@router.post("/remove-watermark/batch", response_class=Response, responses=RESPONSES,
+             operation_id="removeWatermarkBatch")
 async def remove_watermark_batch(
     key_id: ApiKeyDep,
     services: ServicesDep,
@@ -76,9 +83,8 @@ async def remove_watermark_batch(
     ] = None,
     hd_strategy: HdStrategyForm = None,
     hd_strategy_query: HdStrategyQuery = None,
-    output_format: Annotated[
-        OutputFormat | None, Query(alias="format", description="Format of every image in the zip.")
-    ] = None,
+    output_format: FormatQuery = None,
+    accept: AcceptHeader = None,
 ) -> Response:
     """Inpaint up to BATCH_MAX_ITEMS image/mask pairs in one request. The batch takes one
     rate-limit token; each item counts as one request in `/api/v1/stats`."""
@@ -91,7 +97,7 @@ async def remove_watermark_batch(
     masks = mask or []
     if masks and len(masks) != len(image):
         raise BadInput(f"Got {len(image)} images and {len(masks)} masks; send one mask per image, in order.")
-    fmt = output_format or settings.output_format
+    fmt = choose_format(output_format, accept, settings.output_format)
     strategy = hd_strategy or hd_strategy_query
     started = time.perf_counter()
 
@@ -101,14 +107,13 @@ async def remove_watermark_batch(
         entry: Entry = {"index": index, "filename": upload.filename}
         item_started = time.perf_counter()
         try:
-            result = await pipeline.inpaint(services, triton, version, upload, mask_upload, fmt, strategy)
+            with recorded_usage(services, key_id):
+                result = await processing.inpaint(services, triton, version, upload, mask_upload, fmt, strategy)
         except ApiError as exc:
-            services.usage.record(key_id, ok=False, seconds=0.0)
             status = HTTPStatus(exc.status_code)
             body = ErrorBody(error=status.phrase, detail=str(exc.detail), status_code=status.value)
             return {**entry, **body.model_dump()}, None
         elapsed = time.perf_counter() - item_started
-        services.usage.record(key_id, ok=True, seconds=elapsed)
         return {
             **entry,
             "status_code": HTTPStatus.OK.value,
@@ -121,7 +126,7 @@ async def remove_watermark_batch(
         }, result.encoded
 
     pairs = zip(image, masks or [None] * len(image), strict=True)
-    done = await pipeline.gather_or_cancel(item(index, *pair) for index, pair in enumerate(pairs))
+    done = await processing.gather_or_cancel(item(index, *pair) for index, pair in enumerate(pairs))
     entries, images = [entry for entry, _ in done], [data for _, data in done]
     archive = await to_thread.run_sync(_zip, entries, images)
     headers = {

@@ -51,6 +51,7 @@ async def root(settings: SettingsDep) -> dict[str, str]:
 @router.get(
     "/api/v1/health",
     tags=["Monitoring"],
+    operation_id="healthCheck",
     response_model=HealthResponse,
     response_model_exclude_none=True,
     responses={503: {"model": HealthResponse, "description": "Triton or the model is not ready"}},
@@ -83,7 +84,8 @@ async def health(services: ServicesDep, settings: SettingsDep, response: Respons
 
 
 @router.get(
-    "/api/v1/stats", tags=["Account"], response_model=StatsResponse, responses=error_responses(401, 429)
+    "/api/v1/stats", tags=["Account"], response_model=StatsResponse, responses=error_responses(401, 429),
+    operation_id="getStats",
 )
 async def stats(key_id: ApiKeyDep, services: ServicesDep) -> StatsResponse:
     """Usage of the calling key, kept across restarts."""

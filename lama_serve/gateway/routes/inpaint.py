@@ -1,7 +1,7 @@
 """`POST /api/v1/remove-watermark`: one image and its mask in, the inpainted image out.
 
-The work itself is `gateway.pipeline`; this module is the HTTP contract: parameters,
-format negotiation, headers and the documented responses (shared with the batch route).
+The work itself is `gateway.processing`; this module is the HTTP contract: parameters,
+headers and the documented responses.
 """
 
 from __future__ import annotations
@@ -9,88 +9,27 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
-from lama_serve.gateway.inpaint import pipeline
+from lama_serve.gateway import processing
 from lama_serve.gateway.deps import ApiKeyDep, ModelVersionDep, ServicesDep, TritonDep
-from lama_serve.gateway.errors import error_responses
-from lama_serve.gateway.inpaint.imaging import MEDIA_TYPES, OutputFormat
-from lama_serve.gateway.inpaint.tiling import Strategy
+from lama_serve.gateway.inpaint.imaging import MEDIA_TYPES
+from lama_serve.gateway.routes._common import (
+    RESPONSES,
+    AcceptHeader,
+    FormatQuery,
+    HdStrategyForm,
+    HdStrategyQuery,
+    choose_format,
+    recorded_usage,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["Processing"])
 
-_RATE_HEADERS = {
-    "X-RateLimit-Limit": {"description": "Token bucket size of this key", "schema": {"type": "integer"}},
-    "X-RateLimit-Remaining": {"description": "Requests left right now", "schema": {"type": "integer"}},
-    "X-RateLimit-Reset": {
-        "description": "Unix time when the bucket is full again",
-        "schema": {"type": "integer"},
-    },
-}
-_RETRY_AFTER = {
-    "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
-}
-_SUCCESS = {
-    "description": "The inpainted image (PNG unless `format` or Accept asks otherwise).",
-    "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()},
-    "headers": {
-        "X-Processing-Time": {"description": "Seconds spent in the gateway", "schema": {"type": "number"}},
-        "X-Image-Size": {
-            "description": "Original `WxH`",
-            "schema": {"type": "string", "example": "1024x768"},
-        },
-        "X-Model-Version": {
-            "description": "Triton model version that served it; absent when the mask had no "
-            "hole (no model call) and no version is pinned",
-            "schema": {"type": "string"},
-        },
-        "X-HD-Strategy": {
-            "description": "Strategy used: `original`, `crop` or `resize`",
-            "schema": {"type": "string"},
-        },
-        "X-Inpaint-Windows": {
-            "description": "Model calls made for this image (0: nothing to inpaint)",
-            "schema": {"type": "integer"},
-        },
-        **_RATE_HEADERS,
-    },
-}
-RESPONSES = {200: _SUCCESS, **error_responses(400, 401, 413, 429, 502, 503, 504)}
-RESPONSES[429]["headers"] = {**_RATE_HEADERS, **_RETRY_AFTER}
-RESPONSES[503]["headers"] = _RETRY_AFTER
 
-_STRATEGY_HELP = (
-    "How to treat large images: `original` (whole image in one call), `crop` (only windows "
-    "around the mask's regions), `resize` (whole image downscaled to HD_STRATEGY_RESIZE_LIMIT). "
-    "Default: `crop` when the longest side exceeds HD_STRATEGY_CROP_TRIGGER, else `original`."
-)
-HdStrategyForm = Annotated[Strategy | None, Form(description=_STRATEGY_HELP)]
-HdStrategyQuery = Annotated[
-    Strategy | None, Query(alias="hd_strategy", description="Same as the form field, which wins.")
-]
-
-
-def choose_format(requested: OutputFormat | None, accept: str | None, default: OutputFormat) -> OutputFormat:
-    """`?format=` wins; else the Accept type with the highest q we can produce; else `default`."""
-    if requested:
-        return requested
-    by_media = {media: fmt for fmt, media in MEDIA_TYPES.items()}
-    ranked: list[tuple[float, str]] = []
-    for part in (accept or "").split(","):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        q = next((p[2:] for p in params if p.startswith("q=")), "1")
-        try:
-            ranked.append((float(q), media.lower()))
-        except ValueError:
-            continue
-    for quality, media in sorted(ranked, key=lambda item: -item[0]):
-        if quality > 0 and media in by_media:
-            return by_media[media]
-    return default
-
-
-@router.post("/remove-watermark", response_class=Response, responses=RESPONSES)
+@router.post("/remove-watermark", response_class=Response, responses=RESPONSES,
+             operation_id="removeWatermark")
 async def remove_watermark(
     key_id: ApiKeyDep,
     services: ServicesDep,
@@ -103,26 +42,19 @@ async def remove_watermark(
     ] = None,
     hd_strategy: HdStrategyForm = None,
     hd_strategy_query: HdStrategyQuery = None,
-    output_format: Annotated[
-        OutputFormat | None, Query(alias="format", description="Output format; overrides Accept.")
-    ] = None,
-    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+    output_format: FormatQuery = None,
+    accept: AcceptHeader = None,
 ) -> Response:
     """Remove a watermark or object: the masked area is filled by LaMa, the rest is kept
     bit-identical in PNG output."""
     fmt = choose_format(output_format, accept, services.settings.output_format)
     started = time.perf_counter()
-    try:
-        result = await pipeline.inpaint(
+    with recorded_usage(services, key_id):
+        result = await processing.inpaint(
             services, triton, version, image, mask, fmt, hd_strategy or hd_strategy_query
         )
-    except Exception:
-        services.usage.record(key_id, ok=False, seconds=0.0)
-        raise
-    elapsed = time.perf_counter() - started
-    services.usage.record(key_id, ok=True, seconds=elapsed)
     headers = {
-        "X-Processing-Time": f"{elapsed:.3f}",
+        "X-Processing-Time": f"{time.perf_counter() - started:.3f}",
         "X-Image-Size": result.size,
         "X-HD-Strategy": result.strategy,
         "X-Inpaint-Windows": str(result.windows),

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from tritonclient.utils import InferenceServerException
 
-from lama_serve.gateway.errors import ModelUnavailable, UpstreamFailed
-from lama_serve.gateway.triton import classify, device_from_config, random_weights_warning
+from lama_serve.gateway.errors import ModelUnavailable, UpstreamFailed, api_error
+from lama_serve.gateway.triton import device_from_config, random_weights_warning
+from lama_serve.triton.errors import classify
 
 
 @pytest.mark.parametrize(
@@ -24,7 +25,8 @@ from lama_serve.gateway.triton import classify, device_from_config, random_weigh
     ],
 )
 def test_classify(status: str, message: str, expected: type) -> None:
-    error = classify(InferenceServerException(message, status=status), retry_after_s=7)
+    triton_error = classify(InferenceServerException(message, status=status), url="t:8000", what="run lama")
+    error = api_error(triton_error, retry_after_s=7)
     assert isinstance(error, expected)
     if expected is ModelUnavailable:
         assert error.headers == {"Retry-After": "7"}

@@ -1,0 +1,120 @@
+"""Contract tensors to Triton requests and back: the one request builder, sync and async.
+
+Every caller (gateway, rollout smoke checks, benchmarks) names tensors by their
+`core.contract` spec and gets numpy arrays back; failures leave as `triton.errors` classes.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import tritonclient.http as triton_http
+from tritonclient.http import aio as triton_aio
+
+from lama_serve.core.contract import INPUTS, OUTPUTS, TensorSpec
+from lama_serve.triton.errors import classify
+
+
+def infer_inputs(arrays: Mapping[TensorSpec, np.ndarray]) -> list[triton_http.InferInput]:
+    """Binary-encoded Triton inputs, one per contract tensor (arrays carry the batch axis)."""
+    inputs = []
+    for spec, array in arrays.items():
+        tensor = triton_http.InferInput(spec.name, list(array.shape), spec.dtype)
+        tensor.set_data_from_numpy(np.ascontiguousarray(array, dtype=spec.numpy_dtype), binary_data=True)
+        inputs.append(tensor)
+    return inputs
+
+
+def requested_outputs(specs: Sequence[TensorSpec] = OUTPUTS) -> list[triton_http.InferRequestedOutput]:
+    return [triton_http.InferRequestedOutput(spec.name, binary_data=True) for spec in specs]
+
+
+def inpainting_inputs(image: np.ndarray, mask: np.ndarray) -> dict[TensorSpec, np.ndarray]:
+    """The lama model's inputs for batched [N,H,W,3] images and [N,H,W,1] masks."""
+    return dict(zip(INPUTS, (image, mask), strict=True))
+
+
+@dataclass(frozen=True)
+class Outputs:
+    arrays: dict[str, np.ndarray]  # output name -> batched array
+    model_version: str  # the version Triton actually ran
+
+
+def _outputs(result: triton_http.InferResult, specs: Sequence[TensorSpec], asked: str) -> Outputs:
+    served = str(result.get_response().get("model_version", asked))
+    return Outputs({spec.name: result.as_numpy(spec.name) for spec in specs}, served)
+
+
+@contextmanager
+def translated(url: str, what: str) -> Iterator[None]:
+    """Re-raise any client or transport failure inside as a `TritonError`."""
+    try:
+        yield
+    except Exception as error:
+        raise classify(error, url=url, what=what) from error
+
+
+class AsyncTriton:
+    """asyncio client of one Triton (the gateway's). Cancelling the awaiting task cancels the
+    HTTP request, which Triton then drops."""
+
+    def __init__(self, url: str, *, timeout_s: float) -> None:
+        self.url = url
+        # aiohttp's own deadline is a backstop: callers enforce theirs with anyio.fail_after.
+        self._client = triton_aio.InferenceServerClient(url, conn_timeout=timeout_s + 5.0)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def infer(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
+                    outputs: Sequence[TensorSpec] = OUTPUTS) -> Outputs:
+        with translated(self.url, f"run {model} v{version or 'latest'}"):
+            result = await self._client.infer(model, infer_inputs(arrays), model_version=version,
+                                              outputs=requested_outputs(outputs))
+        return _outputs(result, outputs, version)
+
+    async def model_ready(self, model: str, version: str = "") -> bool:
+        with translated(self.url, f"check {model} readiness"):
+            return bool(await self._client.is_model_ready(model, version))
+
+    async def model_metadata(self, model: str, version: str = "") -> dict:
+        with translated(self.url, f"read {model} metadata"):
+            return await self._client.get_model_metadata(model, version)
+
+    async def model_config(self, model: str, version: str = "") -> dict:
+        with translated(self.url, f"read {model} config"):
+            return await self._client.get_model_config(model, version)
+
+
+class SyncTriton:
+    """Blocking client of one Triton (rollout, `up`, benchmarks)."""
+
+    def __init__(self, url: str, *, timeout_s: float = 600.0, headers: Mapping[str, str] | None = None) -> None:
+        """`timeout_s` bounds one HTTP call; a model load includes warmup, so it must cover that."""
+        self.url = url
+        self.headers = dict(headers or {})
+        self.raw = triton_http.InferenceServerClient(url, connection_timeout=10.0, network_timeout=timeout_s)
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def call(self, what: str, method: str, *args: object, **kwargs: object) -> object:
+        """`self.raw.<method>(*args, **kwargs)` with errors classified, naming `what` failed."""
+        with translated(self.url, what):
+            return getattr(self.raw, method)(*args, **kwargs)
+
+    def infer(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
+              outputs: Sequence[TensorSpec] = OUTPUTS) -> Outputs:
+        with translated(self.url, f"run {model} v{version or 'latest'}"):
+            result = self.raw.infer(model, infer_inputs(arrays), model_version=version,
+                                    outputs=requested_outputs(outputs))
+        return _outputs(result, outputs, version)
+
+    def server_ready(self) -> bool:
+        """True when /v2/health/ready answers 200 (every loaded model ready); never raises."""
+        try:
+            return bool(self.raw.is_server_ready())
+        except Exception:  # noqa: BLE001 - unreachable or starting: simply not ready
+            return False
