@@ -34,4 +34,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
 
 # sh -c so that GATEWAY_HOST/GATEWAY_PORT (the gateway's settings) pick the bind address;
 # exec keeps uvicorn as PID 1 so it receives SIGTERM and drains.
-CMD ["sh", "-c", "exec uvicorn --factory gateway.app:create_app --host \"$GATEWAY_HOST\" --port \"$GATEWAY_PORT\" --no-server-header"]
+CMD ["sh", "-c", "exec uvicorn --factory lama_serve.gateway.app:create_app --host \"$GATEWAY_HOST\" --port \"$GATEWAY_PORT\" --no-server-header"]

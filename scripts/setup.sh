@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian/Ubuntu machine for the embedded default and the tests:
-# system libraries (apt), a virtualenv in .venv, and this project with all its extras.
+# Sets up a fresh Debian/Ubuntu machine: system libraries (apt), a virtualenv in .venv and
+# this project. `setup.sh` installs what running the service needs (export + embedded Triton);
+# `setup.sh --test` adds what the tests, linters and benchmarks need.
 # Safe to re-run: every step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
+EXTRAS="export,embedded"
+if [ "${1:-}" = "--test" ]; then
+  EXTRAS="$EXTRAS,dev,bench"
+fi
 # libb64-0d: perf_analyzer (`lama-serve bench triton`) links against it.
 APT_PACKAGES=(libb64-0d)
 
@@ -24,5 +29,5 @@ fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[export,embedded,dev,bench]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$EXTRAS]"
 echo "setup: ready (.venv)"

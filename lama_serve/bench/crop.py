@@ -131,11 +131,12 @@ async def run_cases(args: argparse.Namespace, triton_url: str, metrics_url: str)
     raised to fit `--size`; one plain request warms it up before anything is timed."""
     import httpx
 
-    from lama_serve.gateway.app import create_app
     from lama_serve.core.settings import Settings
+    from lama_serve.gateway.app import create_app
 
     key = secrets.token_urlsafe(24)
-    large, plain = upload(args.size, args.hole, seed=1), upload(args.plain_size, min(args.hole, args.plain_size // 2), 2)
+    large = upload(args.size, args.hole, seed=1)
+    plain = upload(args.plain_size, min(args.hole, args.plain_size // 2), 2)
     with tempfile.TemporaryDirectory(prefix="lama-bench-crop-") as tmp:
         settings = Settings(api_key=key, api_keys_file=None, triton_url=triton_url, rate_limit_per_minute=0,
                             stats_db_path=Path(tmp) / "stats.sqlite3", max_upload_bytes=256 * 1024 * 1024,

@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lama_serve.core.contract import INPAINTED, MODEL_NAME
+from lama_serve.core.contract import MODEL_NAME
 
 if TYPE_CHECKING:
     import httpx
@@ -76,26 +76,24 @@ def _gateway_sender(client: httpx.AsyncClient, batch: list[Sample]) -> Send:
 
 
 def _triton_sender(args: argparse.Namespace, batch: list[Sample], stack: AsyncExitStack) -> Send:
-    """Direct tritonclient calls with the same tensors the gateway would send (batch of 1)."""
-    import tritonclient.http.aio as triton_http
+    """Direct Triton calls with the tensors the gateway itself would send for each sample:
+    the same window and bucket padding (`tiling`), the same request builder (batch of 1)."""
+    from lama_serve.gateway.inpaint import tiling
+    from lama_serve.triton.client import AsyncTriton, inpainting_inputs
 
-    client = triton_http.InferenceServerClient(args.triton_url, conn_limit=max(args.concurrency),
-                                               conn_timeout=args.timeout)
+    client = AsyncTriton(args.triton_url, timeout_s=args.timeout)
     stack.push_async_callback(client.close)
 
-    def request(sample: Sample) -> list:
-        inputs = []
-        for name, array in (("image", sample.image), ("mask", sample.mask)):
-            tensor = triton_http.InferInput(name, [1, *array.shape], "UINT8")
-            tensor.set_data_from_numpy(array[None], binary_data=True)
-            inputs.append(tensor)
-        return inputs
+    def tensors(sample: Sample) -> dict:
+        mask = sample.mask[..., 0]
+        window = tiling.whole_window(mask.shape, None, tiling.DEFAULT_BUCKETS)
+        image, holes = tiling.extract(sample.image, mask, window)
+        return inpainting_inputs(image[None], holes[None, ..., None])
 
-    requests = [request(sample) for sample in batch]
-    outputs = [triton_http.InferRequestedOutput(INPAINTED.name, binary_data=True)]
+    requests = [tensors(sample) for sample in batch]
 
     async def infer(index: int) -> None:
-        await client.infer(MODEL_NAME, requests[index % len(requests)], outputs=outputs)
+        await client.infer(MODEL_NAME, "", requests[index % len(requests)])
 
     return infer
 
@@ -121,8 +119,11 @@ def run(args: argparse.Namespace) -> int:
     write_rows(args.out, "gateway", rows, {"url": args.url, "triton_url": args.triton_url,
                                            "requests_per_level": args.requests,
                                            "seconds_per_level": args.duration, "p50_overheads": extra})
-    series = {f"{target} {size} px {stat}": ([r["concurrency"] for r in rows if r["target"] == target and r["size"] == size],
-                                               [r[f"{stat}_ms"] for r in rows if r["target"] == target and r["size"] == size])
+    def points(target: str, size: int, stat: str) -> tuple[list, list]:
+        chosen = [r for r in rows if r["target"] == target and r["size"] == size]
+        return [r["concurrency"] for r in chosen], [r[f"{stat}_ms"] for r in chosen]
+
+    series = {f"{target} {size} px {stat}": points(target, size, stat)
               for target in dict.fromkeys(r["target"] for r in rows) for size in args.sizes for stat in ("p50", "p99")}
     plot_lines(args.out / "gateway.png", "Gateway vs Triton alone: latency under load", "concurrency",
                "latency (ms)", series)

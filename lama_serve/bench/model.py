@@ -22,20 +22,16 @@ CONFIGS = Path(__file__).resolve().parents[2] / "model_repository" / "lama"
 @contextmanager
 def triton_runner(repository: Path, ready_timeout: float) -> Iterator[Runner]:
     """Infer through the bundled Triton started on `repository` (CPU config, free ports)."""
-    import tritonclient.http as http
-
+    from lama_serve.core.contract import INPAINTED, MODEL_NAME
+    from lama_serve.triton.client import SyncTriton, inpainting_inputs
     from lama_serve.triton.process import TritonProcess, free_port
 
     with TritonProcess(repository, http_port=free_port(), metrics_port=free_port()) as triton:
         triton.wait_ready(ready_timeout)
-        client = http.InferenceServerClient(triton.http_url, network_timeout=600.0)
+        client = SyncTriton(triton.http_url)
 
         def infer(image: np.ndarray, mask: np.ndarray) -> object:
-            inputs = [http.InferInput("image", list(image.shape), "UINT8"),
-                      http.InferInput("mask", list(mask.shape), "UINT8")]
-            inputs[0].set_data_from_numpy(image, binary_data=True)
-            inputs[1].set_data_from_numpy(mask, binary_data=True)
-            return client.infer("lama", inputs).as_numpy("inpainted")
+            return client.infer(MODEL_NAME, "", inpainting_inputs(image, mask)).arrays[INPAINTED.name]
 
         try:
             yield infer

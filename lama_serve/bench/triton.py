@@ -8,7 +8,6 @@ copy of the repository whose CPU config has no `dynamic_batching` block.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.repository import ModelRepository
 
 if TYPE_CHECKING:
     from lama_serve.bench.perf_analyzer import PerfAnalyzer
@@ -62,9 +62,8 @@ def triton_target(args: argparse.Namespace, batching: str) -> Iterator[tuple[str
         yield args.url, args.metrics_url or f"http://{urlsplit('//' + args.url).hostname}:8002/metrics"
         return
     from lama_serve.triton.process import TritonProcess, free_port
-    from lama_serve.up.up import exported_versions
 
-    if not exported_versions(args.repository):
+    if not ModelRepository(args.repository).exported_versions():
         raise SystemExit(f"no exported model in {args.repository}/{MODEL_NAME}: run "
                          f"`lama-serve export` first, or pass --url of a running Triton")
     with tempfile.TemporaryDirectory(prefix="lama-bench-repo-") as tmp:
@@ -88,12 +87,10 @@ def model_label(args: argparse.Namespace) -> str:
     """What was measured, for the plot and JSON: arch and random weights from export.json."""
     if args.url:
         return f"Triton at {args.url}"
-    from lama_serve.up.up import exported_versions
-
-    info_path = args.repository / MODEL_NAME / str(exported_versions(args.repository)[-1]) / "export.json"
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    random = ", RANDOM weights" if info.get("random_weights") else ""
-    return f"{info.get('arch', 'unknown arch')}{random}, bundled Triton (CPU)"
+    repository = ModelRepository(args.repository)
+    manifest = repository.manifest(repository.exported_versions()[-1])
+    random = ", RANDOM weights" if manifest and manifest.random_weights else ""
+    return f"{manifest.arch if manifest else 'unknown arch'}{random}, bundled Triton (CPU)"
 
 
 def summary_row(batching: str, size: int, measured: dict[str, float]) -> dict[str, object]:

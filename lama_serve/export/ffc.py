@@ -81,7 +81,7 @@ class FFC(nn.Module):
         return out_l, out_g
 
 
-class FFC_BN_ACT(nn.Module):  # noqa: N801 - the official class name, kept for readers
+class FFC_BN_ACT(nn.Module):
     def __init__(self, cin: int, cout: int, kernel: int, ratio_gin: float, ratio_gout: float,
                  stride: int = 1, padding: int = 0) -> None:
         super().__init__()

@@ -2,7 +2,6 @@
 validate -> record. Each step is importable and checkable alone; this module chains them."""
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ import onnx
 import torch
 
 from lama_serve.core import contract
+from lama_serve.core.repository import ExportManifest, ModelRepository
 from lama_serve.export.arch import get_arch
 from lama_serve.export.checkpoint import LoadedCheckpoint, load_checkpoint, random_generator
 from lama_serve.export.onnx_export import deployable_graph, export_onnx, reference_graph
@@ -42,7 +42,8 @@ def export_to_repository(
     progress: Progress = _quiet,
 ) -> ExportResult:
     """Write `repository/<model>/<version>/model.onnx` and `export.json`; parity-check it."""
-    version_dir = Path(repository) / contract.MODEL_NAME / str(version)
+    target = ModelRepository(Path(repository))
+    target.ensure_configs()
     started = time.perf_counter()
     progress(f"[1/4] loading weights ({checkpoint or f'random, seed {seed}'})")
     loaded = load_weights(arch, checkpoint, seed, trust_checkpoint)
@@ -51,7 +52,7 @@ def export_to_repository(
     progress(f"[2/4] building the {precision} graph (BatchNorm folded, DFT as matmuls)")
     graph = deployable_graph(loaded.generator, precision)
     progress("[3/4] exporting ONNX (dynamic batch, height, width)")
-    onnx_path = export_onnx(graph, version_dir / "model.onnx")
+    onnx_path = export_onnx(graph, target.onnx_path(version))
     onnx.checker.check_model(str(onnx_path))
     reports: list[ParityReport] = []
     if validate:
@@ -68,6 +69,5 @@ def export_to_repository(
         "onnx_bytes": onnx_path.stat().st_size, "validated": validate,
         "parity": [r.to_dict() for r in reports], "seconds": round(time.perf_counter() - started, 2),
     }
-    metadata_path = version_dir / "export.json"
-    metadata_path.write_text(json.dumps(metadata, indent=2) + "\n")
+    metadata_path = ExportManifest(metadata).write(target.manifest_path(version))
     return ExportResult(onnx_path, metadata_path, metadata)

@@ -15,8 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from PIL import Image
 
 from lama_serve.core.errors import ConfigurationError
-from lama_serve.traffic.router import VersionRouter
-
+from lama_serve.core.settings import Settings, get_settings
 from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.deps import Services
 from lama_serve.gateway.errors import install_error_handlers
@@ -24,9 +23,9 @@ from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
 from lama_serve.gateway.routes import batch, health, inpaint
-from lama_serve.core.settings import Settings, get_settings
 from lama_serve.gateway.stats import UsageStore
 from lama_serve.gateway.triton import TritonModel
+from lama_serve.traffic.router import VersionRouter
 
 # Room for multipart boundaries and part headers around the two files.
 _MULTIPART_OVERHEAD = 64 * 1024

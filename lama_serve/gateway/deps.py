@@ -8,17 +8,16 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
-from lama_serve.traffic.router import VersionRouter
-
+from lama_serve.core.settings import Settings
 from lama_serve.gateway.auth import KeyStore
+from lama_serve.gateway.errors import unavailable
 from lama_serve.gateway.inpaint.imaging import ImageLimits
 from lama_serve.gateway.metrics import GatewayMetrics
 from lama_serve.gateway.middleware import RATE_LIMIT_STATE
 from lama_serve.gateway.ratelimit import TokenBucketLimiter, raise_if_limited
-from lama_serve.core.settings import Settings
 from lama_serve.gateway.stats import UsageStore
-from lama_serve.gateway.errors import unavailable
 from lama_serve.gateway.triton import TritonModel
+from lama_serve.traffic.router import VersionRouter
 
 
 @dataclass

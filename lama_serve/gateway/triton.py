@@ -7,7 +7,6 @@ A thin adapter over `triton.client.AsyncTriton`: it adds the inference deadline 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import anyio
 import numpy as np
 
 from lama_serve.core.contract import INPAINTED
+from lama_serve.core.repository import ModelRepository
 from lama_serve.gateway.errors import ApiError, api_error
 from lama_serve.triton.client import AsyncTriton, inpainting_inputs
 from lama_serve.triton.errors import TritonError, TritonTimeout
@@ -101,14 +101,8 @@ def device_from_config(config: dict) -> str:
 
 def random_weights_warning(repository: Path, model: str, version: str | None) -> str | None:
     """A loud warning when the served version was exported without a trained checkpoint."""
-    if version is None:
-        return None
-    manifest = repository / model / version / "export.json"
-    try:
-        checkpoint = json.loads(manifest.read_text()).get("checkpoint_sha256")
-    except (OSError, ValueError):
-        return None
-    if checkpoint != "random":
+    manifest = ModelRepository(repository, model).manifest(version)
+    if manifest is None or not manifest.random_weights:
         return None
     return (
         f"MODEL {model} v{version} WAS EXPORTED FROM RANDOM WEIGHTS: outputs are noise. "

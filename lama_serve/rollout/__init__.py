@@ -1,6 +1,5 @@
 """Canary rollouts of new model versions: `lama-serve rollout | promote | rollback`.
 
-state.py holds the traffic split (one JSON file every gateway reads), router.py picks a
-version per request from it, control.py talks to Triton's repository API, smoke.py checks
-a version before it gets traffic, operations.py chains them, cli.py parses arguments.
+smoke.py checks a version before it gets traffic, operations.py chains export, load
+(`triton.control`), smoke check and the split (`traffic.state`), cli.py parses arguments.
 """

@@ -78,9 +78,9 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], object]) -> int:
     """Build settings and the Triton client, run `operation`, turn known errors into exit 1."""
+    from lama_serve.rollout.operations import RolloutError, Rollouts
     from lama_serve.triton.control import TritonControl
     from lama_serve.triton.errors import TritonError
-    from lama_serve.rollout.operations import RolloutError, Rollouts
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     overrides = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items()

@@ -8,8 +8,6 @@ never picks them up again when it restarts.
 """
 from __future__ import annotations
 
-from lama_serve.core.errors import LamaServeError
-
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.errors import LamaServeError
+from lama_serve.core.repository import ModelRepository
 from lama_serve.core.settings import Settings
-from lama_serve.triton.control import TritonControl
-from lama_serve.triton.errors import TritonError
 from lama_serve.rollout.smoke import SmokeReport, preflight, smoke_check
 from lama_serve.traffic.state import (
     HistoryEntry,
@@ -30,6 +28,8 @@ from lama_serve.traffic.state import (
     state_lock,
     utc_now,
 )
+from lama_serve.triton.control import TritonControl
+from lama_serve.triton.errors import TritonError
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,9 @@ class Rollouts:
     def state_path(self) -> Path:
         return self.settings.rollout_state_path
 
-    def _model_dir(self) -> Path:
-        return self.settings.model_repository / MODEL_NAME
+    @property
+    def repository(self) -> ModelRepository:
+        return ModelRepository(self.settings.model_repository, self.settings.model_name)
 
     def rollout(self, version: str, canary_percent: float, *, checkpoint: Path | None = None,
                 arch: str = "big-lama") -> RolloutState:
@@ -137,7 +138,7 @@ class Rollouts:
         return ready[-1]
 
     def _export_if_missing(self, version: str, checkpoint: Path | None, arch: str) -> None:
-        onnx_path = self._model_dir() / version / "model.onnx"
+        onnx_path = self.repository.onnx_path(version)
         if onnx_path.is_file():
             if checkpoint is not None:
                 raise RolloutError(f"v{version} is already exported ({onnx_path}) and --checkpoint "
@@ -161,7 +162,7 @@ class Rollouts:
     def _bring_up(self, version: str, *, alongside: str) -> SmokeReport:
         """Load `version` next to `alongside`, wait for it, smoke-check it; on failure unload
         it again (traffic never moved) and raise with the reasons."""
-        onnx_path = self._model_dir() / version / "model.onnx"
+        onnx_path = self.repository.onnx_path(version)
         problems = preflight(onnx_path) if onnx_path.is_file() else [
             (f"no {onnx_path}; export it first, or point --repository (MODEL_REPOSITORY) at the "
              f"repository Triton serves")]
@@ -207,10 +208,10 @@ class Rollouts:
         self.say(f"v{version} unloaded")
 
     def _retire_files(self, version: str) -> None:
-        source = self._model_dir() / version
+        source = self.repository.version_dir(version)
         if not source.is_dir():
             return
-        target = source.with_name(f"retired-{version}-{utc_now().replace(':', '')}")
+        target = self.repository.retired_dir(version, utc_now().replace(":", ""))
         try:
             source.rename(target)
         except OSError as error:

@@ -7,8 +7,6 @@ write it, one at a time (`state_lock`).
 """
 from __future__ import annotations
 
-from lama_serve.core.errors import LamaServeError
-
 import contextlib
 import dataclasses
 import fcntl
@@ -22,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from lama_serve.core.errors import LamaServeError
 
 SCHEMA = 1
 # Gateways re-read the whole file on every change: keep it small.

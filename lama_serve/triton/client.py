@@ -116,5 +116,5 @@ class SyncTriton:
         """True when /v2/health/ready answers 200 (every loaded model ready); never raises."""
         try:
             return bool(self.raw.is_server_ready())
-        except Exception:  # noqa: BLE001 - unreachable or starting: simply not ready
+        except Exception:
             return False

@@ -1,1 +1,1 @@
-"""The embedded default: the tritonserver bundled in the PyTriton wheel, run on this host."""
+"""`lama-serve up` (the composition root: export, bundled Triton, rollout state, gateway) and `lama-serve keys`."""

@@ -7,10 +7,10 @@ the command exit non-zero instead of leaving a gateway that answers 503 forever.
 """
 from __future__ import annotations
 
-from lama_serve.core.errors import ConfigurationError, LamaServeError
-
+import io
 import logging
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,9 +18,11 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.errors import ConfigurationError, LamaServeError
+from lama_serve.core.repository import ModelRepository
 from lama_serve.triton.bundle import TritonNotInstalledError
-from lama_serve.up.keys import ensure_api_key
 from lama_serve.triton.process import TritonProcess, TritonStartupError
+from lama_serve.up.keys import ensure_api_key
 
 if TYPE_CHECKING:  # the gateway (FastAPI, uvicorn) is imported only when it is started
     import uvicorn
@@ -42,20 +44,11 @@ class _StopRequested(Exception):
     """SIGINT/SIGTERM arrived: unwind (stopping Triton on the way) and exit 0."""
 
 
-def exported_versions(repository: Path) -> list[int]:
-    """Versions under `repository/lama/` that hold a model.onnx, oldest first."""
-    model_dir = repository / MODEL_NAME
-    if not model_dir.is_dir():
-        return []
-    return sorted(int(p.name) for p in model_dir.iterdir()
-                  if p.name.isdigit() and (p / "model.onnx").is_file())
-
-
 def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAULT_ARCH) -> None:
     """Export version 1 unless the repository already holds an exported model."""
-    if exported_versions(repository):
+    if ModelRepository(repository).exported_versions():
         return
-    if not (repository / MODEL_NAME / "config.pbtxt").is_file():
+    if not ModelRepository(repository).has_config():
         raise UpError(
             f"{repository.resolve()} is not this project's model repository (no "
             f"{MODEL_NAME}/config.pbtxt). Run from the project root or set MODEL_REPOSITORY.")
@@ -84,12 +77,14 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
     for sig in previous:
         signal.signal(sig, _request_stop)
     try:
-        settings = ensure_api_key(settings)
+        # A generated key is shown once the service is ready, after Triton's start-up tables.
+        key_notice = io.StringIO()
+        settings = ensure_api_key(settings, key_notice)
         app = _create_gateway(settings)  # before Triton: a misconfigured gateway fails at once
         if settings.triton_url:
             LOGGER.info("TRITON_URL=%s: using that Triton, starting only the gateway",
                         settings.triton_url)
-            return _serve_gateway(app, settings, None)
+            return _serve_gateway(app, settings, None, key_notice.getvalue())
         ensure_model(settings.model_repository, settings.lama_checkpoint, arch=arch)
         admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
         with TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
@@ -97,7 +92,7 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
                            repository_api_key=admin_key) as triton:
             triton.wait_ready(READY_TIMEOUT_S)
             _restore_rollout(settings, triton)
-            return _serve_gateway(app, settings, triton)
+            return _serve_gateway(app, settings, triton, key_notice.getvalue())
     except (UpError, TritonNotInstalledError, TritonStartupError) as error:
         LOGGER.error("%s", error)
         return 1
@@ -119,10 +114,10 @@ def _request_stop(signum: int, _frame: FrameType | None) -> None:
 def _restore_rollout(settings: Settings, triton: TritonProcess) -> None:
     """Reload every version the rollout state routes traffic to: after a restart during a
     canary, Triton's version policy alone would load only the newest."""
-    from lama_serve.triton.control import TritonControl
-    from lama_serve.triton.errors import TritonError
     from lama_serve.rollout.operations import restore_serving_versions
     from lama_serve.traffic.state import StateError
+    from lama_serve.triton.control import TritonControl
+    from lama_serve.triton.errors import TritonError
 
     control = TritonControl(triton.http_url, triton.repository_api_headers, timeout_s=READY_TIMEOUT_S)
     try:
@@ -140,8 +135,9 @@ def _create_gateway(settings: Settings) -> FastAPI:
         raise UpError(f"gateway: {error}") from error
 
 
-def _serve_gateway(app: FastAPI, settings: Settings, triton: TritonProcess | None) -> int:
-    """Run uvicorn in this thread; a watchdog stops it if Triton exits underneath."""
+def _serve_gateway(app: FastAPI, settings: Settings, triton: TritonProcess | None, notice: str = "") -> int:
+    """Run uvicorn in this thread; a watchdog stops it if Triton exits underneath. `notice`
+    (a generated key) is printed once the gateway accepts requests."""
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(
@@ -150,6 +146,8 @@ def _serve_gateway(app: FastAPI, settings: Settings, triton: TritonProcess | Non
     if triton is not None:
         threading.Thread(target=_watch, args=(triton, server, triton_died),
                          name="triton-watchdog", daemon=True).start()
+    if notice:
+        threading.Thread(target=_announce, args=(server, notice), name="key-notice", daemon=True).start()
     LOGGER.info("gateway on http://%s:%d -> Triton %s", settings.gateway_host,
                 settings.gateway_port, settings.effective_triton_url)
     server.run()
@@ -167,3 +165,12 @@ def _watch(triton: TritonProcess, server: uvicorn.Server, died: threading.Event)
             server.should_exit = True
             return
         time.sleep(0.5)
+
+
+def _announce(server: uvicorn.Server, notice: str) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.1)
+    sys.stderr.write(notice)
+    sys.stderr.flush()

@@ -13,11 +13,10 @@ import pytest
 import uvicorn
 
 from lama_serve.bench.gateway import overheads
-from lama_serve.triton.process import free_port
-from lama_serve.gateway.app import create_app
-from lama_serve.core.settings import Settings
 from lama_serve.cli import main
-from lama_serve.triton.process import TritonProcess
+from lama_serve.core.settings import Settings
+from lama_serve.gateway.app import create_app
+from lama_serve.triton.process import TritonProcess, free_port
 
 API_KEY = "bench-test-key-0123456789"
 

@@ -38,7 +38,7 @@ def test_overload_is_rejected_and_ready_means_warm(path: Path) -> None:
     policy = config.dynamic_batching.default_queue_policy
     assert config.HasField("dynamic_batching")
     assert policy.timeout_action == model_config_pb2.ModelQueuePolicy.REJECT
-    assert 0 < policy.max_queue_size and 0 < policy.default_timeout_microseconds
+    assert policy.max_queue_size > 0 and policy.default_timeout_microseconds > 0
     assert config.version_policy.HasField("latest")
     assert config.model_warmup, "ready must mean warmed up"
     for warmup in config.model_warmup:

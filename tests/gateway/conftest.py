@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image
 
-from lama_serve.gateway.app import create_app
 from lama_serve.core.settings import Settings
+from lama_serve.gateway.app import create_app
 from lama_serve.triton.process import TritonProcess
 
 API_KEY = "gateway-test-key-0123456789"

@@ -24,9 +24,9 @@ import pytest
 import uvicorn
 from PIL import Image
 
+from lama_serve.core.settings import Settings
 from lama_serve.gateway.app import create_app
 from lama_serve.gateway.headers import SECURITY_HEADERS
-from lama_serve.core.settings import Settings
 from lama_serve.triton.process import free_port
 from tests.gateway.conftest import (  # noqa: F401  (fixtures, registered by import)
     _restore_pillow_limit,

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from lama_serve.core.contract import SPATIAL_MULTIPLE
-from lama_serve.gateway.inpaint import imaging, tiling
 from lama_serve.gateway.errors import BadInput
+from lama_serve.gateway.inpaint import imaging, tiling
 
 from .conftest import Figures, encode, noise
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from lama_serve.core.settings import Settings
 from lama_serve.gateway.app import create_app
 from lama_serve.gateway.auth import generate_key, key_id
-from lama_serve.core.settings import Settings
 from lama_serve.triton.process import TritonProcess
 from tests.gateway.conftest import (
     AUTH,

@@ -10,8 +10,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from lama_serve.core.contract import IMAGE, INPAINTED, MASK, MODEL_NAME
-from lama_serve.core.settings import Settings
-from lama_serve.core.settings import REPOSITORY_API_HEADER
+from lama_serve.core.settings import REPOSITORY_API_HEADER, Settings
 from lama_serve.triton.process import TritonProcess
 
 

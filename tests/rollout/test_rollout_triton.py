@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lama_serve.core.contract import MODEL_NAME
 from lama_serve.cli import main
-from lama_serve.triton.control import TritonControl
+from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.settings import REPOSITORY_API_HEADER
 from lama_serve.rollout.operations import Rollouts, VersionRejected, restore_serving_versions
 from lama_serve.rollout.smoke import golden_pair
 from lama_serve.traffic.state import current_user, load_state
-from lama_serve.core.settings import REPOSITORY_API_HEADER
+from lama_serve.triton.control import TritonControl
 from lama_serve.triton.process import TritonProcess
 
 from .conftest import add_version, settings_for, write_half_size_model

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from PIL import Image
 
-from lama_serve.gateway.app import create_app
 from lama_serve.core.settings import Settings
-from lama_serve.triton.control import TritonControl
+from lama_serve.gateway.app import create_app
 from lama_serve.rollout.operations import Rollouts
 from lama_serve.rollout.smoke import golden_pair
+from lama_serve.triton.control import TritonControl
 from lama_serve.triton.process import TritonProcess
 
 from .conftest import add_version, settings_for

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from lama_serve.core.settings import Settings
 from lama_serve.cli import build_parser, main
+from lama_serve.core.settings import Settings
 from lama_serve.up.cli import settings_from_args
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from lama_serve.cli import main
-from lama_serve.gateway.auth import KeyHash, KeyStore
 from lama_serve.core.settings import Settings
+from lama_serve.gateway.auth import KeyHash, KeyStore
 from lama_serve.up.keys import ensure_api_key
 
 

@@ -17,9 +17,10 @@ import httpx
 import pytest
 
 from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.repository import ModelRepository
 from lama_serve.core.settings import Settings
-from lama_serve.up import up
 from lama_serve.triton.process import free_port
+from lama_serve.up import up
 from tests.conftest import PROJECT_ROOT, child_pids, exited
 
 
@@ -42,7 +43,7 @@ def test_missing_model_is_exported_from_random_weights_loudly(
     with caplog.at_level(logging.WARNING, logger="lama_serve.up.up"):
         up.ensure_model(repository, None, arch="tiny")
     assert "RANDOM weights" in caplog.text and "LAMA_CHECKPOINT" in caplog.text
-    assert up.exported_versions(repository) == [1]
+    assert ModelRepository(repository).exported_versions() == [1]
     metadata = json.loads((repository / MODEL_NAME / "1" / "export.json").read_text())
     assert metadata["checkpoint_sha256"] == "random"
 

@@ -18,8 +18,8 @@ import numpy as np
 import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
 
-from lama_serve.core.contract import IMAGE, INPAINTED, INPUTS, MASK, OUTPUTS
 from lama_serve.backend.batching import RequestError, infer_batched
+from lama_serve.core.contract import IMAGE, INPAINTED, INPUTS, MASK, OUTPUTS
 
 
 def _parameter(config: dict, key: str, default: str) -> str:

@@ -20,7 +20,6 @@ import numpy as np
 from PIL import Image
 
 from lama_serve.core.contract import SPATIAL_MULTIPLE
-
 from lama_serve.gateway.inpaint.imaging import binarize
 from lama_serve.gateway.inpaint.regions import Box, merged_regions
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lama_serve.gateway.inpaint import imaging
 from lama_serve.gateway.errors import BadInput
+from lama_serve.gateway.inpaint import imaging
 from lama_serve.gateway.inpaint.imaging import ImageLimits
 
 LIMITS = ImageLimits(max_side=64, max_pixels=64 * 64)

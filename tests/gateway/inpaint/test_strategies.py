@@ -12,7 +12,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from lama_serve.gateway.inpaint import pipeline
 from lama_serve.triton.process import TritonProcess
-
 from tests.gateway.conftest import AUTH, SettingsFactory, assert_error, box_mask, decode, encode, files, gateway, noise
 
 pytestmark = pytest.mark.anyio

@@ -1,0 +1,104 @@
+"""The Triton model repository on disk: where each version's files live, and export.json.
+
+    <repository>/<model>/config.pbtxt            GPU config (Triton's default)
+    <repository>/<model>/configs/<name>.pbtxt    other configs (`--model-config-name cpu`)
+    <repository>/<model>/<version>/model.onnx    one exported version
+    <repository>/<model>/<version>/export.json   how it was exported (`ExportManifest`)
+    <repository>/<model>/retired-<v>-<time>/     a version moved aside by a rollback
+
+Every module that reads or writes these paths goes through `ModelRepository`.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.errors import ConfigurationError
+
+MODEL_FILENAME = "model.onnx"
+MANIFEST_FILENAME = "export.json"
+RANDOM_WEIGHTS = "random"  # checkpoint digest and source of a random-weights export
+# The configs shipped with the project: copied into a repository that lacks them.
+TEMPLATE = Path(__file__).resolve().parents[2] / "model_repository"
+
+
+@dataclass(frozen=True)
+class ExportManifest:
+    """export.json: written by the exporter, read by health, bench and rollout."""
+
+    data: dict[str, Any]
+
+    @property
+    def random_weights(self) -> bool:
+        return self.data.get("checkpoint_sha256") == RANDOM_WEIGHTS
+
+    @property
+    def arch(self) -> str:
+        return str(self.data.get("arch", "unknown arch"))
+
+    def write(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.data, indent=2) + "\n")
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> ExportManifest | None:
+        """None when the file is missing or unreadable (an export made by hand)."""
+        try:
+            return cls(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class ModelRepository:
+    root: Path
+    model: str = MODEL_NAME
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / self.model
+
+    def version_dir(self, version: int | str) -> Path:
+        return self.model_dir / str(version)
+
+    def onnx_path(self, version: int | str) -> Path:
+        return self.version_dir(version) / MODEL_FILENAME
+
+    def manifest_path(self, version: int | str) -> Path:
+        return self.version_dir(version) / MANIFEST_FILENAME
+
+    def manifest(self, version: int | str | None) -> ExportManifest | None:
+        return None if version is None else ExportManifest.read(self.manifest_path(version))
+
+    def exported_versions(self) -> list[int]:
+        """Versions that hold a model file, oldest first."""
+        if not self.model_dir.is_dir():
+            return []
+        return sorted(int(p.name) for p in self.model_dir.iterdir()
+                      if p.name.isdigit() and (p / MODEL_FILENAME).is_file())
+
+    def has_config(self) -> bool:
+        return (self.model_dir / "config.pbtxt").is_file()
+
+    def ensure_configs(self, template: Path = TEMPLATE) -> None:
+        """Copy the project's configs of this model into a repository that has none, so an
+        export into an empty folder gives a repository Triton can serve."""
+        if self.has_config():
+            return
+        source = template / self.model
+        if not (source / "config.pbtxt").is_file():
+            raise ConfigurationError(
+                f"{self.root} has no {self.model}/config.pbtxt and no template was found at "
+                f"{source}; copy model_repository/{self.model}/ from the project, or set "
+                "MODEL_REPOSITORY to the project's model_repository.")
+        self.model_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / "config.pbtxt", self.model_dir / "config.pbtxt")
+        if (source / "configs").is_dir():
+            shutil.copytree(source / "configs", self.model_dir / "configs", dirs_exist_ok=True)
+
+    def retired_dir(self, version: str, stamp: str) -> Path:
+        return self.model_dir / f"retired-{version}-{stamp}"
