@@ -133,16 +133,31 @@ def device_from_config(config: dict) -> str:
     return "cuda" if "KIND_GPU" in kinds else "cpu"
 
 
+def export_manifest(repository: Path, model: str, version: str | None) -> dict:
+    """The served version's export.json; empty when unknown or unreadable (external Triton)."""
+    if version is None:
+        return {}
+    try:
+        manifest = json.loads((repository / model / version / "export.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def served_weights(manifest: dict) -> dict[str, str] | None:
+    """Name and digest of the exported weights; older exports only recorded the sha256."""
+    if isinstance(manifest.get("weights"), dict):
+        return {k: v for k, v in manifest["weights"].items() if isinstance(v, str)}
+    sha256 = manifest.get("checkpoint_sha256")
+    if not isinstance(sha256, str):
+        return None
+    name = "random" if sha256 == "random" else Path(manifest.get("checkpoint_path") or "checkpoint").name
+    return {"name": name, "sha256": sha256}
+
+
 def random_weights_warning(repository: Path, model: str, version: str | None) -> str | None:
     """A loud warning when the served version was exported without a trained checkpoint."""
-    if version is None:
-        return None
-    manifest = repository / model / version / "export.json"
-    try:
-        checkpoint = json.loads(manifest.read_text()).get("checkpoint_sha256")
-    except (OSError, ValueError):
-        return None
-    if checkpoint != "random":
+    if export_manifest(repository, model, version).get("checkpoint_sha256") != "random":
         return None
     return (
         f"MODEL {model} v{version} WAS EXPORTED FROM RANDOM WEIGHTS: outputs are noise. "

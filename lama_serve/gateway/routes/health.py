@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from lama_serve.gateway.deps import ApiKeyDep, ServicesDep, SettingsDep
 from lama_serve.gateway.errors import error_responses
-from lama_serve.gateway.triton import ModelStatus, random_weights_warning
+from lama_serve.gateway.triton import ModelStatus, export_manifest, random_weights_warning, served_weights
 
 router = APIRouter()
 
@@ -23,6 +23,10 @@ class HealthResponse(BaseModel):
     triton_ready: bool = Field(description="Triton reports the model ready")
     model_version: str | None = Field(None, description="Version Triton serves")
     warning: str | None = Field(None, description="Present when the model was exported from random weights")
+    weights: dict[str, str] | None = Field(
+        None, description="Weights of the served version (export.json): `name`, `sha256` "
+        "(`random` for random weights), and `md5`, `source` when recorded",
+        examples=[{"name": "big-lama", "sha256": "344c77bb...", "source": "fetched"}])
     # The v1 error fields, present only when unhealthy.
     error: str | None = None
     detail: str | None = None
@@ -79,6 +83,7 @@ async def health(services: ServicesDep, settings: SettingsDep, response: Respons
             }
         )
     body.warning = random_weights_warning(settings.model_repository, settings.model_name, status.version)
+    body.weights = served_weights(export_manifest(settings.model_repository, settings.model_name, status.version))
     return body
 
 
