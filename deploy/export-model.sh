@@ -1,5 +1,7 @@
 #!/bin/sh
-# Entry point of the export image: export the model once, then stay out of the way.
+# Entry point of the export image: export the model once, then stay out of the way:
+# from $LAMA_CHECKPOINT when that file exists, else from the released big-lama, fetched
+# and verified (LAMA_MODEL_URL/_MD5/_SHA256 for a mirror; fails rather than export noise).
 # Exits 0 without work when any version of the model already has a model.onnx, so
 # `docker compose up` can run it before Triton every time. Extra arguments go to
 # `lama-serve export` (e.g. --precision fp16, --trust-checkpoint).
@@ -17,11 +19,13 @@ for existing in "$repository/$model"/[0-9]*/model.onnx; do
   fi
 done
 
-if [ ! -f "$checkpoint" ]; then
-  echo "export: no model in $repository/$model and no checkpoint at $checkpoint" >&2
-  echo "export: put big-lama.pt in \$LAMA_CHECKPOINT_DIR (default ./checkpoints), see docs/deploy.md" >&2
-  exit 1
+if [ -f "$checkpoint" ]; then
+  echo "export: $checkpoint -> $repository/$model/$version/model.onnx"
+  exec lama-serve export --checkpoint "$checkpoint" --repository "$repository" --model-version "$version" "$@"
 fi
 
-echo "export: $checkpoint -> $repository/$model/$version/model.onnx"
-exec lama-serve export --checkpoint "$checkpoint" --repository "$repository" --model-version "$version" "$@"
+# No checkpoint: the released weights, verified, cached next to the models (never in the image).
+export WEIGHTS_CACHE_DIR="${WEIGHTS_CACHE_DIR:-$repository/.weights}"
+echo "export: no checkpoint at $checkpoint: fetching the released big-lama into $WEIGHTS_CACHE_DIR"
+echo "export: -> $repository/$model/$version/model.onnx"
+exec lama-serve export --fetch big-lama --repository "$repository" --model-version "$version" "$@"

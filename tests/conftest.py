@@ -27,6 +27,8 @@ import pytest
 from lama_serve.core.contract import MODEL_NAME
 from lama_serve.triton.process import TritonProcess, free_port
 
+pytest_plugins = ["tests.weights_server"]  # the `weights_server` fixture (loopback release host)
+
 
 def _cuda_provider_missing() -> str | None:
     """Why GPU tests cannot run here, or None when ONNX Runtime can use CUDA."""

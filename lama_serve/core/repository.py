@@ -37,6 +37,18 @@ class ExportManifest:
         return self.data.get("checkpoint_sha256") == RANDOM_WEIGHTS
 
     @property
+    def weights(self) -> dict[str, str] | None:
+        """Name and digest of the exported weights; older exports only recorded the sha256."""
+        if isinstance(self.data.get("weights"), dict):
+            return {k: v for k, v in self.data["weights"].items() if isinstance(v, str)}
+        sha256 = self.data.get("checkpoint_sha256")
+        if not isinstance(sha256, str):
+            return None
+        source = Path(self.data.get("checkpoint_path") or "checkpoint")
+        name = RANDOM_WEIGHTS if sha256 == RANDOM_WEIGHTS else source.name
+        return {"name": name, "sha256": sha256}
+
+    @property
     def arch(self) -> str:
         return str(self.data.get("arch", "unknown arch"))
 

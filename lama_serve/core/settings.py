@@ -1,11 +1,12 @@
 """The one typed settings object of the service (env vars; documented defaults)."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lama_serve.core.contract import SPATIAL_MULTIPLE
@@ -43,6 +44,23 @@ class Settings(BaseSettings):
     model_repository: Path = Field(Path("model_repository"), description="Triton model repository.")
     lama_checkpoint: Path | None = Field(
         None, description="Checkpoint exported by `lama-serve up` when no model exists yet."
+    )
+
+    # --- released weights (`lama-serve weights fetch`; `up` when no checkpoint is set) ---
+    lama_model_url: str | None = Field(
+        None, description="Where to download big-lama.pt (IOPaint's variable): a mirror or an "
+        "air-gapped copy (http(s):// or file://). Unset: the release URL of the model table.",
+    )
+    lama_model_md5: str | None = Field(
+        None, description="Expected MD5 of the download (IOPaint's variable). Setting it or "
+        "LAMA_MODEL_SHA256 replaces the table's digests and size: the file is another one.",
+    )
+    lama_model_sha256: str | None = Field(None, description="Expected SHA-256 of the download.")
+    weights_cache_dir: Path = Field(
+        Path("var/weights"), description="Where fetched weights are kept (verified on every reuse).")
+    require_real_weights: bool = Field(
+        False, description="`up` refuses to start instead of exporting random weights when no "
+        "LAMA_CHECKPOINT is set and the weights cannot be fetched.",
     )
 
     # --- ports of the embedded stack --------------------------------------------------
@@ -188,6 +206,20 @@ class Settings(BaseSettings):
                 f"API_KEY is shorter than {MIN_API_KEY_LENGTH} characters (or empty); {KEY_FIX_HINT}"
             )
         return plain
+
+    @field_validator("lama_model_url", "lama_model_md5", "lama_model_sha256", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """Compose passes `LAMA_MODEL_URL:` through as an empty string when the shell lacks it."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("lama_model_md5", "lama_model_sha256")
+    @classmethod
+    def _check_digest(cls, value: str | None, info: ValidationInfo) -> str | None:
+        length = {"lama_model_md5": 32, "lama_model_sha256": 64}[info.field_name]
+        if value is not None and not re.fullmatch(rf"[0-9a-fA-F]{{{length}}}", value.strip()):
+            raise ValueError(f"{info.field_name.upper()} must be {length} hex digits, got {value!r}")
+        return None if value is None else value.strip().lower()
 
     @field_validator("tile_buckets", mode="before")
     @classmethod

@@ -67,13 +67,25 @@ def read_state_dict(path: Path, trust: bool = False) -> tuple[dict[str, Tensor],
     return {k: v for k, v in state.items() if isinstance(v, Tensor)}, "lightning"
 
 
+def generator_prefix(state: dict[str, Tensor]) -> str:
+    """The wrapper prefix of the generator keys: `generator.` (best.ckpt), whatever a trace
+    nests it under (`model.`, `generator.`, `model.generator.`...) or none. The outermost
+    generator wins when a file holds several (e.g. an EMA copy under a longer prefix)."""
+    anchors = sorted(k for k in state if k == ANCHOR_KEY or k.endswith("." + ANCHOR_KEY))
+    if anchors:
+        return min(anchors, key=len)[: -len(ANCHOR_KEY)]
+    if not state:
+        raise CheckpointError("the file holds no tensors (a frozen or optimized TorchScript "
+                              "module inlines its weights as constants). Pass the unfrozen "
+                              "big-lama.pt or LaMa's best.ckpt.")
+    raise CheckpointError(f"no generator found: none of its {len(state)} keys ends with "
+                          f"{ANCHOR_KEY!r} (first keys: {', '.join(sorted(state)[:3])}). "
+                          "Pass LaMa's best.ckpt or IOPaint's big-lama.pt.")
+
+
 def generator_weights(state: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Strip the wrapper prefix (`generator.`, IOPaint's, or none) from the generator keys."""
-    anchors = [k for k in state if k.endswith(ANCHOR_KEY)]
-    if not anchors:
-        raise CheckpointError(f"no generator found: no key ends with {ANCHOR_KEY!r}. "
-                              "Pass LaMa's best.ckpt or IOPaint's big-lama.pt.")
-    prefix = min(anchors, key=len)[: -len(ANCHOR_KEY)]
+    """The generator's tensors under the official key names (wrapper prefix stripped)."""
+    prefix = generator_prefix(state)
     return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix + "model.")}
 
 

@@ -5,6 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from lama_serve.core.settings import Settings
+from lama_serve.export.weights import MODELS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -13,6 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "a parity check against PyTorch eager runs after every export.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--checkpoint", type=Path, help="LaMa best.ckpt or IOPaint big-lama.pt")
+    source.add_argument("--fetch", metavar="MODEL", choices=sorted(MODELS),
+                        help="the released weights, fetched into WEIGHTS_CACHE_DIR and verified "
+                             "(`lama-serve weights fetch`)")
     source.add_argument("--random-weights", action="store_true",
                         help="random weights (outputs are not meaningful; for tests and benchmarks)")
     parser.add_argument("--seed", type=int, default=0, help="seed for --random-weights")
@@ -30,12 +36,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from lama_serve.export.errors import ExportError  # torch loads lazily: `lama-serve --help` stays fast
     from lama_serve.export.pipeline import export_to_repository
+    from lama_serve.export.weights import fetch, model_file
+
+    def progress(message: str) -> None:
+        print(message, flush=True)
 
     try:
+        fetched = None
+        if args.fetch:
+            settings = Settings()
+            fetched = fetch(model_file(settings, args.fetch), settings.weights_cache_dir, progress)
         result = export_to_repository(
             args.repository, args.model_version, arch=args.arch, checkpoint=args.checkpoint,
             seed=args.seed, precision=args.precision, validate=args.validate,
-            trust_checkpoint=args.trust_checkpoint, progress=lambda msg: print(msg, flush=True))
+            trust_checkpoint=args.trust_checkpoint, progress=progress, fetched=fetched)
     except ExportError as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return 1

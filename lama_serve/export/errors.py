@@ -30,6 +30,26 @@ class CheckpointMismatchError(CheckpointError):
         super().__init__("\n".join(parts))
 
 
+class WeightsError(ExportError):
+    """The released weights cannot be fetched or are not the expected file."""
+
+
+class WeightsDownloadError(WeightsError):
+    """The download failed or stopped early (offline, blocked, proxy, truncated)."""
+
+
+class DigestMismatchError(WeightsError):
+    """The bytes are not the expected file: size or a digest differs."""
+
+    def __init__(self, source: str, what: str, expected: str, actual: str) -> None:
+        self.what, self.expected, self.actual = what, expected, actual
+        super().__init__(
+            f"{source}: {what} mismatch: expected {expected}, got {actual}. The file was deleted. "
+            "A proxy or captive portal may have answered instead of the server, or the mirror "
+            "(LAMA_MODEL_URL) holds another file: set LAMA_MODEL_MD5/LAMA_MODEL_SHA256 only "
+            "if you trust that file.")
+
+
 class ParityError(ExportError):
     """The exported graph disagrees with PyTorch eager beyond the tolerance."""
 

@@ -16,6 +16,7 @@ from lama_serve.export.arch import get_arch
 from lama_serve.export.checkpoint import LoadedCheckpoint, load_checkpoint, random_generator
 from lama_serve.export.onnx_export import deployable_graph, export_onnx, reference_graph
 from lama_serve.export.parity import ParityReport, check_parity
+from lama_serve.export.weights import FetchedWeights
 
 Progress = Callable[[str], None]
 
@@ -36,12 +37,24 @@ def load_weights(arch_name: str, checkpoint: Path | None, seed: int, trust: bool
     return random_generator(arch, seed) if checkpoint is None else load_checkpoint(checkpoint, arch, trust)
 
 
+def weights_record(loaded: LoadedCheckpoint, checkpoint: Path | None,
+                   fetched: FetchedWeights | None) -> dict[str, str | None]:
+    """Which weights an export holds (export.json `weights`, shown by /api/v1/health)."""
+    if fetched is not None:
+        return {"name": fetched.model, "sha256": fetched.sha256, "md5": fetched.md5, "source": "fetched"}
+    if checkpoint is None:
+        return {"name": "random", "sha256": "random", "md5": None, "source": "random"}
+    return {"name": checkpoint.name, "sha256": loaded.sha256, "md5": None, "source": "checkpoint"}
+
+
 def export_to_repository(
     repository: Path, version: int = 1, *, arch: str = "tiny", checkpoint: Path | None = None,
     seed: int = 0, precision: str = "fp32", validate: bool = True, trust_checkpoint: bool = False,
-    progress: Progress = _quiet,
+    progress: Progress = _quiet, fetched: FetchedWeights | None = None,
 ) -> ExportResult:
-    """Write `repository/<model>/<version>/model.onnx` and `export.json`; parity-check it."""
+    """Write `repository/<model>/<version>/model.onnx` and `export.json`; parity-check it.
+    `fetched`: released weights from the cache (`weights.fetch`), exported instead of `checkpoint`."""
+    checkpoint = fetched.path if fetched is not None else checkpoint
     target = ModelRepository(Path(repository))
     target.ensure_configs()
     started = time.perf_counter()
@@ -64,6 +77,7 @@ def export_to_repository(
         "model": contract.MODEL_NAME, "version": version, "arch": arch,
         "checkpoint_sha256": loaded.sha256, "checkpoint_source": loaded.source,
         "checkpoint_path": str(checkpoint) if checkpoint else None,
+        "weights": weights_record(loaded, checkpoint, fetched),
         "random_weights": loaded.source == "random", "seed": seed if checkpoint is None else None,
         "precision": precision, "opset": contract.ONNX_OPSET, "torch": torch.__version__,
         "onnx_bytes": onnx_path.stat().st_size, "validated": validate,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the gateway (FastAPI, uvicorn) is imported only when it is 
     from fastapi import FastAPI
 
     from lama_serve.core.settings import Settings
+    from lama_serve.export.weights import FetchedWeights
 
 LOGGER = logging.getLogger(__name__)
 DEFAULT_ARCH = "big-lama"
@@ -44,15 +45,21 @@ class _StopRequested(Exception):
     """SIGINT/SIGTERM arrived: unwind (stopping Triton on the way) and exit 0."""
 
 
-def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAULT_ARCH) -> None:
-    """Export version 1 unless the repository already holds an exported model."""
+def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAULT_ARCH,
+                 settings: Settings | None = None) -> None:
+    """Export version 1 unless the repository already holds an exported model. Without a
+    checkpoint, `settings` say where to fetch the released weights from (None: no fetch)."""
     if ModelRepository(repository).exported_versions():
         return
     if not ModelRepository(repository).has_config():
         raise UpError(
             f"{repository.resolve()} is not this project's model repository (no "
             f"{MODEL_NAME}/config.pbtxt). Run from the project root or set MODEL_REPOSITORY.")
-    if checkpoint is None:
+    fetched = released_weights(settings) if checkpoint is None and settings is not None else None
+    if fetched is not None:
+        LOGGER.info("no model in %s yet: exporting %s from the released %s (sha256 %s)",
+                    repository, arch, fetched.path, fetched.sha256)
+    elif checkpoint is None:
         LOGGER.warning(
             "\n%s\nWARNING: no model in %s and LAMA_CHECKPOINT is unset: exporting %s with RANDOM "
             "weights.\nOutputs will be noise, not inpaintings. Set LAMA_CHECKPOINT to big-lama's "
@@ -66,9 +73,26 @@ def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAU
     from lama_serve.export.pipeline import export_to_repository
 
     try:
-        export_to_repository(repository, 1, arch=arch, checkpoint=checkpoint, progress=LOGGER.info)
+        export_to_repository(repository, 1, arch=arch, checkpoint=checkpoint, progress=LOGGER.info,
+                             fetched=fetched)
     except ExportError as error:
         raise UpError(f"export failed: {error}") from error
+
+
+def released_weights(settings: Settings) -> FetchedWeights | None:
+    """The released big-lama from WEIGHTS_CACHE_DIR or the network, verified; None (random
+    weights) when that fails, unless REQUIRE_REAL_WEIGHTS makes it fatal."""
+    from lama_serve.export.errors import WeightsError
+    from lama_serve.export.weights import fetch, model_file
+
+    try:
+        return fetch(model_file(settings), settings.weights_cache_dir, progress=LOGGER.info)
+    except WeightsError as error:
+        if settings.require_real_weights:
+            raise UpError(f"REQUIRE_REAL_WEIGHTS is set and the released weights cannot be "
+                          f"fetched: {error}") from error
+        LOGGER.warning("cannot fetch the released weights: %s", error)
+        return None
 
 
 def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
@@ -85,7 +109,7 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
             LOGGER.info("TRITON_URL=%s: using that Triton, starting only the gateway",
                         settings.triton_url)
             return _serve_gateway(app, settings, None, key_notice.getvalue())
-        ensure_model(settings.model_repository, settings.lama_checkpoint, arch=arch)
+        ensure_model(settings.model_repository, settings.lama_checkpoint, arch=arch, settings=settings)
         admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
         with TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
                            metrics_port=settings.triton_metrics_port,

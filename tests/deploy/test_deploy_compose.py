@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lama_serve.triton.process import free_port
+
 from .deploy_files import DEPLOY, REPO, compose_default
 
 SERVICES = {"export", "triton", "gateway", "prometheus", "grafana", "nginx"}
@@ -192,22 +194,64 @@ def test_dockerignore_allows_every_package():
             assert f"!{package}/" in lines, f"{ignore.name} drops package {package}"
 
 
+def _script_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The export script's environment; `lama-serve` from this venv and this checkout."""
+    return {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+        "MODEL_REPOSITORY": str(tmp_path),
+        "LAMA_CHECKPOINT": str(tmp_path / "missing.pt"),
+        **extra,
+    }
+
+
 def test_export_script(tmp_path):
-    """Skips when a model exists; fails loudly when neither model nor checkpoint does."""
+    """Skips when a model exists; without model and checkpoint it fetches the released
+    weights, and fails loudly (no random weights) when that fails."""
     script = DEPLOY / "export-model.sh"
     assert os.access(script, os.X_OK)
     assert "deploy/export-model.sh" in (DEPLOY / "export.Dockerfile").read_text()
-    env = {
-        "PATH": os.environ["PATH"],
-        "MODEL_REPOSITORY": str(tmp_path),
-        "LAMA_CHECKPOINT": str(tmp_path / "missing.pt"),
-    }
+    unreachable = f"http://127.0.0.1:{free_port()}/big-lama.pt"
+    env = _script_env(tmp_path, LAMA_MODEL_URL=unreachable)
     missing = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
-    assert missing.returncode == 1 and "no checkpoint" in missing.stderr
+    assert missing.returncode == 1 and "no checkpoint" in missing.stdout
+    assert f"export failed: cannot download big-lama from {unreachable}" in missing.stderr
+    assert not (tmp_path / "lama").exists()
     (tmp_path / "lama" / "3").mkdir(parents=True)
     (tmp_path / "lama" / "3" / "model.onnx").write_bytes(b"")
     present = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
     assert present.returncode == 0 and "nothing to do" in present.stdout
+
+
+def test_export_script_fetches_the_released_weights(tmp_path, weights_server):
+    """The compose/k8s path end to end: fetch from the (loopback) release host, verify,
+    cache next to the models, export (tiny arch here), record the weights."""
+    from lama_serve.export.arch import get_arch
+    from lama_serve.export.checkpoint import random_generator
+    from tests.export.conftest import write_torchscript_checkpoint
+
+    tiny = random_generator(get_arch("tiny"), seed=1).generator
+    table = weights_server.serve(write_torchscript_checkpoint(tiny, tmp_path / "served.pt").read_bytes())
+    env = _script_env(tmp_path / "models", LAMA_MODEL_URL=table.lama_model_url,
+                      LAMA_MODEL_SHA256=table.lama_model_sha256)
+    done = subprocess.run([DEPLOY / "export-model.sh", "--arch", "tiny"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "models" / ".weights" / "big-lama.pt").is_file()
+    weights = json.loads((tmp_path / "models" / "lama" / "1" / "export.json").read_text())["weights"]
+    assert weights["source"] == "fetched" and weights["sha256"] == table.lama_model_sha256
+
+
+def test_export_service_fetches_into_the_model_repository(compose):
+    """No checkpoint: the weights land in the bind-mounted repository, not in the image."""
+    export = compose["services"]["export"]
+    env = export["environment"]
+    assert env["WEIGHTS_CACHE_DIR"].startswith(env["MODEL_REPOSITORY"] + "/")
+    assert export.get("network_mode") != "none", "the fetch needs the network"
+    for name in ("LAMA_MODEL_URL", "LAMA_MODEL_MD5", "LAMA_MODEL_SHA256"):
+        assert env[name] is None, f"{name} is passed through, never a value in the file"
+    ignored = (DEPLOY / "export.Dockerfile.dockerignore").read_text()
+    assert "*" in ignored.splitlines() and "!model_repository/" not in ignored
 
 
 def test_prometheus_scrapes_triton_and_gateway(compose, compose_triton_flags):

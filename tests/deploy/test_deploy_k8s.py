@@ -141,3 +141,21 @@ def test_triton_hpa_metric_is_served_by_the_adapter(k8s_objects):
     # Per-pod metrics need the pod/namespace labels mapped to resources.
     for rule in rules:
         assert set(rule["resources"]["overrides"]) == {"namespace", "pod"}
+
+
+def test_export_job_fetches_into_the_model_repository(k8s_objects, settings_env_names):
+    """The Job writes the PVC Triton reads: weights fetched at run time, never in an image."""
+    job = k8s_objects["Job", "lama-export"]["spec"]["template"]["spec"]
+    (container,) = job["containers"]
+    assert container["command"] == ["export-model"]
+    assert container["image"] == "lama-serve-export:0.1.0"
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert set(env) <= settings_env_names
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "model-repository")
+    assert mount["mountPath"] == env["MODEL_REPOSITORY"] and not mount.get("readOnly")
+    assert env["WEIGHTS_CACHE_DIR"].startswith(env["MODEL_REPOSITORY"] + "/")
+    (volume,) = job["volumes"]
+    triton_volumes = _pod_spec(k8s_objects, "triton")["volumes"]
+    assert volume["persistentVolumeClaim"]["claimName"] in {
+        v["persistentVolumeClaim"]["claimName"] for v in triton_volumes if "persistentVolumeClaim" in v}
+    assert job["securityContext"]["runAsNonRoot"] is True

@@ -29,19 +29,24 @@ def write_lightning_checkpoint(generator: nn.Module, path: Path) -> Path:
 
 
 class _IopaintStyleWrapper(nn.Module):
-    """IOPaint's big-lama.pt is a scripted module taking (image, mask)."""
+    """IOPaint's big-lama.pt is a traced module taking (image, mask); `attribute` is where it
+    keeps the generator (`generator` -> keys `generator.model.*`, `model` -> `model.model.*`,
+    `inpainter.generator` -> one more level), as the real trace's nesting is unknown here."""
 
-    def __init__(self, generator: nn.Module) -> None:
+    def __init__(self, generator: nn.Module, attribute: str = "generator") -> None:
         super().__init__()
-        self.generator = generator
+        outer, _, inner = attribute.partition(".")
+        self.add_module(outer, _IopaintStyleWrapper(generator, inner) if inner else generator)
+        self.path = attribute
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.generator(torch.cat([image * (1 - mask), mask], dim=1))
+        module = self.get_submodule(self.path)
+        return module(torch.cat([image * (1 - mask), mask], dim=1))
 
 
-def write_torchscript_checkpoint(generator: nn.Module, path: Path) -> Path:
+def write_torchscript_checkpoint(generator: nn.Module, path: Path, attribute: str = "generator") -> Path:
     example = (torch.rand(1, 3, 64, 64), torch.zeros(1, 1, 64, 64))
-    traced = torch.jit.trace(_IopaintStyleWrapper(generator).eval(), example, check_trace=False)
+    traced = torch.jit.trace(_IopaintStyleWrapper(generator, attribute).eval(), example, check_trace=False)
     traced.save(str(path))
     return path
 

@@ -4,9 +4,18 @@ import pytest
 import torch
 
 from lama_serve.export.arch import get_arch
-from lama_serve.export.checkpoint import load_checkpoint, sha256_of
+from lama_serve.export.checkpoint import (
+    ANCHOR_KEY,
+    generator_prefix,
+    load_checkpoint,
+    read_state_dict,
+    sha256_of,
+)
 from lama_serve.export.errors import CheckpointError, CheckpointMismatchError
-from tests.export.conftest import write_lightning_checkpoint
+from tests.export.conftest import (
+    write_lightning_checkpoint,
+    write_torchscript_checkpoint,
+)
 
 
 def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -68,3 +77,35 @@ def test_pickled_python_objects_need_explicit_trust(tiny_generator, tmp_path: Pa
     with pytest.raises(CheckpointError, match="--trust-checkpoint"):
         load_checkpoint(path, get_arch("tiny"))
     assert _same_weights(load_checkpoint(path, get_arch("tiny"), trust=True).generator, tiny_generator)
+
+
+@pytest.mark.parametrize("attribute", ["generator", "model", "inpainter.generator", "model.model"])
+def test_torchscript_prefixes_a_trace_may_carry(tiny_generator, tmp_path: Path, attribute: str) -> None:
+    """The generator is found wherever the wrapper nests it: `generator.model.*`,
+    `model.model.*`, `inpainter.generator.model.*`, `model.model.model.*`."""
+    path = write_torchscript_checkpoint(tiny_generator, tmp_path / "big-lama.pt", attribute)
+    state, _ = read_state_dict(path)
+    assert f"{attribute}.{ANCHOR_KEY}" in state
+    assert generator_prefix(state) == f"{attribute}."
+    assert _same_weights(load_checkpoint(path, get_arch("tiny")).generator, tiny_generator)
+
+
+def test_anchor_must_start_a_key_segment() -> None:
+    state = {f"generator.{ANCHOR_KEY}": torch.zeros(1), f"xgenerator.sub{ANCHOR_KEY}": torch.zeros(1)}
+    assert generator_prefix(state) == "generator."
+
+
+def test_torchscript_mismatch_is_one_error_listing_the_keys(tiny_generator, tmp_path: Path) -> None:
+    path = write_torchscript_checkpoint(tiny_generator, tmp_path / "big-lama.pt", "model")
+    with pytest.raises(CheckpointMismatchError) as info:
+        load_checkpoint(path, get_arch("big-lama"))
+    message = str(info.value)
+    assert "missing key(s)" in message and "checkpoint has [8, 4, 7, 7]" in message and "--arch" in message
+
+
+def test_frozen_torchscript_says_it_holds_no_tensors(tiny_generator, tmp_path: Path) -> None:
+    traced = torch.jit.load(str(write_torchscript_checkpoint(tiny_generator, tmp_path / "t.pt")))
+    frozen = torch.jit.freeze(traced.eval())
+    frozen.save(str(tmp_path / "frozen.pt"))
+    with pytest.raises(CheckpointError, match="holds no tensors"):
+        load_checkpoint(tmp_path / "frozen.pt", get_arch("tiny"))

@@ -24,6 +24,7 @@ async def test_healthy_with_random_weights_warning(
     assert body["status"] == "healthy" and body["model"] == "lama" and body["triton_ready"]
     assert body["device"] == "cpu" and body["gpu_available"] is False and body["model_version"] == "1"
     assert "RANDOM WEIGHTS" in body["warning"]
+    assert body["weights"] == {"name": "random", "sha256": "random", "source": "random"}
     assert "error" not in body
 
 
@@ -32,7 +33,7 @@ async def test_no_warning_when_repository_not_local(
 ) -> None:
     async with gateway(make_settings(triton_url=triton_server.http_url)) as client:
         body = (await client.get("/api/v1/health")).json()
-    assert body["status"] == "healthy" and "warning" not in body
+    assert body["status"] == "healthy" and "warning" not in body and "weights" not in body
 
 
 async def test_unhealthy_503_when_triton_down(make_settings: SettingsFactory) -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
+from lama_serve.core.repository import ModelRepository
 from lama_serve.gateway.deps import ApiKeyDep, ServicesDep, SettingsDep
 from lama_serve.gateway.errors import error_responses
 from lama_serve.gateway.triton import ModelStatus, random_weights_warning
@@ -23,6 +24,10 @@ class HealthResponse(BaseModel):
     triton_ready: bool = Field(description="Triton reports the model ready")
     model_version: str | None = Field(None, description="Version Triton serves")
     warning: str | None = Field(None, description="Present when the model was exported from random weights")
+    weights: dict[str, str] | None = Field(
+        None, description="Weights of the served version (export.json): `name`, `sha256` "
+        "(`random` for random weights), and `md5`, `source` when recorded",
+        examples=[{"name": "big-lama", "sha256": "344c77bb...", "source": "fetched"}])
     # The v1 error fields, present only when unhealthy.
     error: str | None = None
     detail: str | None = None
@@ -80,6 +85,8 @@ async def health(services: ServicesDep, settings: SettingsDep, response: Respons
             }
         )
     body.warning = random_weights_warning(settings.model_repository, settings.model_name, status.version)
+    manifest = ModelRepository(settings.model_repository, settings.model_name).manifest(status.version)
+    body.weights = manifest.weights if manifest else None
     return body
 
 
