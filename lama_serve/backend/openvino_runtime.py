@@ -32,11 +32,10 @@ class OpenVINORuntime:
             "INFERENCE_NUM_THREADS": str(threads),
         })
         self._request = self._compiled.create_infer_request()
-        names = ({p.get_any_name() for p in self._compiled.inputs},
-                 {p.get_any_name() for p in self._compiled.outputs})
-        self.io_names = names
+        self.io_names = ({p.get_any_name() for p in self._compiled.inputs},
+                         {p.get_any_name() for p in self._compiled.outputs})
 
     def __call__(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
-        # share_outputs=False: the result outlives the next call on the same request
+        # copied: the request reuses its output buffer on the next call
         result = self._request.infer({IMAGE.name: images, MASK.name: masks})
         return np.array(result[INPAINTED.name], copy=True)
