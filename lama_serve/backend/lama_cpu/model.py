@@ -53,7 +53,7 @@ class TritonPythonModel:
                 threads, warm, lambda line: pb_utils.Logger.log_warn(line))
         except Exception as error:
             raise RuntimeError(
-                f"cannot load {path}: {error}. Check the runtime/precision parameters, re-export "
+                f"cannot load ONNX model {path}: {error}. Check the runtime/precision parameters, re-export "
                 "the model (`lama-serve export`) or remove the version directory."
             ) from error
         expected = ({t.name for t in INPUTS}, {t.name for t in OUTPUTS})
