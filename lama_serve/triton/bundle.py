@@ -19,7 +19,7 @@ from pathlib import Path
 from lama_serve.triton.errors import TritonError
 
 PYTRITON_REQUIREMENT = "nvidia-pytriton==0.7.0"
-# Our Python-based backend: `backend: "lama_onnxruntime"` in configs/cpu.pbtxt.
+# Our Python-based backend: `backend: "lama_cpu"` in configs/cpu.pbtxt.
 BACKENDS_SOURCE = Path(__file__).resolve().parent.parent / "backend"
 # Folder holding the `lama_serve` package: makes `lama_serve.core` importable inside the stub.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

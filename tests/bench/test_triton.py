@@ -37,7 +37,7 @@ def test_without_dynamic_batching_drops_only_that_block() -> None:
     stripped = without_dynamic_batching(config)
     assert "dynamic_batching {" in config and "dynamic_batching {" not in stripped
     assert "default_queue_policy" not in stripped
-    for kept in ("max_batch_size: 8", "instance_group", "model_warmup", 'backend: "lama_onnxruntime"'):
+    for kept in ("max_batch_size: 8", "instance_group", "model_warmup", 'backend: "lama_cpu"'):
         assert kept in stripped
     assert stripped.count("{") == stripped.count("}")
     with pytest.raises(ValueError, match="already runs without the batcher"):

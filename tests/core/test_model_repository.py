@@ -7,7 +7,9 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
+from lama_serve.backend.cpu_runtime import RUNTIMES
 from lama_serve.core import contract
+from lama_serve.core.settings import Settings
 
 MODEL_DIR = Path(__file__).resolve().parents[2] / "model_repository" / contract.MODEL_NAME
 GPU_CONFIG = MODEL_DIR / "config.pbtxt"
@@ -65,4 +67,11 @@ def test_cpu_config_uses_our_python_based_backend() -> None:
     backend_dir = Path(__file__).resolve().parents[2] / "lama_serve" / "backend" / config.backend
     assert (backend_dir / "model.py").is_file()
     assert [g.kind for g in config.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
-    assert config.parameters["intra_op_thread_count"].string_value.isdigit()
+    assert config.parameters["threads"].string_value.isdigit()
+    assert config.parameters["runtime"].string_value in RUNTIMES
+    assert config.parameters["precision"].string_value == "auto"
+
+
+def test_cpu_config_warms_the_gateways_tile_buckets() -> None:
+    warm = load(CPU_CONFIG).parameters["warm_sides"].string_value
+    assert tuple(int(s) for s in warm.split(",")) == Settings.model_fields["tile_buckets"].default

@@ -21,7 +21,7 @@ def test_backend_directory_holds_real_files(tmp_path: Path) -> None:
         path = backend_dir / "python" / name
         # Triton refuses a backend library that resolves outside the backend directory.
         assert path.is_file() and not path.is_symlink(), name
-    assert (backend_dir / "lama_onnxruntime" / "model.py").is_file()
+    assert (backend_dir / "lama_cpu" / "model.py").is_file()
 
 
 def test_environment_puts_bundle_libs_and_this_project_first() -> None:

@@ -25,7 +25,7 @@ def test_serves_the_model_with_the_cpu_config(triton_server: TritonProcess) -> N
     try:
         assert client.is_server_ready()
         assert client.is_model_ready(MODEL_NAME)
-        assert client.get_model_config(MODEL_NAME)["backend"] == "lama_onnxruntime"
+        assert client.get_model_config(MODEL_NAME)["backend"] == "lama_cpu"
     finally:
         client.close()
     assert httpx.get(triton_server.metrics_url).status_code == 200

@@ -1,5 +1,6 @@
-"""The CPU backend through Triton: exact parity with ONNX Runtime, real batching, and
-per-request errors that leave the server serving."""
+"""The CPU backend through Triton, with each runtime: exact parity with the same runtime
+in-process, the precision it reports, real batching, and per-request errors that leave the
+server serving."""
 from __future__ import annotations
 
 import re
@@ -16,8 +17,12 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 from tritonclient.utils import InferenceServerException
 
+from lama_serve.backend.cpu_precision import host_precision
+from lama_serve.backend.openvino_runtime import OpenVINORuntime
 from lama_serve.core.contract import IMAGE, INPAINTED, MASK, MODEL_NAME
 from lama_serve.triton.process import TritonProcess
+
+CPU_CONFIG = ("configs", "cpu.pbtxt")
 
 
 def make_inputs(n: int, height: int, width: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -46,12 +51,43 @@ def onnxruntime_infer(repository: Path, image: np.ndarray, mask: np.ndarray) -> 
     return session.run([INPAINTED.name], {IMAGE.name: image, MASK.name: mask})[0]
 
 
-@pytest.mark.parametrize(("height", "width"), [(64, 96), (128, 128)])
-def test_same_pixels_as_onnxruntime(triton_server: TritonProcess, height: int, width: int) -> None:
-    image, mask = make_inputs(2, height, width)
-    served = triton_infer(triton_server.http_url, image, mask)
-    assert served.dtype == np.uint8 and served.shape == image.shape
-    np.testing.assert_array_equal(served, onnxruntime_infer(triton_server.repository, image, mask))
+def configure(repository: Path, edit: Callable[[model_config_pb2.ModelConfig], None]) -> Path:
+    path = repository.joinpath(MODEL_NAME, *CPU_CONFIG)
+    config = text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+    edit(config)
+    path.write_text(text_format.MessageToString(config))
+    return repository
+
+
+def served_precision(metrics_url: str) -> tuple[str, str]:
+    text = httpx.get(metrics_url).text
+    match = re.search(r"^lama_inference_precision{(.*)} 1$", text, re.MULTILINE)
+    assert match, [line for line in text.splitlines() if "lama_" in line]
+    labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
+    return labels["runtime"], labels["precision"]
+
+
+@pytest.fixture(params=["openvino", "onnxruntime"])
+def runtime_triton(request: pytest.FixtureRequest, copy_repository: Callable[[], Path],
+                   start_triton: Callable[..., TritonProcess]) -> TritonProcess:
+    def edit(config: model_config_pb2.ModelConfig) -> None:
+        config.parameters["runtime"].string_value = request.param
+    return start_triton(configure(copy_repository(), edit))
+
+
+def test_each_runtime_serves_its_own_pixels_and_reports_its_precision(
+        runtime_triton: TritonProcess) -> None:
+    runtime, precision = served_precision(runtime_triton.metrics_url)
+    expected = host_precision()[0] if runtime == "openvino" else "f32"  # tiny passes the gate
+    assert precision == expected
+    model = runtime_triton.repository / MODEL_NAME / "1" / "model.onnx"
+    for height, width in [(64, 96), (128, 128)]:
+        image, mask = make_inputs(2, height, width)
+        served = triton_infer(runtime_triton.http_url, image, mask)
+        assert served.dtype == np.uint8 and served.shape == image.shape
+        local = (OpenVINORuntime(model, precision, 1)(image, mask) if runtime == "openvino"
+                 else onnxruntime_infer(runtime_triton.repository, image, mask))
+        np.testing.assert_array_equal(served, local)
 
 
 def test_bad_request_fails_alone_and_server_keeps_serving(triton_server: TritonProcess) -> None:
@@ -74,14 +110,12 @@ def _counter(metrics: str, name: str) -> float:
 def slow_batching_triton(copy_repository: Callable[[], Path],
                          start_triton: Callable[..., TritonProcess]) -> TritonProcess:
     """Private Triton whose batcher waits 1 s (and queues enough), so concurrent requests
-    surely share a batch."""
-    repository = copy_repository()
-    path = repository / MODEL_NAME / "configs" / "cpu.pbtxt"
-    config = text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
-    config.dynamic_batching.max_queue_delay_microseconds = 1_000_000
-    config.dynamic_batching.default_queue_policy.max_queue_size = 32
-    path.write_text(text_format.MessageToString(config))
-    return start_triton(repository)
+    surely share a batch; ONNX Runtime, so results compare exactly with in-process ORT."""
+    def edit(config: model_config_pb2.ModelConfig) -> None:
+        config.dynamic_batching.max_queue_delay_microseconds = 1_000_000
+        config.dynamic_batching.default_queue_policy.max_queue_size = 32
+        config.parameters["runtime"].string_value = "onnxruntime"
+    return start_triton(configure(copy_repository(), edit))
 
 
 def test_concurrent_requests_are_batched_per_shape(slow_batching_triton: TritonProcess) -> None:

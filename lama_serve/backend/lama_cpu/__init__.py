@@ -1,0 +1,1 @@
+"""The `lama_cpu` backend (model.py runs inside Triton's Python stub only)."""

@@ -1,0 +1,90 @@
+"""Triton Python-based backend `lama_cpu`: the exported `model.onnx` on CPU inside Triton.
+
+The Triton bundled in the PyTriton wheel has no OpenVINO or ONNX Runtime backend, so this
+backend runs them itself (backend/cpu_runtime.py picks, gates and warms the runtime).
+Triton's dynamic batcher still queues and batches; this file drops cancelled requests,
+turns the rest into one call per same-shape group (backend/batching.py) and answers each
+request on its own.
+
+Config parameters (configs/cpu.pbtxt):
+  runtime:     openvino (default) | onnxruntime
+  precision:   auto (default: bf16 where the CPU has AMX/AVX-512 BF16, gated) | bf16 | f32
+  threads:     runtime threads; "0"/absent = the cores this process may use
+  warm_sides:  comma-separated square sides run once at load (the gateway's tile buckets)
+The outcome is logged and exported as the Triton metric
+`lama_inference_precision{runtime,precision} 1` (the config is frozen before load, so
+the gate's result cannot go into the model config).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import triton_python_backend_utils as pb_utils
+
+from lama_serve.backend.batching import RequestError, infer_batched
+from lama_serve.backend.cancellation import CANCELLED_MESSAGE, split_cancelled
+from lama_serve.backend.cpu_runtime import load_runtime
+from lama_serve.core.contract import IMAGE, INPAINTED, INPUTS, MASK, OUTPUTS
+
+
+def _parameter(config: dict, key: str, default: str) -> str:
+    return config.get("parameters", {}).get(key, {}).get("string_value", default) or default
+
+
+def _error(message: str, code: int) -> pb_utils.InferenceResponse:
+    return pb_utils.InferenceResponse(error=pb_utils.TritonError(message, code))
+
+
+class TritonPythonModel:
+    """One runtime (one compiled model / session) per model instance."""
+
+    def initialize(self, args: dict[str, str]) -> None:
+        """Load, gate and warm; raising here fails the load with this message."""
+        config = json.loads(args["model_config"])
+        filename = config.get("default_model_filename") or "model.onnx"
+        path = Path(args["model_repository"]) / args["model_version"] / filename
+        threads = int(_parameter(config, "threads", "0")) or len(os.sched_getaffinity(0))
+        warm = [int(s) for s in _parameter(config, "warm_sides", "").split(",") if s.strip()]
+        try:
+            self._run, choice = load_runtime(
+                path, _parameter(config, "runtime", "openvino"), _parameter(config, "precision", "auto"),
+                threads, warm, lambda line: pb_utils.Logger.log_warn(line))
+        except Exception as error:
+            raise RuntimeError(
+                f"cannot load ONNX model {path}: {error}. Check the runtime/precision parameters, re-export "
+                "the model (`lama-serve export`) or remove the version directory."
+            ) from error
+        expected = ({t.name for t in INPUTS}, {t.name for t in OUTPUTS})
+        if self._run.io_names != expected:
+            raise RuntimeError(
+                f"{path} has inputs/outputs {self._run.io_names}, the contract wants {expected} "
+                "(core/contract.py); re-export the model with this project's exporter."
+            )
+        # both kept on self: Triton drops a metric whose Python object is collected
+        self._precision_family = pb_utils.MetricFamily(
+            name="lama_inference_precision", kind=pb_utils.MetricFamily.GAUGE,
+            description="1 for the runtime and float precision this lama instance computes in")
+        self._precision_metric = self._precision_family.Metric(labels={"runtime": choice.runtime,
+                                                       "precision": choice.precision})
+        self._precision_metric.set(1)
+
+    def execute(self, requests: list) -> list:
+        """One response per request, in order; cancelled and failed ones become errors."""
+        responses: list = [None] * len(requests)
+        live, cancelled = split_cancelled(requests, lambda r: r.is_cancelled())
+        for index in cancelled:
+            responses[index] = _error(CANCELLED_MESSAGE, pb_utils.TritonError.CANCELLED)
+        inputs = [(pb_utils.get_input_tensor_by_name(requests[i], IMAGE.name).as_numpy(),
+                   pb_utils.get_input_tensor_by_name(requests[i], MASK.name).as_numpy())
+                  for i in live]
+        for index, result in zip(live, infer_batched(inputs, self._run)):
+            if isinstance(result, RequestError):
+                responses[index] = _error(str(result), pb_utils.TritonError.INVALID_ARG)
+            elif isinstance(result, Exception):
+                responses[index] = _error(f"inference failed: {result}", pb_utils.TritonError.INTERNAL)
+            else:
+                responses[index] = pb_utils.InferenceResponse(
+                    output_tensors=[pb_utils.Tensor(INPAINTED.name, result)])
+        return responses

@@ -1,1 +1,0 @@
-"""The `lama_onnxruntime` backend (model.py runs inside Triton's Python stub only)."""
