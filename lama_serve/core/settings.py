@@ -141,6 +141,22 @@ class Settings(BaseSettings):
         "by mask/255. 0: soft masks feather smoothly; 127: IOPaint's hard threshold.",
     )
 
+    # --- watermark detection (lama_serve.detect) -----------------------------------------
+    detectors: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("watermark_text", "watermark_seg", "templates", "tiled"),
+        description="Comma-separated detectors run, in order, on images sent without a mask. "
+        "`templates` and `tiled` run in the gateway; any other name is a Triton model that "
+        "returns a [N,H,W,1] watermark probability map for a uint8 image.",
+    )
+    watermark_templates_dir: Path | None = Field(
+        None, description="Folder of known watermarks (RGBA PNG, file stem = name) for the "
+        "`templates` detector; unset: that detector is off.",
+    )
+    template_min_score: float = Field(
+        0.35, gt=0, le=1, description="Edge correlation (NCC) a template match must reach; "
+        "clean photos score about 0.2.",
+    )
+
     # --- gateway: high-resolution strategy and batches ----------------------------------
     hd_strategy_crop_trigger: int = Field(
         1024,
@@ -236,6 +252,14 @@ class Settings(BaseSettings):
         if not value or any(side <= 0 or side % SPATIAL_MULTIPLE for side in value):
             raise ValueError(f"TILE_BUCKETS must be positive multiples of {SPATIAL_MULTIPLE}, got {value}")
         return tuple(sorted(set(value)))
+
+    @field_validator("detectors", mode="before")
+    @classmethod
+    def _split_detectors(cls, value: object) -> object:
+        """Accept `watermark_text,tiled` from the environment as well as a sequence."""
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

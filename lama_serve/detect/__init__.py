@@ -1,0 +1,1 @@
+"""Automatic watermark detection: detectors that turn an image into a mask and regions."""

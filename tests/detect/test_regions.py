@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+
+from lama_serve.detect import components
+from lama_serve.detect.regions import (
+    DEFAULT_KEEP_SCORE,
+    LIKENESS_FLOOR,
+    background_variation,
+    overlay_polarity,
+    position_prior,
+    regions_from_map,
+    repetition,
+    watermark_likeness,
+)
+from tests.detect.images import blend, photo, text_alpha
+
+
+def test_labels_are_8_connected():
+    mask = np.zeros((6, 8), bool)
+    mask[0, 0] = mask[1, 1] = True  # diagonal: one component
+    mask[4:6, 5:8] = True
+    labels, count = components.label(mask)
+    assert count == 2 and labels[0, 0] == labels[1, 1] != labels[4, 5]
+    boxes = sorted(map(tuple, components.boxes(labels, count)))
+    assert boxes == [(0, 0, 2, 2), (5, 4, 3, 2)]
+
+
+def test_empty_mask_has_no_labels():
+    labels, count = components.label(np.zeros((3, 3), bool))
+    assert count == 0 and not labels.any()
+
+
+def test_position_prior_favours_corners_centre_and_diagonal():
+    shape = (1000, 1000)
+    corner = position_prior(np.array([900, 920, 80, 40]), shape)
+    centre = position_prior(np.array([450, 480, 100, 40]), shape)
+    edge_middle = position_prior(np.array([0, 480, 60, 40]), shape)  # middle of the left edge
+    assert corner > 0.7 and centre > 0.9 and edge_middle < 0.5
+
+
+def test_repetition_counts_same_sized_regions():
+    boxes = np.array([[0, 0, 100, 20], [200, 0, 104, 21], [400, 0, 98, 20], [0, 500, 30, 200]])
+    np.testing.assert_allclose(repetition(boxes), [1.0, 1.0, 1.0, 0.0])
+    assert repetition(boxes[:1]).tolist() == [0.0]
+
+
+def test_overlay_polarity_and_background_variation():
+    ramp = np.tile(np.linspace(20, 230, 200, dtype=np.float32), (20, 1))
+    strokes = np.zeros_like(ramp)
+    strokes[8:12, ::2] = 40  # bright strokes everywhere along the ramp
+    box = np.array([0, 0, 200, 20])
+    assert overlay_polarity(strokes - 5, box) == 1.0
+    mixed = strokes.copy()
+    mixed[:, 100:] *= -1  # dark strokes on the right half: not one overlay
+    assert overlay_polarity(mixed, box) == 0.0
+    assert background_variation(ramp, box) == 1.0
+    assert background_variation(np.full_like(ramp, 128), box) == 0.0
+
+
+def test_likeness_is_bounded():
+    assert watermark_likeness(0, 0, 0, 0) == LIKENESS_FLOOR
+    assert watermark_likeness(1, 1, 1, 1) == 1.0
+
+
+def test_overlay_text_outscores_the_photos_own_text():
+    image = photo(4, 400, 600)
+    overlay = text_alpha("(c) Studio", 36, 0.5)
+    oy, ox = 400 - overlay.shape[0] - 15, 600 - overlay.shape[1] - 15  # bottom-right corner
+    image = blend(image, (255, 255, 255), overlay, ox, oy)
+    sign = text_alpha("OPEN", 30, 1.0)
+    sy, sx = 180, 40  # middle of the left edge, where marks are not put
+    image[sy - 10 : sy + sign.shape[0] + 10, sx - 10 : sx + sign.shape[1] + 10] = 240  # a sign
+    image = blend(image, (20, 20, 20), sign, sx, sy)
+    probability = np.zeros((400, 600, 1), np.float32)
+    probability[oy - 3 : oy + overlay.shape[0] + 3, ox - 3 : ox + overlay.shape[1] + 3] = 0.9
+    probability[sy - 3 : sy + sign.shape[0] + 3, sx - 3 : sx + sign.shape[1] + 3] = 0.9
+    result = regions_from_map(probability, image, kind="text")
+    by_place = {r.x < 300: r for r in result.regions}
+    watermark, photo_text = by_place[False], by_place[True]
+    assert watermark.score > DEFAULT_KEEP_SCORE > photo_text.score
+    assert result.mask[oy, ox] == 255 and result.mask[sy, sx] == 0  # photo text reported, not masked
+    assert result.watermark_found
+
+
+def test_map_without_hits_is_empty():
+    result = regions_from_map(np.zeros((10, 10)), np.zeros((10, 10, 3), np.uint8), kind="seg")
+    assert result.regions == () and not result.watermark_found and result.coverage == 0.0
+
+
+@pytest.mark.parametrize("area, kept", [(9, False), (25, True)])
+def test_tiny_regions_are_dropped(area, kept):
+    probability = np.zeros((50, 50))
+    side = int(area**0.5)
+    probability[20 : 20 + side, 20 : 20 + side] = 1.0
+    result = regions_from_map(probability, np.full((50, 50, 3), 128, np.uint8), kind="seg",
+                              keep_score=0.0)
+    assert bool(result.regions) is kept

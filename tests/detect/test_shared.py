@@ -1,0 +1,53 @@
+import numpy as np
+
+from lama_serve.detect.filters import gradients
+from lama_serve.detect.metrics import iou
+from lama_serve.detect.shared import detect_shared, poisson_reconstruct
+from tests.detect.images import blend, photo, place, text_alpha
+
+SIDE = 512
+
+
+def _batch(count: int, sizes=None, clean=()):
+    """Photos with one white 50% mark 20 px from the bottom-right corner (index in `clean`: none)."""
+    alpha = text_alpha("PhotoStudio", 42, 0.5)
+    images, truths = [], []
+    for i in range(count):
+        h, w = sizes[i] if sizes else (SIDE, SIDE)
+        x, y = w - alpha.shape[1] - 20, h - alpha.shape[0] - 20
+        image = photo(i, h, w)
+        images.append(image if i in clean else blend(image, (255, 255, 255), alpha, x, y))
+        truths.append(np.zeros((h, w), bool) if i in clean else place((h, w), alpha, x, y))
+    return images, truths
+
+
+def test_poisson_inverts_gradients():
+    plane = np.random.default_rng(0).normal(size=(30, 40))
+    back = poisson_reconstruct(*gradients(plane))
+    np.testing.assert_allclose(back - back.mean(), plane - plane.mean(), atol=1e-4)
+
+
+def test_ten_images_sharing_a_mark_with_one_clean():
+    images, truths = _batch(10, clean=(9,))
+    results = detect_shared(images)
+    scores = [iou(r.mask, t) for r, t in zip(results[:9], truths)]
+    assert min(scores) >= 0.8, scores
+    assert results[9].coverage == 0.0 and results[9].regions == ()
+    assert all(r.regions and r.regions[0].kind == "shared" for r in results[:9])
+
+
+def test_different_sizes_align_on_the_corner():
+    sizes = [(SIDE + 37 * (i % 3), SIDE + 23 * (i % 4)) for i in range(8)]
+    images, truths = _batch(8, sizes=sizes)
+    scores = [iou(r.mask, t) for r, t in zip(detect_shared(images), truths)]
+    assert min(scores) >= 0.7, scores
+
+
+def test_unrelated_photos_share_nothing():
+    images = [photo(20 + i, SIDE, SIDE) for i in range(8)]
+    assert all(r.coverage == 0.0 for r in detect_shared(images))
+
+
+def test_too_few_images_give_nothing():
+    images, _ = _batch(2)
+    assert all(r.coverage == 0.0 for r in detect_shared(images))
