@@ -13,7 +13,9 @@ from lama_serve.detect.types import DetectionInputError
 
 MAX_GROW_PIXELS = 64  # the API's documented range of `grow_mask` is 0..64
 RECT_KEYS = ("x", "y", "width", "height")
-RECTANGLES_HINT = 'send `rectangles` as JSON, e.g. [[10, 20, 100, 40]] or [{"x": 10, "y": 20, "width": 100, "height": 40}]'
+RECTANGLES_HINT = (
+    'send `rectangles` as JSON, e.g. [[10, 20, 100, 40]] or [{"x": 10, "y": 20, "width": 100, "height": 40}]'
+)
 
 
 def mask_from_alpha(rgba: np.ndarray, threshold: int = 254) -> np.ndarray:

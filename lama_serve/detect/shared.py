@@ -3,8 +3,9 @@
 Photos differ, the mark does not: the per-pixel median of image gradients over the batch
 cancels the photos and keeps the mark's edges (a clean image or two in the batch barely
 moves a median). Where those edges are dense, integrating them (Poisson, FFT) gives the mark
-itself; high-passed (the integral drifts) and thresholded (Otsu) it is the mark's mask; each item is then searched for the mark's edges (masked
-NCC), so items without the mark, or with it shifted, are handled.
+itself; high-passed (the integral drifts) and thresholded (Otsu) it is the mark's mask;
+each item is then searched for the mark's edges (masked NCC), so items without the mark,
+or with it shifted, are handled.
 
 Images of different sizes are compared on their common size, cropped at each of ANCHORS
 (marks are put at a corner or the centre); the anchor whose median edges are strongest wins.
