@@ -161,7 +161,7 @@ def _create_gateway(settings: Settings) -> FastAPI:
 
 def _serve_gateway(app: FastAPI, settings: Settings, triton: TritonProcess | None, notice: str = "") -> int:
     """Run uvicorn in this thread; a watchdog stops it if Triton exits underneath. `notice`
-    (a generated key) is printed once the gateway accepts requests."""
+    (a generated key) is printed once Triton is ready, just before the gateway starts."""
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(
@@ -170,8 +170,9 @@ def _serve_gateway(app: FastAPI, settings: Settings, triton: TritonProcess | Non
     if triton is not None:
         threading.Thread(target=_watch, args=(triton, server, triton_died),
                          name="triton-watchdog", daemon=True).start()
-    if notice:
-        threading.Thread(target=_announce, args=(server, notice), name="key-notice", daemon=True).start()
+    if notice:  # after Triton's start-up tables, so it does not scroll away
+        sys.stderr.write(notice)
+        sys.stderr.flush()
     LOGGER.info("gateway on http://%s:%d -> Triton %s", settings.gateway_host,
                 settings.gateway_port, settings.effective_triton_url)
     server.run()
@@ -190,11 +191,3 @@ def _watch(triton: TritonProcess, server: uvicorn.Server, died: threading.Event)
             return
         time.sleep(0.5)
 
-
-def _announce(server: uvicorn.Server, notice: str) -> None:
-    while not server.started:
-        if server.should_exit:
-            return
-        time.sleep(0.1)
-    sys.stderr.write(notice)
-    sys.stderr.flush()

@@ -56,7 +56,7 @@ def test_not_a_model_repository_says_what_to_set(tmp_path: Path) -> None:
 def test_triton_url_starts_only_the_gateway(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     served: list[object] = []
     monkeypatch.setattr(up, "_create_gateway", lambda settings: "app")
-    monkeypatch.setattr(up, "_serve_gateway", lambda app, s, triton: served.append(triton) or 0)
+    monkeypatch.setattr(up, "_serve_gateway", lambda app, s, triton, notice="": served.append(triton) or 0)
     monkeypatch.setattr(up, "TritonProcess", None)  # any use would fail
     settings = Settings(triton_url="triton.example:8000", generated_keys_file=tmp_path / "api_keys")
     assert up.run_up(settings) == 0
