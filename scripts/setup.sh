@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 # libb64-0d: perf_analyzer (`lama-serve bench triton`) links against it.
-APT_PACKAGES=(libb64-0d)
+# redis-server: tests of JOBS_BACKEND=redis start a real one on a loopback port.
+APT_PACKAGES=(libb64-0d redis-server)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
