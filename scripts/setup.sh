@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 # libb64-0d: perf_analyzer (`lama-serve bench triton`) links against it.
-APT_PACKAGES=(libb64-0d)
+# fonts-*: watermark text of the synthetic composites (lama_serve/detect/sources.py).
+APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -24,5 +25,5 @@ fi
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[export,embedded,dev,bench]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[export,embedded,dev,bench,detect]"
 echo "setup: ready (.venv)"

@@ -28,12 +28,12 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_setup_script_installs_every_extra_the_commands_need() -> None:
     setup = (ROOT / "scripts/setup.sh").read_text()
-    assert '-e ".[export,embedded,dev,bench]"' in setup
+    assert '-e ".[export,embedded,dev,bench,detect]"' in setup
     assert (ROOT / "scripts/setup.sh").stat().st_mode & 0o111
 
 
 def test_lama_serve_lists_its_subcommands() -> None:
     out = subprocess.run([sys.executable, "-m", "lama_serve.cli", "--help"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
-    for command in ("export", "up", "bench"):
+    for command in ("export", "detector", "up", "bench"):
         assert command in out

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 
 from lama_serve.bench import cli as bench_cli
 from lama_serve.export import cli as export_cli
+from lama_serve.export import detector_cli
 from lama_serve.rollout import cli as rollout_cli
 from lama_serve.up import cli as up_cli
 from lama_serve.up import keys as keys_cli
 
-SUBCOMMANDS = (export_cli, up_cli, keys_cli, bench_cli, rollout_cli)
+SUBCOMMANDS = (export_cli, detector_cli, up_cli, keys_cli, bench_cli, rollout_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
-from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.contract import MODEL_NAME, REPOSITORY_MODELS
 from lama_serve.core.settings import REPOSITORY_API_HEADER
 from lama_serve.triton.bundle import TritonBundle
 
@@ -48,6 +48,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         return sock.getsockname()[1]
 
+
+def repository_models(repository: Path) -> tuple[str, ...]:
+    """What to load: `lama` always (a missing one fails loudly), and each other model of
+    core.contract.REPOSITORY_MODELS that has a config.pbtxt and an exported version."""
+    def present(name: str) -> bool:
+        folder = Path(repository) / name
+        return (folder / "config.pbtxt").is_file() and any(
+            child.is_dir() and child.name.isdigit() for child in folder.iterdir())
+    return (MODEL_NAME, *(name for name in REPOSITORY_MODELS if name != MODEL_NAME and present(name)))
+
+
 class TritonStartupError(RuntimeError):
     """Triton exited or did not become ready; the message ends with its log tail."""
 
@@ -63,13 +74,14 @@ class TritonProcess:
         metrics_port: int,
         grpc_port: int | None = None,
         model_config_name: str | None = "cpu",
-        models: tuple[str, ...] = (MODEL_NAME,),
+        models: tuple[str, ...] | None = None,
         host: str = "127.0.0.1",
         log_verbose: int = 0,
         exit_timeout: int = 10,
         repository_api_key: str | None = None,
     ) -> None:
-        """`grpc_port=None` disables GRPC; `model_config_name=None` uses config.pbtxt.
+        """`grpc_port=None` disables GRPC; `model_config_name=None` uses config.pbtxt;
+        `models=None` loads `repository_models(repository)` (lama plus present detectors).
 
         `repository_api_key`: the repository API's secret (TRITON_ADMIN_KEY), so that
         `lama-serve rollout` can reach a Triton started by `up`; None generates one.
@@ -83,7 +95,7 @@ class TritonProcess:
         self._host, self._http_port, self._metrics_port, self._grpc_port = (
             host, http_port, metrics_port, grpc_port)
         self._model_config_name = model_config_name
-        self._models = models
+        self._models = repository_models(self.repository) if models is None else models
         self._log_verbose = log_verbose
         self._exit_timeout = exit_timeout
         self._secret = repository_api_key or secrets.token_urlsafe(24)

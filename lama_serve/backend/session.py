@@ -1,0 +1,64 @@
+"""What every ONNX Runtime Python-based backend does alike: open the version's ONNX file
+with the configured threads and check its tensor names against the contract, and turn
+per-request results (see batching.infer_batched) into Triton responses."""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from lama_serve.backend.batching import RequestError
+from lama_serve.core.contract import TensorSpec
+
+
+def parameter(config: dict, key: str, default: str) -> str:
+    return config.get("parameters", {}).get(key, {}).get("string_value", default) or default
+
+
+def load_session(args: dict[str, str], inputs: Iterable[TensorSpec],
+                 outputs: Iterable[TensorSpec]) -> ort.InferenceSession:
+    """The session of Triton's `initialize(args)`; raising fails the load with this message.
+
+    Config parameter `intra_op_thread_count`: ONNX Runtime threads; "0"/absent = host cores.
+    """
+    config = json.loads(args["model_config"])
+    filename = config.get("default_model_filename") or "model.onnx"
+    path = Path(args["model_repository"]) / args["model_version"] / filename
+    threads = int(parameter(config, "intra_op_thread_count", "0")) or len(os.sched_getaffinity(0))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options,
+                                       providers=["CPUExecutionProvider"])
+    except Exception as error:
+        raise RuntimeError(
+            f"cannot load ONNX model {path}: {error}. Re-export it (`lama-serve export`, "
+            "`lama-serve detector export`) or remove the version directory.") from error
+    expected = ({t.name for t in inputs}, {t.name for t in outputs})
+    found = ({i.name for i in session.get_inputs()}, {o.name for o in session.get_outputs()})
+    if found != expected:
+        raise RuntimeError(
+            f"{path} has inputs/outputs {found}, the contract wants {expected} "
+            "(core/contract.py); re-export the model with this project's exporter.")
+    return session
+
+
+def to_responses(results: list[np.ndarray | Exception], output_name: str, pb_utils: object) -> list:
+    """One response per result, in order: output tensor, or an error for that request alone."""
+    responses = []
+    for result in results:
+        if isinstance(result, RequestError):
+            error = pb_utils.TritonError(str(result), pb_utils.TritonError.INVALID_ARG)
+            responses.append(pb_utils.InferenceResponse(error=error))
+        elif isinstance(result, Exception):
+            error = pb_utils.TritonError(f"inference failed: {result}", pb_utils.TritonError.INTERNAL)
+            responses.append(pb_utils.InferenceResponse(error=error))
+        else:
+            responses.append(pb_utils.InferenceResponse(
+                output_tensors=[pb_utils.Tensor(output_name, result)]))
+    return responses

@@ -1,0 +1,1 @@
+"""Watermark detection: synthetic composites, served detector models and their post-processing."""
