@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian/Ubuntu machine: system libraries (apt), a virtualenv in .venv and
-# this project. `setup.sh` installs what running the service needs (export + embedded Triton);
-# `setup.sh --test` adds what the tests, linters and benchmarks need.
+# this project. `setup.sh` installs what running the service needs (export, embedded Triton,
+# detection); `setup.sh --test` adds what the tests, linters and benchmarks need.
 # Safe to re-run: every step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-EXTRAS="export,embedded"
+EXTRAS="export,embedded,detect"
 if [ "${1:-}" = "--test" ]; then
   EXTRAS="$EXTRAS,dev,bench"
 fi
 # libb64-0d: perf_analyzer (`lama-serve bench triton`) links against it.
-APT_PACKAGES=(libb64-0d)
+# fonts-*: watermark text of the synthetic composites (lama_serve/detect/sources.py).
+APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -6,6 +6,8 @@
     start_triton      function: factory for private servers, stopped after the test:
                       start_triton(repository=None, wait=True, **TritonProcess kwargs)
     copy_repository   function: a private copy of tiny_repository to modify (configs, files)
+    detector_repository  session: tiny_repository + watermark_text and watermark_seg (v1)
+    detector_triton   session: a ready TritonProcess serving detector_repository (all models)
 
 Plain helpers for process checks: child_pids(pid), exited(pid, timeout); free_port() comes
 from serving.process.
@@ -24,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.contract import DETECTOR_MODELS, MODEL_NAME
 from lama_serve.triton.process import TritonProcess, free_port
 
 pytest_plugins = ["tests.weights_server"]  # the `weights_server` fixture (loopback release host)
@@ -69,10 +71,11 @@ def exited(pid: int, timeout: float = 5.0) -> bool:
         time.sleep(0.1)
 
 
-def _copy_configs(repository: Path) -> Path:
-    """The repo's configs for `lama` (no versions) into `repository`."""
-    shutil.copytree(CONFIGS_SOURCE, repository / MODEL_NAME,
-                    ignore=shutil.ignore_patterns("[0-9]*", "__pycache__"))
+def _copy_configs(repository: Path, models: tuple[str, ...] = (MODEL_NAME,)) -> Path:
+    """The repo's configs for `models` (no versions) into `repository`."""
+    for name in models:
+        shutil.copytree(CONFIGS_SOURCE.parent / name, repository / name,
+                        ignore=shutil.ignore_patterns("[0-9]*", "__pycache__"))
     return repository
 
 
@@ -83,6 +86,16 @@ def tiny_repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     repository = _copy_configs(tmp_path_factory.mktemp("model_repository"))
     export_to_repository(repository, 1, arch="tiny", seed=0)
+    return repository
+
+
+@pytest.fixture(scope="session")
+def detector_repository(tiny_repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny_repository plus both detector models: their configs and `export_detectors` v1."""
+    from lama_serve.export.detectors import export_detectors
+
+    repository = Path(shutil.copytree(tiny_repository, tmp_path_factory.mktemp("detectors") / "repo"))
+    export_detectors(_copy_configs(repository, DETECTOR_MODELS), 1)
     return repository
 
 
@@ -106,6 +119,17 @@ def _new_process(repository: Path, **kwargs: Any) -> TritonProcess:
 def triton_server(tiny_repository: Path) -> Iterator[TritonProcess]:
     """One ready bundled Triton serving `tiny_repository` with configs/cpu.pbtxt."""
     process = _new_process(tiny_repository).start()
+    try:
+        process.wait_ready(READY_TIMEOUT_S)
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def detector_triton(detector_repository: Path) -> Iterator[TritonProcess]:
+    """One ready bundled Triton serving lama and both detectors (CPU configs)."""
+    process = _new_process(detector_repository).start()
     try:
         process.wait_ready(READY_TIMEOUT_S)
         yield process

@@ -29,8 +29,8 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_setup_script_installs_every_extra_the_commands_need() -> None:
     setup = (ROOT / "scripts/setup.sh").read_text()
-    # running needs export + embedded Triton; `--test` adds the test, lint and bench tools
-    assert 'EXTRAS="export,embedded"' in setup and 'EXTRAS="$EXTRAS,dev,bench"' in setup
+    # running needs export, embedded Triton and detection; `--test` adds test, lint and bench tools
+    assert 'EXTRAS="export,embedded,detect"' in setup and 'EXTRAS="$EXTRAS,dev,bench"' in setup
     assert '-e ".[$EXTRAS]"' in setup
     assert (ROOT / "scripts/setup.sh").stat().st_mode & 0o111
 
@@ -38,5 +38,5 @@ def test_setup_script_installs_every_extra_the_commands_need() -> None:
 def test_lama_serve_lists_its_subcommands() -> None:
     out = subprocess.run([sys.executable, "-m", "lama_serve.cli", "--help"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
-    for command in ("export", "up", "bench"):
+    for command in ("export", "detector", "up", "bench"):
         assert command in out

@@ -11,11 +11,12 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from lama_serve.core.contract import IMAGE, MASK, SPATIAL_MULTIPLE, TensorSpec
+from lama_serve.core.contract import IMAGE, MASK, PROBABILITY_MAP, SPATIAL_MULTIPLE, TensorSpec
 
-# (image, mask) for one request, batch axis first.
-RequestInputs = tuple[np.ndarray, np.ndarray]
-RunFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# The input tensors of one request, batch axis first: (image, mask) for lama, (image,) for
+# a detector. The first one's H and W decide the group.
+RequestInputs = tuple[np.ndarray, ...]
+RunFn = Callable[..., np.ndarray]
 
 
 class RequestError(ValueError):
@@ -41,43 +42,52 @@ def validate(image: np.ndarray, mask: np.ndarray) -> None:
     if image.shape[:3] != mask.shape[:3]:
         raise RequestError(f"'{IMAGE.name}' and '{MASK.name}' must share N, H and W, got "
                            f"{list(image.shape)} and {list(mask.shape)}")
+    _check_spatial(image, SPATIAL_MULTIPLE)
+
+
+def validate_probability_map(image: np.ndarray) -> None:
+    """Raise RequestError unless `image` obeys the detectors' contract (PROBABILITY_MAP)."""
+    _check_tensor(image, IMAGE)
+    _check_spatial(image, PROBABILITY_MAP.spatial_multiple)
+
+
+def _check_spatial(image: np.ndarray, multiple: int) -> None:
     n, height, width = image.shape[:3]
     if n == 0 or height == 0 or width == 0:
         raise RequestError(f"empty input: shape {list(image.shape)}")
-    if height % SPATIAL_MULTIPLE or width % SPATIAL_MULTIPLE:
+    if height % multiple or width % multiple:
         raise RequestError(
-            f"H and W must be multiples of {SPATIAL_MULTIPLE}, got {height}x{width}; pad or "
-            f"resize the image to e.g. {_round_up(height)}x{_round_up(width)}"
+            f"H and W must be multiples of {multiple}, got {height}x{width}; pad or "
+            f"resize the image to e.g. {_round_up(height, multiple)}x{_round_up(width, multiple)}"
         )
 
 
-def _round_up(value: int) -> int:
-    return -(-value // SPATIAL_MULTIPLE) * SPATIAL_MULTIPLE
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
 
 
 def infer_batched(
-    requests: Sequence[RequestInputs], run: RunFn
+    requests: Sequence[RequestInputs], run: RunFn, check: Callable[..., None] = validate
 ) -> list[np.ndarray | Exception]:
-    """Run `run(images, masks)` once per same-(H, W) group of valid requests.
+    """Run `run(*inputs)` once per same-(H, W) group of requests that pass `check(*inputs)`.
 
     Returns, per request and in order, its output rows or the exception that failed it:
     RequestError for invalid inputs, or whatever `run` raised for its whole group.
     """
     results: dict[int, np.ndarray | Exception] = {}
     groups: dict[tuple[int, int], list[int]] = {}
-    for index, (image, mask) in enumerate(requests):
+    for index, inputs in enumerate(requests):
         try:
-            validate(image, mask)
+            check(*inputs)
         except RequestError as error:
             results[index] = error
             continue
-        groups.setdefault(image.shape[1:3], []).append(index)
+        groups.setdefault(inputs[0].shape[1:3], []).append(index)
 
     for members in groups.values():
-        images = np.concatenate([requests[i][0] for i in members])
-        masks = np.concatenate([requests[i][1] for i in members])
+        batched = [np.concatenate(column) for column in zip(*(requests[i] for i in members))]
         try:
-            outputs = run(images, masks)
+            outputs = run(*batched)
         except Exception as error:
             for i in members:
                 results[i] = error

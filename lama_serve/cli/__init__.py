@@ -10,13 +10,14 @@ import sys
 from collections.abc import Sequence
 
 from lama_serve.bench import cli as bench_cli
+from lama_serve.core.errors import LamaServeError
 from lama_serve.export import cli as export_cli
-from lama_serve.export import weights_cli
+from lama_serve.export import detector_cli, weights_cli
 from lama_serve.rollout import cli as rollout_cli
 from lama_serve.up import cli as up_cli
 from lama_serve.up import keys as keys_cli
 
-SUBCOMMANDS = (export_cli, weights_cli, up_cli, keys_cli, bench_cli, rollout_cli)
+SUBCOMMANDS = (export_cli, weights_cli, detector_cli, up_cli, keys_cli, bench_cli, rollout_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except LamaServeError as error:  # every domain error says how to fix it: print that, no traceback
+        print(f"lama-serve {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -40,3 +40,27 @@ INPAINTED = TensorSpec("inpainted", "UINT8", (-1, -1, 3), ("batch", "height", "w
 
 INPUTS: tuple[TensorSpec, ...] = (IMAGE, MASK)
 OUTPUTS: tuple[TensorSpec, ...] = (INPAINTED,)
+
+
+@dataclass(frozen=True)
+class ProbabilityMapContract:
+    """I/O of a detector model: the gateway's uint8 image in, a per-pixel watermark
+    probability out at the same H and W. The caller pads H and W up to `spatial_multiple`
+    (edge padding) and crops the map back; nothing is resized inside the graph."""
+
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    spatial_multiple: int
+
+
+PROBABILITY = TensorSpec("probability", "FP32", (-1, -1, 1), ("batch", "height", "width"))
+# 32: the text detector (PP-OCR DB net) downsamples 5 times; the segmenter follows suit.
+PROBABILITY_MAP = ProbabilityMapContract("probability_map", (IMAGE,), (PROBABILITY,), 32)
+
+TEXT_MODEL_NAME = "watermark_text"
+SEG_MODEL_NAME = "watermark_seg"
+# Detector models of the repository; each follows PROBABILITY_MAP.
+DETECTOR_MODELS: tuple[str, ...] = (TEXT_MODEL_NAME, SEG_MODEL_NAME)
+# Every model the repository may hold, in load order; `lama` is always required.
+REPOSITORY_MODELS: tuple[str, ...] = (MODEL_NAME, *DETECTOR_MODELS)

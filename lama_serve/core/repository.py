@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.contract import MODEL_NAME, REPOSITORY_MODELS
 from lama_serve.core.errors import ConfigurationError
 
 MODEL_FILENAME = "model.onnx"
@@ -114,3 +114,12 @@ class ModelRepository:
 
     def retired_dir(self, version: str, stamp: str) -> Path:
         return self.model_dir / f"retired-{version}-{stamp}"
+
+
+def served_models(root: Path) -> tuple[str, ...]:
+    """What Triton loads from `root`: `lama` always (a missing one fails loudly), and each other
+    model of core.contract.REPOSITORY_MODELS that has a config and an exported version."""
+    present = (name for name in REPOSITORY_MODELS if name != MODEL_NAME)
+    return (MODEL_NAME, *(name for name in present
+                          if ModelRepository(Path(root), name).has_config()
+                          and ModelRepository(Path(root), name).exported_versions()))

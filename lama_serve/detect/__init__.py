@@ -1,1 +1,1 @@
-"""Automatic watermark detection: detectors that turn an image into a mask and regions."""
+"""Automatic watermark detection: detectors, served detector models, synthetic composites and map post-processing."""

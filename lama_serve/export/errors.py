@@ -56,3 +56,11 @@ class ParityError(ExportError):
 
 def _head(keys: list[str], n: int = 5) -> str:
     return ", ".join(keys[:n]) + (f", ... (+{len(keys) - n} more)" if len(keys) > n else "")
+
+
+class DetectorExportError(ExportError):
+    """A detector model could not be laid out; the message says how to fix it."""
+
+
+class TextDetectorSourceError(DetectorExportError):
+    """The PP-OCR text-detection network could not be found in the installed wheel."""

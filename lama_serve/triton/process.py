@@ -27,7 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
-from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.repository import served_models
 from lama_serve.core.settings import REPOSITORY_API_HEADER
 from lama_serve.triton.bundle import TritonBundle
 from lama_serve.triton.client import SyncTriton
@@ -41,12 +41,12 @@ TRITON_LOG = logging.getLogger("lama_serve.triton.tritonserver")
 _LOG_TAIL_LINES = 60
 
 
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port free right now on `host` (the OS picks it), for Triton and test servers."""
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
 
 class TritonStartupError(TritonError):
     """Triton exited or did not become ready; the message ends with its log tail."""
@@ -63,13 +63,14 @@ class TritonProcess:
         metrics_port: int,
         grpc_port: int | None = None,
         model_config_name: str | None = "cpu",
-        models: tuple[str, ...] = (MODEL_NAME,),
+        models: tuple[str, ...] | None = None,
         host: str = "127.0.0.1",
         log_verbose: int = 0,
         exit_timeout: int = 10,
         repository_api_key: str | None = None,
     ) -> None:
-        """`grpc_port=None` disables GRPC; `model_config_name=None` uses config.pbtxt.
+        """`grpc_port=None` disables GRPC; `model_config_name=None` uses config.pbtxt;
+        `models=None` loads `served_models(repository)` (lama plus present detectors).
 
         `repository_api_key`: the repository API's secret (TRITON_ADMIN_KEY), so that
         `lama-serve rollout` can reach a Triton started by `up`; None generates one.
@@ -83,7 +84,7 @@ class TritonProcess:
         self._host, self._http_port, self._metrics_port, self._grpc_port = (
             host, http_port, metrics_port, grpc_port)
         self._model_config_name = model_config_name
-        self._models = models
+        self._models = served_models(self.repository) if models is None else models
         self._log_verbose = log_verbose
         self._exit_timeout = exit_timeout
         self._secret = repository_api_key or secrets.token_urlsafe(24)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lama_serve.backend.batching import RequestError, infer_batched, validate
+from lama_serve.backend.batching import RequestError, infer_batched, validate, validate_probability_map
 
 
 def pair(n: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -64,3 +64,19 @@ def test_model_failure_fails_only_its_group() -> None:
     results = infer_batched([pair(1, 32, 32), pair(1, 16, 16)], fails_on_32)
     assert isinstance(results[0], RuntimeError)
     assert isinstance(results[1], np.ndarray)
+
+
+def test_detector_requests_are_single_images_on_the_32_grid() -> None:
+    images = [(np.zeros((1, 32, 64, 3), np.uint8),), (np.zeros((1, 40, 64, 3), np.uint8),),
+              (np.ones((2, 32, 64, 3), np.uint8),)]
+    calls: list[tuple[int, ...]] = []
+
+    def detector(batch: np.ndarray) -> np.ndarray:
+        calls.append(batch.shape)
+        return batch[..., :1].astype(np.float32)
+
+    results = infer_batched(images, detector, validate_probability_map)
+    assert calls == [(3, 32, 64, 3)]
+    assert "multiples of 32" in str(results[1]) and "e.g. 64x64" in str(results[1])
+    assert results[0].shape == (1, 32, 64, 1) and results[2].shape == (2, 32, 64, 1)
+    assert results[2].max() == 1.0 and results[0].max() == 0.0

@@ -23,18 +23,11 @@ from pathlib import Path
 
 import triton_python_backend_utils as pb_utils
 
-from lama_serve.backend.batching import RequestError, infer_batched
+from lama_serve.backend.batching import infer_batched
 from lama_serve.backend.cancellation import CANCELLED_MESSAGE, split_cancelled
 from lama_serve.backend.cpu_runtime import load_runtime
+from lama_serve.backend.triton_io import error_response, parameter, to_responses
 from lama_serve.core.contract import IMAGE, INPAINTED, INPUTS, MASK, OUTPUTS
-
-
-def _parameter(config: dict, key: str, default: str) -> str:
-    return config.get("parameters", {}).get(key, {}).get("string_value", default) or default
-
-
-def _error(message: str, code: int) -> pb_utils.InferenceResponse:
-    return pb_utils.InferenceResponse(error=pb_utils.TritonError(message, code))
 
 
 class TritonPythonModel:
@@ -45,11 +38,11 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         filename = config.get("default_model_filename") or "model.onnx"
         path = Path(args["model_repository"]) / args["model_version"] / filename
-        threads = int(_parameter(config, "threads", "0")) or len(os.sched_getaffinity(0))
-        warm = [int(s) for s in _parameter(config, "warm_sides", "").split(",") if s.strip()]
+        threads = int(parameter(config, "threads", "0")) or len(os.sched_getaffinity(0))
+        warm = [int(s) for s in parameter(config, "warm_sides", "").split(",") if s.strip()]
         try:
             self._run, choice = load_runtime(
-                path, _parameter(config, "runtime", "openvino"), _parameter(config, "precision", "auto"),
+                path, parameter(config, "runtime", "openvino"), parameter(config, "precision", "auto"),
                 threads, warm, lambda line: pb_utils.Logger.log_warn(line))
         except Exception as error:
             raise RuntimeError(
@@ -75,16 +68,11 @@ class TritonPythonModel:
         responses: list = [None] * len(requests)
         live, cancelled = split_cancelled(requests, lambda r: r.is_cancelled())
         for index in cancelled:
-            responses[index] = _error(CANCELLED_MESSAGE, pb_utils.TritonError.CANCELLED)
+            responses[index] = error_response(CANCELLED_MESSAGE, "CANCELLED", pb_utils)
         inputs = [(pb_utils.get_input_tensor_by_name(requests[i], IMAGE.name).as_numpy(),
                    pb_utils.get_input_tensor_by_name(requests[i], MASK.name).as_numpy())
                   for i in live]
-        for index, result in zip(live, infer_batched(inputs, self._run)):
-            if isinstance(result, RequestError):
-                responses[index] = _error(str(result), pb_utils.TritonError.INVALID_ARG)
-            elif isinstance(result, Exception):
-                responses[index] = _error(f"inference failed: {result}", pb_utils.TritonError.INTERNAL)
-            else:
-                responses[index] = pb_utils.InferenceResponse(
-                    output_tensors=[pb_utils.Tensor(INPAINTED.name, result)])
+        answered = to_responses(infer_batched(inputs, self._run), INPAINTED.name, pb_utils)
+        for index, response in zip(live, answered):
+            responses[index] = response
         return responses

@@ -1,0 +1,34 @@
+"""What every Python-based backend here does alike at Triton's edge: read a string parameter
+of the model config, and turn per-request results (see batching.infer_batched) into
+responses, so that a bad request fails only its own response."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from lama_serve.backend.batching import RequestError
+
+
+def parameter(config: dict, key: str, default: str) -> str:
+    """`parameters { key: ... string_value: ... }` of a model config, or `default`."""
+    return config.get("parameters", {}).get(key, {}).get("string_value", default) or default
+
+
+def error_response(message: str, code_name: str, pb_utils: object) -> object:
+    """An error response with Triton's status code `code_name` (e.g. "INVALID_ARG")."""
+    code = getattr(pb_utils.TritonError, code_name)
+    return pb_utils.InferenceResponse(error=pb_utils.TritonError(message, code))
+
+
+def to_responses(results: Iterable[np.ndarray | Exception], output_name: str, pb_utils: object) -> list:
+    """One response per result, in order: the output tensor, or an error for that request alone."""
+    responses = []
+    for result in results:
+        if isinstance(result, RequestError):
+            responses.append(error_response(str(result), "INVALID_ARG", pb_utils))
+        elif isinstance(result, Exception):
+            responses.append(error_response(f"inference failed: {result}", "INTERNAL", pb_utils))
+        else:
+            responses.append(pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor(output_name, result)]))
+    return responses

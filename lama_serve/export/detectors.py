@@ -1,0 +1,34 @@
+"""One-shot set-up of the detector models: `export_detectors(repository)` writes
+watermark_text and watermark_seg versions next to `lama` (configs come with the repository)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from lama_serve.core import contract
+from lama_serve.core.repository import MODEL_FILENAME, ModelRepository
+from lama_serve.export.detector_text import export_text_detector
+from lama_serve.export.errors import DetectorExportError
+
+# The trained segmenter's served graph, committed with its recipe (docs/detection.md).
+SEG_WEIGHTS = Path(__file__).resolve().parents[1] / "detect" / "weights" / "watermark_seg.onnx"
+
+
+def export_segmenter_weights(version_dir: Path, weights: Path = SEG_WEIGHTS) -> Path:
+    """Copy the trained segmenter (and its recipe) into `version_dir`."""
+    if not weights.is_file():
+        raise DetectorExportError(f"{weights} is missing: train it with `lama-serve detector train`")
+    version_dir.mkdir(parents=True, exist_ok=True)
+    recipe = weights.with_suffix(".json")
+    if recipe.is_file():
+        shutil.copyfile(recipe, version_dir / "recipe.json")
+    return Path(shutil.copyfile(weights, version_dir / MODEL_FILENAME))
+
+
+def export_detectors(repository: Path, version: int = 1) -> tuple[Path, ...]:
+    """Write repository/{watermark_text,watermark_seg}/<version>/model.onnx; returns both paths.
+
+    Idempotent: an existing version is overwritten with the same bytes."""
+    text = export_text_detector(ModelRepository(Path(repository), contract.TEXT_MODEL_NAME).version_dir(version))
+    seg = export_segmenter_weights(ModelRepository(Path(repository), contract.SEG_MODEL_NAME).version_dir(version))
+    return text, seg
