@@ -5,8 +5,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lama_serve.core.errors import LamaServeError
 
-class DetectionError(Exception):
+
+class DetectionError(LamaServeError):
     """Root of every error raised by `lama_serve.detect`."""
 
 
