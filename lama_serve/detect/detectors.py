@@ -7,7 +7,7 @@ dropped into the repository: the caller supplies how to build those (the Triton 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -53,6 +53,18 @@ LOCAL_DETECTORS: dict[str, Callable[[Settings], Detector | None]] = {
 }
 
 
+def local_detectors(settings: Settings) -> tuple[Detector, ...]:
+    """The detectors of DETECTORS that run in the caller's process, in order (served models
+    left out: an async caller fetches their maps itself and hands them to `detect_from_maps`)."""
+    return build_detectors(settings.model_copy(update={"detectors": tuple(
+        name for name in settings.detectors if name in LOCAL_DETECTORS)}))
+
+
+def served_detectors(settings: Settings) -> tuple[str, ...]:
+    """The names of DETECTORS that are served models (probability-map contract)."""
+    return tuple(name for name in settings.detectors if name not in LOCAL_DETECTORS)
+
+
 def build_detectors(settings: Settings,
                     served: Callable[[str], Detector] | None = None) -> tuple[Detector, ...]:
     """The detectors named by DETECTORS; `served(name)` builds those that are models."""
@@ -81,3 +93,14 @@ def run_detectors(detectors: Sequence[Detector], image: np.ndarray) -> Detection
             image = result.restored
         results.append(result)
     return combine_results(results, image.shape)
+
+
+def detect_from_maps(maps: Mapping[str, np.ndarray], image: np.ndarray,
+                     local: DetectionResult | None = None, *, threshold: float = 0.5,
+                     keep_score: float = DEFAULT_KEEP_SCORE) -> DetectionResult:
+    """Served models' probability maps (computed on `image`) plus the local detectors'
+    result, as one. When `local` un-blended a mark, `image` must be its restored image (the
+    maps of the original would find the mark again)."""
+    results = [regions_from_map(probability, image, kind=name, threshold=threshold,
+                                keep_score=keep_score) for name, probability in maps.items()]
+    return combine_results([*([local] if local is not None else []), *results], image.shape)
