@@ -16,13 +16,16 @@ from PIL import Image
 
 from lama_serve.core.errors import ConfigurationError
 from lama_serve.core.settings import Settings, get_settings
+from lama_serve.detect.detectors import Detector, local_detectors
+from lama_serve.detect.types import DetectionConfigError
 from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.deps import Services
+from lama_serve.gateway.detection.service import DetectionService
 from lama_serve.gateway.errors import install_error_handlers
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
-from lama_serve.gateway.routes import batch, health, inpaint
+from lama_serve.gateway.routes import batch, detect, health, inpaint
 from lama_serve.gateway.stats import UsageStore
 from lama_serve.gateway.triton import TritonModel
 from lama_serve.traffic.router import VersionRouter
@@ -36,6 +39,8 @@ _EXPOSED_HEADERS = [
     "X-HD-Strategy",
     "X-Inpaint-Windows",
     "X-Batch-Failed",
+    "X-Mask-Source",
+    "X-Watermark-Regions",
     "Retry-After",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
@@ -43,8 +48,10 @@ _EXPOSED_HEADERS = [
 ]
 DESCRIPTION = """Remove watermarks or objects from images with LaMa served by NVIDIA Triton.
 
-Send the image and a mask (white = remove, black = keep, gray = blend) as multipart form
-data with your key in `X-API-Key`. Errors are JSON `{error, detail, status_code}`.
+Send the image as multipart form data with your key in `X-API-Key`. Without a mask the
+watermark is detected automatically (`/api/v1/detect` shows what would be removed); or send
+a mask (white = remove, black = keep, gray = blend), `rectangles`, or an RGBA image whose
+transparent area is to be filled. Errors are JSON `{error, detail, status_code}`.
 """
 
 
@@ -69,6 +76,14 @@ def _build_services(settings: Settings) -> Services:
     )
 
 
+def _local_detectors(settings: Settings) -> tuple[Detector, ...]:
+    """Built at start, so a bad WATERMARK_TEMPLATES_DIR fails before serving."""
+    try:
+        return local_detectors(settings)
+    except DetectionConfigError as error:
+        raise ConfigurationError(f"watermark detection: {error}") from error
+
+
 def _openapi_without_422(app: FastAPI) -> None:
     """FastAPI documents its 422; this API answers validation errors with the v1 400."""
     build = app.openapi
@@ -91,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Pillow's own bomb guard, in line with ours (checked from the header before decoding).
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
     services = _build_services(settings)
+    local = _local_detectors(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -102,13 +118,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             probe_timeout_s=settings.health_timeout_s,
             retry_after_s=settings.retry_after_s,
         )
+        services.detection = DetectionService(settings, services.triton, local)
         services.usage.start()
         try:
             yield
         finally:
             await services.usage.stop()
             await services.triton.close()
-            services.triton = None
+            services.triton = services.detection = None
 
     app = FastAPI(
         title="LaMa watermark removal API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
@@ -118,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _openapi_without_422(app)
     app.include_router(inpaint.router)
     app.include_router(batch.router)
+    app.include_router(detect.router)
     app.include_router(health.router)
     # Added innermost first: CORS -> headers -> metrics -> body limit -> routes.
     app.add_middleware(

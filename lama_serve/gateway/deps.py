@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader
 
 from lama_serve.core.settings import Settings
 from lama_serve.gateway.auth import KeyStore
+from lama_serve.gateway.detection.service import DetectionService
 from lama_serve.gateway.errors import unavailable
 from lama_serve.gateway.inpaint.imaging import ImageLimits
 from lama_serve.gateway.metrics import GatewayMetrics
@@ -22,7 +23,8 @@ from lama_serve.traffic.router import VersionRouter
 
 @dataclass
 class Services:
-    """Everything a request needs, built once per app; `triton` exists while the app runs."""
+    """Everything a request needs, built once per app; `triton` and `detection` exist while
+    the app runs."""
 
     settings: Settings
     keys: KeyStore
@@ -31,6 +33,7 @@ class Services:
     router: VersionRouter
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     triton: TritonModel | None = None
+    detection: DetectionService | None = None  # built with `triton`
 
     @property
     def limits(self) -> ImageLimits:
@@ -58,6 +61,15 @@ def _triton(services: ServicesDep) -> TritonModel:
 
 
 TritonDep = Annotated[TritonModel, Depends(_triton)]
+
+
+def detection_service(services: ServicesDep) -> DetectionService:
+    if services.detection is None:
+        raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
+    return services.detection
+
+
+DetectionDep = Annotated[DetectionService, Depends(detection_service)]
 
 
 def _model_version(services: ServicesDep) -> str | None:

@@ -1,4 +1,5 @@
-"""`POST /api/v1/remove-watermark`: one image and its mask in, the inpainted image out.
+"""`POST /api/v1/remove-watermark`: one image (and its mask, or none: detected) in, the
+inpainted image out.
 
 The work itself is `gateway.processing`; this module is the HTTP contract: parameters,
 headers and the documented responses.
@@ -14,15 +15,19 @@ from fastapi.responses import Response
 
 from lama_serve.gateway import processing
 from lama_serve.gateway.deps import ApiKeyDep, ModelVersionDep, ServicesDep, TritonDep
+from lama_serve.gateway.detection.masking import MaskOptions
 from lama_serve.gateway.inpaint.imaging import MEDIA_TYPES
 from lama_serve.gateway.routes._common import (
     RESPONSES,
     AcceptHeader,
     FormatQuery,
+    GrowMaskForm,
     HdStrategyForm,
     HdStrategyQuery,
+    RectanglesForm,
     choose_format,
     recorded_usage,
+    result_headers,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["Processing"])
@@ -44,20 +49,27 @@ async def remove_watermark(
     hd_strategy_query: HdStrategyQuery = None,
     output_format: FormatQuery = None,
     accept: AcceptHeader = None,
+    grow_mask: GrowMaskForm = 0,
+    rectangles: RectanglesForm = None,
 ) -> Response:
     """Remove a watermark or object: the masked area is filled by LaMa, the rest is kept
-    bit-identical in PNG output."""
+    bit-identical in PNG output. Without `mask`, `rectangles` or transparency the watermark
+    is detected (MISSING_MASK=detect, the default); when none is found the image comes back
+    unchanged with `X-Watermark-Regions: 0`. Known marks with a see-through template are
+    un-blended exactly rather than inpainted."""
     fmt = choose_format(output_format, accept, services.settings.output_format)
     started = time.perf_counter()
     with recorded_usage(services, key_id):
         result = await processing.inpaint(
-            services, triton, version, image, mask, fmt, hd_strategy or hd_strategy_query
+            services, triton, version, image, mask, fmt, hd_strategy or hd_strategy_query,
+            MaskOptions(rectangles, grow_mask),
         )
     headers = {
         "X-Processing-Time": f"{time.perf_counter() - started:.3f}",
         "X-Image-Size": result.size,
         "X-HD-Strategy": result.strategy,
         "X-Inpaint-Windows": str(result.windows),
+        **result_headers(result.mask_source, result.regions),
     }
     if result.model_version is not None:
         headers["X-Model-Version"] = result.model_version
