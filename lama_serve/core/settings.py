@@ -162,6 +162,12 @@ class Settings(BaseSettings):
         1024, ge=32, description="Longest side sent to the served detector models: larger images "
         "are downscaled for them and their maps scaled back (bounds detection time and memory).",
     )
+    detector_keep_scores: dict[str, float] = Field(
+        {"watermark_seg": 0.7}, description="JSON object: per served detector, the region score "
+        "(mean probability x watermark likeness) needed to enter the mask; others use 0.55. The "
+        "committed segmenter is a short CPU run that fires on some clean photos "
+        "(docs/detection.md), so its regions must score higher.",
+    )
     template_min_score: float = Field(
         0.35, gt=0, le=1, description="Edge correlation (NCC) a template match must reach; "
         "clean photos score about 0.2.",

@@ -97,10 +97,12 @@ def run_detectors(detectors: Sequence[Detector], image: np.ndarray) -> Detection
 
 def detect_from_maps(maps: Mapping[str, np.ndarray], image: np.ndarray,
                      local: DetectionResult | None = None, *, threshold: float = 0.5,
-                     keep_score: float = DEFAULT_KEEP_SCORE) -> DetectionResult:
+                     keep_scores: Mapping[str, float] | None = None) -> DetectionResult:
     """Served models' probability maps (computed on `image`) plus the local detectors'
-    result, as one. When `local` un-blended a mark, `image` must be its restored image (the
-    maps of the original would find the mark again)."""
+    result, as one. `keep_scores`: per model, the score its regions need to be masked
+    (default DEFAULT_KEEP_SCORE). When `local` un-blended a mark, `image` must be its
+    restored image (the maps of the original would find the mark again)."""
     results = [regions_from_map(probability, image, kind=name, threshold=threshold,
-                                keep_score=keep_score) for name, probability in maps.items()]
+                                keep_score=(keep_scores or {}).get(name, DEFAULT_KEEP_SCORE))
+               for name, probability in maps.items()]
     return combine_results([*([local] if local is not None else []), *results], image.shape)

@@ -37,6 +37,7 @@ class DetectionService:
         self._local = tuple(local)
         self._served = served_detectors(settings)
         self._max_side = settings.detection_max_side
+        self._keep_scores = settings.detector_keep_scores
         self._triton = triton
         self._absent: set[str] = set()  # served models already warned about
 
@@ -47,7 +48,8 @@ class DetectionService:
         if local.restored is not None:
             image = local.restored
             maps = await self._maps(image)
-        return await to_thread.run_sync(partial(detect_from_maps, maps, image, local))
+        return await to_thread.run_sync(
+            partial(detect_from_maps, maps, image, local, keep_scores=self._keep_scores))
 
     async def detect_shared(self, images: Sequence[np.ndarray]) -> list[DetectionResult]:
         """One mark estimated over all `images` (batch `detect=shared`), located in each."""
