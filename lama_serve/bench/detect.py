@@ -123,7 +123,10 @@ def run(args: argparse.Namespace) -> int:
         print("  ".join(f"{key}={value}" for key, value in row.items()), flush=True)
     if args.out:
         from lama_serve.bench.results import write_rows
-        write_rows(args.out, "detect", rows, {"size": args.size, "per_kind": args.per_kind, "seed": args.seed})
+
+        columns = list(dict.fromkeys(key for row in rows for key in row))  # rows differ by kind
+        write_rows(args.out, "detect", [{key: row.get(key, "") for key in columns} for row in rows],
+                   {"size": args.size, "per_kind": args.per_kind, "seed": args.seed})
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import zipfile
 from collections.abc import AsyncIterator
 
@@ -141,3 +142,30 @@ async def test_batch_detect_shared_masks_every_item(client: httpx.AsyncClient) -
         assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
         changed = (out != image).any(axis=2)
         assert changed[truth].mean() > 0.5 and changed[~truth].mean() < 0.1
+
+
+async def test_without_detector_models_local_detectors_serve_with_one_warning(
+    make_settings: SettingsFactory, triton_server: TritonProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Triton serving `lama` only: the served detectors are skipped, warned about once each."""
+    async with gateway(make_settings(triton_url=triton_server.http_url)) as client:
+        with caplog.at_level(logging.WARNING, logger="lama_serve.gateway.detection.service"):
+            for _ in range(2):
+                response = await client.post(URL, headers=AUTH, files=files(encode(flat())))
+                assert response.status_code == 200 and response.headers["X-Watermark-Regions"] == "0"
+        assert (await client.get("/api/v1/health")).json()["detectors"] == ["tiled"]
+    warnings = [r.getMessage() for r in caplog.records if "is not loaded" in r.getMessage()]
+    assert sorted(w.split()[2] for w in warnings) == ["watermark_seg", "watermark_text"]
+
+
+async def test_openapi_describes_detection(make_settings: SettingsFactory) -> None:
+    async with gateway(make_settings()) as client:
+        schema = (await client.get("/openapi.json")).json()
+    detect = schema["paths"][DETECT]["post"]
+    assert detect["operationId"] == "detectWatermark"
+    assert set(detect["responses"]["200"]["content"]) == {"application/json", "image/png"}
+    remove = schema["paths"][URL]["post"]
+    assert {"X-Mask-Source", "X-Watermark-Regions"} <= set(remove["responses"]["200"]["headers"])
+    form = schema["components"]["schemas"][remove["requestBody"]["content"]["multipart/form-data"]["schema"]
+                                           ["$ref"].split("/")[-1]]["properties"]
+    assert form["grow_mask"]["maximum"] == 64 and "rectangles" in form
