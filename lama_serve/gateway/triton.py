@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +86,7 @@ class TritonModel:
         except (TimeoutError, TritonError):
             return None
 
-    async def _within_deadline(self, model: str, version: str, arrays: dict,
+    async def _within_deadline(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
                                outputs: tuple[TensorSpec, ...] = OUTPUTS) -> Outputs:
         """One Triton call under the inference deadline (a TritonTimeout after it)."""
         try:
