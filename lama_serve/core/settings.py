@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from lama_serve.core.contract import SPATIAL_MULTIPLE
+from lama_serve.core.contract import MODEL_NAME, SPATIAL_MULTIPLE
 
 # Fragments of the keys in the v1 docs and samples (`your_secret_key_change_me`,
 # `your_api_key_here`, `sk_live_1234567890abcdef`, ...): such a key is public knowledge.
@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         description="host:port of an external Triton HTTP endpoint. Unset: `lama-serve up` "
         "starts the bundled tritonserver on 127.0.0.1:TRITON_HTTP_PORT.",
     )
-    model_name: str = Field("lama", description="Triton model name.")
+    model_name: str = Field(MODEL_NAME, description="Triton model name of the inpainting model.")
     model_version: str = Field("", description="Model version to call; empty = Triton's latest ready.")
     model_repository: Path = Field(Path("model_repository"), description="Triton model repository.")
     lama_checkpoint: Path | None = Field(
