@@ -1,11 +1,11 @@
-"""`lama-serve bench <model|triton|gateway|crop>`: each benchmark module registers its parser."""
+"""`lama-serve bench <model|triton|gateway|crop|detect>`: each benchmark module registers its parser."""
 from __future__ import annotations
 
 import argparse
 
-from lama_serve.bench import crop, gateway, model, triton
+from lama_serve.bench import crop, detect, gateway, model, triton
 
-BENCHES = (model, triton, gateway, crop)
+BENCHES = (model, triton, gateway, crop, detect)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,0 +1,29 @@
+"""`lama-serve bench detect`: the labelled set is reproducible and the per-kind scores are the
+pixel metrics of detect.metrics, with faint marks reported apart."""
+from __future__ import annotations
+
+import numpy as np
+
+from lama_serve.bench.detect import TARGET_OPACITY, labelled_set, opacity, score_rows
+from lama_serve.detect import synth
+
+
+def test_labelled_set_is_deterministic_and_covers_every_kind() -> None:
+    first, again = labelled_set(1, 64, seed=3), labelled_set(1, 64, seed=3)
+    assert [c.kind for c in first] == list(synth.KINDS)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(first, again))
+
+
+def test_scores_per_kind() -> None:
+    marked = next(c for c in labelled_set(1, 64, seed=0) if c.kind == "logo" and opacity(c) >= TARGET_OPACITY)
+    clean = next(c for c in labelled_set(1, 64, seed=0) if c.kind == "clean")
+    half = marked.mask.copy()
+    half[: half.shape[0] // 2] = False  # finds the lower half of the mark only
+    noisy = np.zeros_like(clean.mask)
+    noisy[:8, :8] = True  # 64 of 4096 pixels wrongly masked
+    rows = {r["kind"]: r for r in score_rows([(marked, half, 0.010), (clean, noisy, 0.030)])}
+    expected = np.count_nonzero(half) / np.count_nonzero(marked.mask)
+    assert rows["logo"]["recall"] == round(expected, 3) and rows["logo"]["precision"] == 1.0
+    assert rows["logo"]["iou"] == round(expected, 3) and rows["logo"]["p50_ms"] == 10.0
+    assert rows["clean"] == {"kind": "clean", "images": 1, "false_positive_area": round(64 / 4096, 4),
+                             "p50_ms": 30.0}
