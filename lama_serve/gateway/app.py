@@ -19,12 +19,14 @@ from lama_serve.core.settings import Settings, get_settings
 from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.deps import Services
 from lama_serve.gateway.errors import install_error_handlers
+from lama_serve.gateway.idempotency import IdempotencyMiddleware
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
-from lama_serve.gateway.routes import batch, health, inpaint
+from lama_serve.gateway.routes import batch, health, inpaint, jobs
 from lama_serve.gateway.stats import UsageStore
 from lama_serve.gateway.triton import TritonModel
+from lama_serve.jobs.service import open_jobs
 from lama_serve.traffic.router import VersionRouter
 
 # Room for multipart boundaries and part headers around the two files.
@@ -40,6 +42,9 @@ _EXPOSED_HEADERS = [
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
+    "Location",
+    "Preference-Applied",
+    "Idempotent-Replayed",
 ]
 DESCRIPTION = """Remove watermarks or objects from images with LaMa served by NVIDIA Triton.
 
@@ -104,8 +109,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         services.usage.start()
         try:
-            yield
+            async with open_jobs(settings, services.job_processor) as services.jobs:
+                yield
         finally:
+            services.jobs = None
             await services.usage.stop()
             await services.triton.close()
             services.triton = None
@@ -119,7 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inpaint.router)
     app.include_router(batch.router)
     app.include_router(health.router)
-    # Added innermost first: CORS -> headers -> metrics -> body limit -> routes.
+    app.include_router(jobs.router)
+    # Added innermost first: CORS -> headers -> metrics -> body limit -> idempotency -> routes.
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=2 * settings.max_upload_bytes + _MULTIPART_OVERHEAD,
@@ -133,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["X-API-Key", "Content-Type", "Accept"],
+            allow_headers=["X-API-Key", "Content-Type", "Accept", "Prefer", "Idempotency-Key"],
             expose_headers=_EXPOSED_HEADERS,
         )
     return app

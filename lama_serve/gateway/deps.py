@@ -17,6 +17,8 @@ from lama_serve.gateway.middleware import RATE_LIMIT_STATE
 from lama_serve.gateway.ratelimit import TokenBucketLimiter, raise_if_limited
 from lama_serve.gateway.stats import UsageStore
 from lama_serve.gateway.triton import TritonModel
+from lama_serve.jobs.model import Processor
+from lama_serve.jobs.service import JobService
 from lama_serve.traffic.router import VersionRouter
 
 
@@ -31,6 +33,9 @@ class Services:
     router: VersionRouter
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     triton: TritonModel | None = None
+    # Set before start-up to run async jobs in this process; `jobs` exists while the app runs.
+    job_processor: Processor | None = None
+    jobs: JobService | None = None
 
     @property
     def limits(self) -> ImageLimits:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lama_serve.gateway.headers import SECURITY_HEADERS
+from lama_serve.jobs.errors import JobError
 from lama_serve.triton.errors import TritonError, TritonOverloaded, TritonTimeout, TritonUnavailable
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,13 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, str(exc.detail), exc.headers)
 
 
+async def _job_error(_: Request, exc: Exception) -> JSONResponse:
+    """The jobs package's domain errors carry their own status."""
+    if not isinstance(exc, JobError):
+        raise TypeError(f"unexpected exception {type(exc).__name__}")
+    return error_response(exc.status_code, exc.detail)
+
+
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 becomes the v1 400, naming the offending fields."""
     if not isinstance(exc, RequestValidationError):
@@ -138,6 +146,7 @@ async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(JobError, _job_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from lama_serve.jobs.errors import TooManyJobs
-from lama_serve.jobs.model import Job, JobResult, Status, now_iso, parse_iso
+from lama_serve.jobs.model import Job, JobResult, Status, now_iso
 from lama_serve.jobs.store import expiry_iso
 
 PREFIX = "lama:jobs:"
@@ -67,11 +67,12 @@ class RedisJobStore:
         if not await self._reserve(keys=[active], args=[max_active, job.id]):
             raise TooManyJobs(f"this key already has {max_active} queued or running jobs (the limit); "
                               "wait for some to finish or cancel them")
+        order = await self._redis.incr(PREFIX + "seq")  # list order; timestamps can tie
         async with self._redis.pipeline(transaction=True) as pipe:
             if inputs:
                 pipe.hset(_key("in", job.id), mapping=inputs)
             pipe.hset(_key("job", job.id), mapping={"status": job.status.value, "record": job.dumps()})
-            pipe.zadd(_key("owner", job.owner), {job.id: _sort_key(job)})
+            pipe.zadd(_key("owner", job.owner), {job.id: order})
             pipe.xadd(STREAM, {"id": job.id})
             await pipe.execute()
 
@@ -163,6 +164,3 @@ class RedisJobStore:
     async def close(self) -> None:
         await self._redis.aclose()
 
-
-def _sort_key(job: Job) -> float:
-    return parse_iso(job.created_at).timestamp()

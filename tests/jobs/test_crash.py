@@ -3,7 +3,6 @@ completes and every completion webhook arrives, signed."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
