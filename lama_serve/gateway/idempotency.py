@@ -9,7 +9,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lama_serve.gateway.auth import key_id
-from lama_serve.gateway.errors import error_response
+from lama_serve.gateway.errors import error_response, job_api_error
 from lama_serve.jobs.errors import JobError
 from lama_serve.jobs.idempotency import StoredResponse, fingerprint
 
@@ -48,7 +48,8 @@ class IdempotencyMiddleware:
         try:
             stored = await jobs.idempotency.begin(owner, key, fingerprint("POST", scope["path"], body))
         except JobError as exc:
-            await error_response(exc.status_code, exc.detail)(scope, receive, send)
+            error = job_api_error(exc)
+            await error_response(error.status_code, str(error.detail))(scope, receive, send)
             return
         if stored is not None:
             await _replay(stored, send)

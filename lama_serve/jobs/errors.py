@@ -1,13 +1,12 @@
-"""Domain errors of the jobs package; each carries the HTTP status the gateway answers with."""
+"""Domain errors of the jobs package. The gateway maps each to its HTTP status in its one
+error table (`gateway.errors.job_api_error`); this package knows nothing of HTTP."""
 from __future__ import annotations
 
-from http import HTTPStatus
+from lama_serve.core.errors import LamaServeError
 
 
-class JobError(Exception):
-    """Root of the jobs errors; `status_code` is what the API answers."""
-
-    status_code: int = HTTPStatus.INTERNAL_SERVER_ERROR
+class JobError(LamaServeError):
+    """Root of the jobs errors; `detail` says what went wrong and how to fix it."""
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -15,37 +14,35 @@ class JobError(Exception):
 
 
 class JobNotFound(JobError):
-    status_code = HTTPStatus.NOT_FOUND
+    """No such job for this key (someone else's job is reported the same way)."""
 
 
 class JobNotDone(JobError):
-    status_code = HTTPStatus.CONFLICT
+    """The job has no result (yet, or ever: it failed or was canceled)."""
 
 
 class ResultExpired(JobError):
-    status_code = HTTPStatus.GONE
+    """The result was deleted after JOB_RESULT_TTL_S."""
 
 
 class TooManyJobs(JobError):
-    status_code = HTTPStatus.TOO_MANY_REQUESTS
+    """The key has JOBS_MAX_ACTIVE_PER_KEY queued or processing jobs."""
 
 
 class IdempotencyMismatch(JobError):
-    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    """An Idempotency-Key reused with a different request."""
 
 
 class IdempotencyInFlight(JobError):
-    status_code = HTTPStatus.CONFLICT
+    """The first request with this Idempotency-Key has not answered yet."""
 
 
 class WebhookRefused(JobError):
-    """A webhook URL that is malformed or points into a refused address range."""
-
-    status_code = HTTPStatus.UNPROCESSABLE_ENTITY
+    """A webhook URL (or event list) that is malformed or points into a refused address range."""
 
 
 class ProcessingFailed(JobError):
-    """Raised by a processor: the job fails with this status and detail (as the sync route would)."""
+    """Raised by a processor: the job fails with the status and detail the sync route would answer."""
 
     def __init__(self, detail: str, status_code: int) -> None:
         super().__init__(detail)

@@ -1,6 +1,6 @@
 """SSRF guard for webhook URLs: resolve the host and refuse internal address ranges.
 
-Checked when a job is submitted (422) and again before every delivery, since DNS can
+Checked when a job is submitted (400) and again before every delivery, since DNS can
 answer differently later (rebinding)."""
 from __future__ import annotations
 

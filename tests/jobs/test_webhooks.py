@@ -77,7 +77,7 @@ async def test_submit_refuses_private_webhook_by_default(tmp_path: Path) -> None
     async with open_jobs(job_settings(tmp_path, webhook_allow_private=False), None) as jobs:
         with pytest.raises(WebhookRefused) as refused:
             await jobs.submit("alice", "single", {}, {}, "http://10.0.0.7/hook")
-    assert refused.value.status_code == 422 and "private" in refused.value.detail
+    assert "private" in refused.value.detail
 
 
 def test_address_classes() -> None:
