@@ -225,6 +225,9 @@ class Settings(BaseSettings):
     jobs_claim_idle_s: float = Field(
         60.0, gt=0, description="Redis: a job whose worker has not renewed its claim for this "
         "long (the replica died) is taken over by another replica.")
+    prefer_wait_max_s: float = Field(
+        60.0, ge=0, description="Longest `Prefer: wait=N` honoured; a longer wait is cut to this "
+        "(keep it under the timeouts of proxies in front of the gateway).")
     idempotency_ttl_s: float = Field(
         86400.0, gt=0, description="How long the first response to an Idempotency-Key is replayed.")
     webhook_secret: SecretStr | None = Field(

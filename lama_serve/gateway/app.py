@@ -20,6 +20,7 @@ from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.deps import Services
 from lama_serve.gateway.errors import install_error_handlers
 from lama_serve.gateway.idempotency import IdempotencyMiddleware
+from lama_serve.gateway.job_handlers import job_processor
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Pillow's own bomb guard, in line with ours (checked from the header before decoding).
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
     services = _build_services(settings)
+    services.job_processor = job_processor(services)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

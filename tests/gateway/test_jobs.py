@@ -9,7 +9,7 @@ import pytest
 
 from lama_serve.gateway.app import create_app
 from lama_serve.gateway.auth import hash_key, key_id
-from lama_serve.gateway.routes.jobs import parse_prefer, respond_with_job
+from lama_serve.gateway.routes._async import parse_prefer, respond_with_job
 from tests.gateway.conftest import API_KEY, AUTH, SettingsFactory, assert_error, serve
 from tests.jobs.conftest import echo
 
