@@ -46,7 +46,8 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         owner = key_id(api_key)
         try:
-            stored = await jobs.idempotency.begin(owner, key, fingerprint("POST", scope["path"], body))
+            stored = await jobs.idempotency.begin(
+                owner, key, fingerprint("POST", scope["path"], canonical_body(_header(scope, b"content-type"), body)))
         except JobError as exc:
             error = job_api_error(exc)
             await error_response(error.status_code, str(error.detail))(scope, receive, send)
@@ -74,6 +75,19 @@ class IdempotencyMiddleware:
                 await jobs.idempotency.complete(owner, key, captured)
             else:
                 await jobs.idempotency.abandon(owner, key)
+
+
+def canonical_body(content_type: str | None, body: bytes) -> bytes:
+    """The body without its multipart boundary: clients pick a random boundary per request,
+    so the same form sent twice differs only there (a boundary never occurs in the content)."""
+    media, _, params = (content_type or "").partition(";")
+    if media.strip().lower() != "multipart/form-data":
+        return body
+    for param in params.split(";"):
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary" and value.strip('"'):
+            return body.replace(value.strip('"').encode("latin-1"), b"")
+    return body
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -9,6 +9,7 @@ import pytest
 
 from lama_serve.gateway.app import create_app
 from lama_serve.gateway.auth import hash_key, key_id
+from lama_serve.gateway.idempotency import canonical_body
 from lama_serve.gateway.routes._async import parse_prefer, respond_with_job
 from tests.gateway.conftest import API_KEY, AUTH, SettingsFactory, assert_error, serve
 from tests.jobs.conftest import echo
@@ -78,3 +79,13 @@ async def test_cancel_and_idempotent_post(app_client) -> None:
     assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
     assert_error(await client.post(f"/api/v1/jobs/{other.id}/cancel", headers=once), 422, "different request")
     assert_error(await client.post(f"/api/v1/jobs/{job.id}/cancel", headers={"X-API-Key": OTHER_KEY}), 404)
+
+
+def test_canonical_body_ignores_only_the_boundary() -> None:
+    def form(boundary: str, content: bytes) -> bytes:
+        return b"--%s\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\n%s\r\n--%s--\r\n" % (
+            boundary.encode(), content, boundary.encode())
+    one, two = canonical_body("multipart/form-data; boundary=aaa1", form("aaa1", b"x")), \
+        canonical_body('multipart/form-data; boundary="bbb2"', form("bbb2", b"x"))
+    assert one == two != canonical_body("multipart/form-data; boundary=ccc3", form("ccc3", b"y"))
+    assert canonical_body("application/json", b"aaa1") == b"aaa1"
