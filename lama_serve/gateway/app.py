@@ -83,7 +83,10 @@ def _openapi_without_422(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = build()
             for operation in (op for path in schema["paths"].values() for op in path.values()):
-                operation.get("responses", {}).pop("422", None)
+                responses = operation.get("responses", {})
+                # Only FastAPI's own; an Idempotency-Key reused with another request is a real 422.
+                if responses.get("422", {}).get("description") == "Validation Error":
+                    del responses["422"]
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.get("components", {}).get("schemas", {}).pop(name, None)
         return app.openapi_schema

@@ -16,7 +16,7 @@ from fastapi import Depends, Form, Header
 from fastapi.responses import JSONResponse, Response
 
 from lama_serve.gateway.deps import ApiKeyDep, Services, ServicesDep
-from lama_serve.gateway.errors import ModelUnavailable, error_response
+from lama_serve.gateway.errors import ModelUnavailable, error_response, error_responses
 from lama_serve.gateway.job_handlers import HANDLERS, Call, Uploads, job_params, read_inputs
 from lama_serve.gateway.routes._job_object import JobObject
 from lama_serve.jobs.model import DEFAULT_EVENTS, JOBS_PATH, Job, Kind, WebhookEvent
@@ -151,4 +151,6 @@ ASYNC_RESPONSES: dict[int | str, dict[str, Any]] = {
                                    "schema": {"type": "string"}},
         },
     },
+    # Idempotency-Key: a request still running with it, or the key reused with another request.
+    **error_responses(409, 422),
 }

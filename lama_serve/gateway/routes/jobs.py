@@ -20,7 +20,7 @@ MAX_PAGE = 100
 _JOB = {200: {"model": JobObject, "description": "The job object"}}
 
 
-@router.get("", response_model=JobPage, responses=error_responses(401), operation_id="listJobs")
+@router.get("", response_model=JobPage, responses=error_responses(400, 401, 503), operation_id="listJobs")
 async def list_jobs(jobs: JobsDep, caller: ApiKeyDep,
                     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
                     cursor: Annotated[str | None, Query(max_length=64)] = None) -> dict:
@@ -29,7 +29,7 @@ async def list_jobs(jobs: JobsDep, caller: ApiKeyDep,
     return {"jobs": [job.public() for job in page], "next_cursor": following}
 
 
-@router.get("/{job_id}", responses={**_JOB, **error_responses(401, 404)}, operation_id="getJob")
+@router.get("/{job_id}", responses={**_JOB, **error_responses(401, 404, 503)}, operation_id="getJob")
 async def get_job(job_id: str, jobs: JobsDep, caller: ApiKeyDep) -> JSONResponse:
     return job_response(await jobs.get(caller, job_id))
 
@@ -37,13 +37,13 @@ async def get_job(job_id: str, jobs: JobsDep, caller: ApiKeyDep) -> JSONResponse
 @router.get("/{job_id}/result", response_class=Response, operation_id="getJobResult",
             responses={200: {"description": "The image (or zip) with the sync route's headers",
                              "content": {"application/octet-stream": {}}},
-                       **error_responses(401, 404, 409, 410)})
+                       **error_responses(401, 404, 409, 410, 503)})
 async def get_result(job_id: str, jobs: JobsDep, caller: ApiKeyDep) -> Response:
     """The image (or zip) with its media type; 409 until the job succeeded, 410 once expired."""
     return await result_response(jobs, caller, job_id)
 
 
-@router.post("/{job_id}/cancel", responses={**_JOB, **error_responses(401, 404)}, operation_id="cancelJob")
+@router.post("/{job_id}/cancel", responses={**_JOB, **error_responses(401, 404, 503)}, operation_id="cancelJob")
 async def cancel_job(job_id: str, jobs: JobsDep, caller: ApiKeyDep) -> JSONResponse:
     """Cancel a queued job, or try to stop a running one; a finished job is returned as is."""
     return job_response(await jobs.cancel(caller, job_id))
