@@ -7,6 +7,7 @@
     ├── StateError                 traffic/: unreadable or invalid rollout state
     ├── RolloutError               rollout/: a version rejected by the smoke check
     ├── UpError                    up/: the embedded stack cannot start
+    ├── JobError                   jobs/: unknown job, no result, idempotency, webhook refused
     └── ConfigurationError         settings that cannot work (e.g. no API key for the gateway)
 
 The `lama-serve` dispatcher catches this root once and exits with its `exit_code` (1; 2 for

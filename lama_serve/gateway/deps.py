@@ -17,6 +17,8 @@ from lama_serve.gateway.middleware import RATE_LIMIT_STATE
 from lama_serve.gateway.ratelimit import TokenBucketLimiter, raise_if_limited
 from lama_serve.gateway.stats import UsageStore
 from lama_serve.gateway.triton import TritonModel
+from lama_serve.jobs.model import Processor
+from lama_serve.jobs.service import JobService
 from lama_serve.traffic.router import VersionRouter
 
 
@@ -31,6 +33,9 @@ class Services:
     router: VersionRouter
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     triton: TritonModel | None = None
+    # Set before start-up to run async jobs in this process; `jobs` exists while the app runs.
+    job_processor: Processor | None = None
+    jobs: JobService | None = None
 
     @property
     def limits(self) -> ImageLimits:
@@ -51,23 +56,24 @@ def _settings(services: ServicesDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-def _triton(services: ServicesDep) -> TritonModel:
+def require_triton(services: ServicesDep) -> TritonModel:
+    """The Triton adapter, or 503 while the app starts or stops."""
     if services.triton is None:
         raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
     return services.triton
 
 
-TritonDep = Annotated[TritonModel, Depends(_triton)]
+TritonDep = Annotated[TritonModel, Depends(require_triton)]
 
 
-def _model_version(services: ServicesDep) -> str | None:
+def choose_model_version(services: ServicesDep) -> str | None:
     """The one model version all Triton calls of a request use, so the windows of one image,
     or the items of one batch, never mix versions: the rollout split when one is active,
     else the configured version (None: Triton's latest)."""
     return services.router.choose() or services.settings.model_version or None
 
 
-ModelVersionDep = Annotated[str | None, Depends(_model_version)]
+ModelVersionDep = Annotated[str | None, Depends(choose_model_version)]
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key",

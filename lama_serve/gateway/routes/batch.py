@@ -21,8 +21,10 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import Response
 
 from lama_serve.gateway import processing
-from lama_serve.gateway.deps import ApiKeyDep, ModelVersionDep, ServicesDep, TritonDep
+from lama_serve.gateway.deps import ServicesDep, choose_model_version, require_triton
 from lama_serve.gateway.errors import ApiError, BadInput, ErrorBody, PayloadTooLarge, error_responses
+from lama_serve.gateway.job_handlers import Call, handles
+from lama_serve.gateway.routes._async import ASYNC_RESPONSES, JobRequestDep
 from lama_serve.gateway.routes._common import (
     AcceptHeader,
     FormatQuery,
@@ -69,36 +71,11 @@ def _zip(entries: list[Entry], images: list[bytes | None]) -> bytes:
     return out.getvalue()
 
 
-@router.post("/remove-watermark/batch", response_class=Response, responses=RESPONSES,
-             operation_id="removeWatermarkBatch")
-async def remove_watermark_batch(
-    key_id: ApiKeyDep,
-    services: ServicesDep,
-    triton: TritonDep,
-    version: ModelVersionDep,
-    image: Annotated[list[UploadFile], File(description="Images, repeated field; JPEG, PNG or WebP.")],
-    mask: Annotated[
-        list[UploadFile] | None,
-        File(description="Masks, repeated field, paired with `image` by order (same count)."),
-    ] = None,
-    hd_strategy: HdStrategyForm = None,
-    hd_strategy_query: HdStrategyQuery = None,
-    output_format: FormatQuery = None,
-    accept: AcceptHeader = None,
-) -> Response:
-    """Inpaint up to BATCH_MAX_ITEMS image/mask pairs in one request. The batch takes one
-    rate-limit token; each item counts as one request in `/api/v1/stats`."""
-    settings = services.settings
-    if len(image) > settings.batch_max_items:
-        raise PayloadTooLarge(
-            f"Too many items: {len(image)} images, at most {settings.batch_max_items} per batch; "
-            "split the batch."
-        )
-    masks = mask or []
-    if masks and len(masks) != len(image):
-        raise BadInput(f"Got {len(image)} images and {len(masks)} masks; send one mask per image, in order.")
-    fmt = choose_format(output_format, accept, settings.output_format)
-    strategy = hd_strategy or hd_strategy_query
+@handles("batch")
+async def run_batch(call: Call) -> Response:
+    """Every item through the single-image pipeline; the route's zip, now or as a job."""
+    services, fmt, strategy = call.services, call.params["format"], call.params["hd_strategy"]
+    triton, version = require_triton(services), choose_model_version(services)
     started = time.perf_counter()
 
     async def item(
@@ -107,7 +84,7 @@ async def remove_watermark_batch(
         entry: Entry = {"index": index, "filename": upload.filename}
         item_started = time.perf_counter()
         try:
-            with recorded_usage(services, key_id):
+            with recorded_usage(services, call.key_id):
                 result = await processing.inpaint(services, triton, version, upload, mask_upload, fmt, strategy)
         except ApiError as exc:
             status = HTTPStatus(exc.status_code)
@@ -125,15 +102,48 @@ async def remove_watermark_batch(
             "processing_time": round(elapsed, 3),
         }, result.encoded
 
-    pairs = zip(image, masks or [None] * len(image), strict=True)
+    images, masks = call.uploads["image"], call.uploads.get("mask", [])
+    pairs = zip(images, masks or [None] * len(images), strict=True)
     done = await processing.gather_or_cancel(item(index, *pair) for index, pair in enumerate(pairs))
-    entries, images = [entry for entry, _ in done], [data for _, data in done]
-    archive = await to_thread.run_sync(_zip, entries, images)
+    entries, encoded = [entry for entry, _ in done], [data for _, data in done]
+    archive = await to_thread.run_sync(_zip, entries, encoded)
     headers = {
         "X-Processing-Time": f"{time.perf_counter() - started:.3f}",
-        "X-Batch-Failed": str(sum(data is None for data in images)),
+        "X-Batch-Failed": str(sum(data is None for data in encoded)),
     }
     served = {entry.get("model_version") for entry in entries} - {None}
     if len(served) == 1:  # one value per request: several only if Triton's latest changed mid-batch
         headers["X-Model-Version"] = str(served.pop())
     return Response(archive, media_type="application/zip", headers=headers)
+
+
+@router.post("/remove-watermark/batch", response_class=Response, responses={**RESPONSES, **ASYNC_RESPONSES},
+             operation_id="removeWatermarkBatch")
+async def remove_watermark_batch(
+    services: ServicesDep,
+    job: JobRequestDep,
+    image: Annotated[list[UploadFile], File(description="Images, repeated field; JPEG, PNG or WebP.")],
+    mask: Annotated[
+        list[UploadFile] | None,
+        File(description="Masks, repeated field, paired with `image` by order (same count)."),
+    ] = None,
+    hd_strategy: HdStrategyForm = None,
+    hd_strategy_query: HdStrategyQuery = None,
+    output_format: FormatQuery = None,
+    accept: AcceptHeader = None,
+) -> Response:
+    """Inpaint up to BATCH_MAX_ITEMS image/mask pairs in one request. The batch takes one
+    rate-limit token; each item counts as one request in `/api/v1/stats`. `Prefer:
+    respond-async` (or a `webhook`) makes it a job whose result is the zip."""
+    settings = services.settings
+    if len(image) > settings.batch_max_items:
+        raise PayloadTooLarge(
+            f"Too many items: {len(image)} images, at most {settings.batch_max_items} per batch; "
+            "split the batch."
+        )
+    masks = mask or []
+    if masks and len(masks) != len(image):
+        raise BadInput(f"Got {len(image)} images and {len(masks)} masks; send one mask per image, in order.")
+    fmt = choose_format(output_format, accept, settings.output_format)
+    params = {"format": fmt, "hd_strategy": hd_strategy or hd_strategy_query}
+    return await job.respond("batch", {"image": image, "mask": masks}, params)
