@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from lama_serve.cli import build_parser, main
-from lama_serve.core.settings import Settings
 from lama_serve.core.cli_args import settings_from_args
+from lama_serve.core.settings import Settings
 
 
 def settings_for(argv: list[str]) -> Settings:
