@@ -13,7 +13,8 @@ if [ "${1:-}" = "--test" ]; then
 fi
 # libb64-0d: perf_analyzer (`lama-serve bench triton`) links against it.
 # fonts-*: watermark text of the synthetic composites (lama_serve/detect/sources.py).
-APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
+# redis-server: tests of JOBS_BACKEND=redis start a real one on a loopback port.
+APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf redis-server)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

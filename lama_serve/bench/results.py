@@ -35,7 +35,8 @@ def median_seconds(fn: Callable[[], object], runs: int, warmup: int = 1) -> floa
 def write_rows(out_dir: Path, name: str, rows: Sequence[dict[str, object]], meta: dict[str, object]) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / f"{name}.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        # rows may differ in columns (e.g. per-kind scores): the header is their union, in order
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(key for row in rows for key in row)))
         writer.writeheader()
         writer.writerows(rows)
     (out_dir / f"{name}.json").write_text(json.dumps({"machine": machine(), **meta, "rows": list(rows)}, indent=2))

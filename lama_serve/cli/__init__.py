@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except LamaServeError as error:  # every domain error says how to fix it: print that, no traceback
         print(f"lama-serve {args.command}: {error}", file=sys.stderr)
-        return 1
+        return error.exit_code
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@
     ├── StateError                 traffic/: unreadable or invalid rollout state
     ├── RolloutError               rollout/: a version rejected by the smoke check
     ├── UpError                    up/: the embedded stack cannot start
+    ├── JobError                   jobs/: unknown job, no result, idempotency, webhook refused
     └── ConfigurationError         settings that cannot work (e.g. no API key for the gateway)
 
-The `lama-serve` dispatcher catches this root once and exits 1 with the message. The
+The `lama-serve` dispatcher catches this root once and exits with its `exit_code` (1; 2 for
+settings that cannot work) and the message. The
 gateway's HTTP errors (`gateway.errors.ApiError`) are a separate family: they carry a status.
 """
 from __future__ import annotations
@@ -18,6 +20,10 @@ from __future__ import annotations
 class LamaServeError(Exception):
     """Base of the project's domain errors."""
 
+    exit_code = 1  # of `lama-serve` when this error ends a command
+
 
 class ConfigurationError(LamaServeError):
     """The settings cannot work; the message names the variables to set."""
+
+    exit_code = 2

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from lama_serve.core.contract import SPATIAL_MULTIPLE
+from lama_serve.core.contract import MODEL_NAME, SPATIAL_MULTIPLE
 
 # Fragments of the keys in the v1 docs and samples (`your_secret_key_change_me`,
 # `your_api_key_here`, `sk_live_1234567890abcdef`, ...): such a key is public knowledge.
@@ -19,6 +19,7 @@ PLACEHOLDER_MARKERS = (
 MIN_API_KEY_LENGTH = 16
 # Header that carries TRITON_ADMIN_KEY to Triton's restricted repository API.
 REPOSITORY_API_HEADER = "lama-admin-key"
+WEBHOOK_SECRET_HINT = "generate one with `lama-serve keys webhook-secret new`"
 KEY_FIX_HINT = "generate one with `lama-serve keys new` and set API_KEY or add its hash to API_KEYS_FILE"
 
 
@@ -39,7 +40,7 @@ class Settings(BaseSettings):
         description="host:port of an external Triton HTTP endpoint. Unset: `lama-serve up` "
         "starts the bundled tritonserver on 127.0.0.1:TRITON_HTTP_PORT.",
     )
-    model_name: str = Field("lama", description="Triton model name.")
+    model_name: str = Field(MODEL_NAME, description="Triton model name of the inpainting model.")
     model_version: str = Field("", description="Model version to call; empty = Triton's latest ready.")
     model_repository: Path = Field(Path("model_repository"), description="Triton model repository.")
     lama_checkpoint: Path | None = Field(
@@ -220,6 +221,69 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated origins allowed by CORS; empty (default) turns CORS off.",
     )
+
+    # --- asynchronous jobs (`Prefer: respond-async`) and webhooks ------------------------
+    jobs_dir: Path = Field(
+        Path("var/jobs"),
+        description="State directory of jobs: SQLite store, inputs, results and per-key webhook "
+        "secrets (share it between replicas when JOBS_BACKEND=redis, for the secrets).",
+    )
+    jobs_backend: Literal["local", "redis"] = Field(
+        "local", description="`local`: SQLite + files in JOBS_DIR, one process. `redis`: one queue "
+        "and result store at REDIS_URL shared by every gateway replica.")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for JOBS_BACKEND=redis.")
+    jobs_concurrency: int = Field(
+        4, ge=1, description="Jobs processed at once per process; Triton's batcher groups their calls.")
+    jobs_max_active_per_key: int = Field(
+        100, ge=1, description="Queued + processing jobs one key may have (429 beyond).")
+    job_result_ttl_s: float = Field(
+        3600.0, gt=0, description="Seconds a finished job's result (and its inputs) is kept.")
+    jobs_claim_idle_s: float = Field(
+        60.0, gt=0, description="Redis: a job whose worker has not renewed its claim for this "
+        "long (the replica died) is taken over by another replica.")
+    prefer_wait_max_s: float = Field(
+        60.0, ge=0, description="Longest `Prefer: wait=N` honoured; a longer wait is cut to this "
+        "(keep it under the timeouts of proxies in front of the gateway).")
+    idempotency_ttl_s: float = Field(
+        86400.0, gt=0, description="How long the first response to an Idempotency-Key is replayed.")
+    webhook_secret: SecretStr | None = Field(
+        None, description="Server-wide `whsec_...` signing secret for keys without their own "
+        "(`lama-serve keys webhook-secret rotate` makes one per key).")
+    webhook_allow_private: bool = Field(
+        False, description="Allow webhook URLs resolving to loopback, private, link-local or "
+        "multicast addresses (tests and closed networks only).")
+    webhook_retry_schedule_s: Annotated[tuple[float, ...], NoDecode] = Field(
+        (5.0, 30.0, 120.0, 600.0, 1800.0, 7200.0),
+        description="Comma-separated delays before each retry of a failed delivery (with +-25% "
+        "jitter); the delivery is dropped after the last one.")
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Deadline of one webhook delivery.")
+    webhook_max_response_bytes: int = Field(
+        64 * 1024, ge=0, description="Most bytes read from a webhook receiver's answer.")
+    webhook_secret_grace_s: float = Field(
+        86400.0, ge=0, description="After a rotation, deliveries are also signed with the "
+        "previous secret for this long.")
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _reject_placeholder_webhook_secret(cls, value: object) -> object:
+        """A published or malformed signing secret lets anyone forge deliveries."""
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(plain, str):
+            return value
+        plain = plain.strip()
+        if any(marker in plain.lower() for marker in PLACEHOLDER_MARKERS):
+            raise ValueError(f"WEBHOOK_SECRET is a published placeholder; {WEBHOOK_SECRET_HINT}")
+        if not plain.startswith("whsec_") or len(plain) < len("whsec_") + MIN_API_KEY_LENGTH:
+            raise ValueError(f"WEBHOOK_SECRET must be `whsec_` + base64; {WEBHOOK_SECRET_HINT}")
+        return plain
+
+    @field_validator("webhook_retry_schedule_s", mode="before")
+    @classmethod
+    def _split_schedule(cls, value: object) -> object:
+        """Accept `5,30,120` from the environment as well as a sequence."""
+        if isinstance(value, str):
+            return tuple(float(delay) for delay in value.split(",") if delay.strip())
+        return value
 
     @field_validator("api_key", mode="before")
     @classmethod

@@ -11,8 +11,9 @@ import numpy as np
 _FORWARD = ((0, 1), (1, -1), (1, 0), (1, 1))
 
 
-def _roots(count: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Each node's smallest connected node: roots hook under smaller roots, paths compress."""
+def union_roots(count: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Vectorised union-find over edges (first[i], second[i]): each node's smallest connected
+    node. Roots hook under smaller roots, then paths compress; the gateway's region boxes use it too."""
     parent = np.arange(count)
     while True:
         a, b = parent[first], parent[second]
@@ -37,7 +38,7 @@ def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
         both = (src >= 0) & (dst >= 0)
         firsts.append(src[both])
         seconds.append(dst[both])
-    roots = _roots(count, np.concatenate(firsts), np.concatenate(seconds))
+    roots = union_roots(count, np.concatenate(firsts), np.concatenate(seconds))
     _, compact = np.unique(roots, return_inverse=True)
     labels = np.zeros(mask.shape, np.int32)
     labels[mask] = compact + 1

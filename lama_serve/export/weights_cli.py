@@ -5,9 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from lama_serve.core.settings import Settings
+from lama_serve.core.cli_args import add_setting_flag, settings_from_args
 from lama_serve.export.weights import MODELS
 
 
@@ -21,8 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Download into the cache and verify; LAMA_MODEL_URL, LAMA_MODEL_MD5 and "
                     "LAMA_MODEL_SHA256 point it at a mirror or an air-gapped copy.")
     fetch.add_argument("--model", choices=sorted(MODELS), default="big-lama")
-    fetch.add_argument("--cache", type=Path, help="cache folder (env WEIGHTS_CACHE_DIR; default "
-                       f"{Settings.model_fields['weights_cache_dir'].default})")
+    add_setting_flag(fetch, "--cache", "weights_cache_dir", "cache folder", Path)
     fetch.set_defaults(func=run_fetch)
     inspect = commands.add_parser(
         "inspect", help="format, keys, parameters and digests of a checkpoint file",
@@ -34,20 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from lama_serve.export.errors import WeightsError
     from lama_serve.export.weights import fetch, model_file
 
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        print(f"invalid settings:\n{error}", file=sys.stderr)
-        return 2
-    try:
-        fetched = fetch(model_file(settings, args.model), args.cache or settings.weights_cache_dir,
-                        progress=lambda message: print(message, file=sys.stderr, flush=True))
-    except WeightsError as error:
-        print(f"fetch failed: {error}", file=sys.stderr)
-        return 1
+    settings = settings_from_args(args)
+    fetched = fetch(model_file(settings, args.model), settings.weights_cache_dir,
+                    progress=lambda message: print(message, file=sys.stderr, flush=True))
     print(f"{fetched.path}\n  size {fetched.size:,} bytes\n  md5 {fetched.md5}\n  sha256 {fetched.sha256}")
     return 0
 

@@ -22,12 +22,15 @@ from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.deps import Services
 from lama_serve.gateway.detection.service import DetectionService
 from lama_serve.gateway.errors import install_error_handlers
+from lama_serve.gateway.idempotency import IdempotencyMiddleware
+from lama_serve.gateway.job_handlers import job_processor
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
-from lama_serve.gateway.routes import batch, detect, health, inpaint
+from lama_serve.gateway.routes import batch, detect, health, inpaint, jobs
 from lama_serve.gateway.stats import UsageStore
 from lama_serve.gateway.triton import TritonModel
+from lama_serve.jobs.service import open_jobs
 from lama_serve.traffic.router import VersionRouter
 
 # Room for multipart boundaries and part headers around the two files.
@@ -45,6 +48,9 @@ _EXPOSED_HEADERS = [
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
+    "Location",
+    "Preference-Applied",
+    "Idempotent-Replayed",
 ]
 DESCRIPTION = """Remove watermarks or objects from images with LaMa served by NVIDIA Triton.
 
@@ -92,7 +98,10 @@ def _openapi_without_422(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = build()
             for operation in (op for path in schema["paths"].values() for op in path.values()):
-                operation.get("responses", {}).pop("422", None)
+                responses = operation.get("responses", {})
+                # Only FastAPI's own; an Idempotency-Key reused with another request is a real 422.
+                if responses.get("422", {}).get("description") == "Validation Error":
+                    del responses["422"]
             for name in ("HTTPValidationError", "ValidationError"):
                 schema.get("components", {}).get("schemas", {}).pop(name, None)
         return app.openapi_schema
@@ -107,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
     services = _build_services(settings)
     local = _local_detectors(settings)
+    services.job_processor = job_processor(services)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -121,8 +131,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services.detection = DetectionService(settings, services.triton, local)
         services.usage.start()
         try:
-            yield
+            async with open_jobs(settings, services.job_processor) as services.jobs:
+                yield
         finally:
+            services.jobs = None
             await services.usage.stop()
             await services.triton.close()
             services.triton = services.detection = None
@@ -137,7 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(batch.router)
     app.include_router(detect.router)
     app.include_router(health.router)
-    # Added innermost first: CORS -> headers -> metrics -> body limit -> routes.
+    app.include_router(jobs.router)
+    # Added innermost first: CORS -> headers -> metrics -> body limit -> idempotency -> routes.
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=2 * settings.max_upload_bytes + _MULTIPART_OVERHEAD,
@@ -151,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["X-API-Key", "Content-Type", "Accept"],
+            allow_headers=["X-API-Key", "Content-Type", "Accept", "Prefer", "Idempotency-Key"],
             expose_headers=_EXPOSED_HEADERS,
         )
     return app

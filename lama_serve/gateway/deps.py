@@ -18,6 +18,8 @@ from lama_serve.gateway.middleware import RATE_LIMIT_STATE
 from lama_serve.gateway.ratelimit import TokenBucketLimiter, raise_if_limited
 from lama_serve.gateway.stats import UsageStore
 from lama_serve.gateway.triton import TritonModel
+from lama_serve.jobs.model import Processor
+from lama_serve.jobs.service import JobService
 from lama_serve.traffic.router import VersionRouter
 
 
@@ -34,6 +36,9 @@ class Services:
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     triton: TritonModel | None = None
     detection: DetectionService | None = None  # built with `triton`
+    # Set before start-up to run async jobs in this process; `jobs` exists while the app runs.
+    job_processor: Processor | None = None
+    jobs: JobService | None = None
 
     @property
     def limits(self) -> ImageLimits:
@@ -54,32 +59,34 @@ def _settings(services: ServicesDep) -> Settings:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-def _triton(services: ServicesDep) -> TritonModel:
+def require_triton(services: ServicesDep) -> TritonModel:
+    """The Triton adapter, or 503 while the app starts or stops."""
     if services.triton is None:
         raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
     return services.triton
 
 
-TritonDep = Annotated[TritonModel, Depends(_triton)]
+TritonDep = Annotated[TritonModel, Depends(require_triton)]
 
 
-def detection_service(services: ServicesDep) -> DetectionService:
+def require_detection(services: ServicesDep) -> DetectionService:
+    """The detection service, or 503 while the app starts or stops."""
     if services.detection is None:
         raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
     return services.detection
 
 
-DetectionDep = Annotated[DetectionService, Depends(detection_service)]
+DetectionDep = Annotated[DetectionService, Depends(require_detection)]
 
 
-def _model_version(services: ServicesDep) -> str | None:
+def choose_model_version(services: ServicesDep) -> str | None:
     """The one model version all Triton calls of a request use, so the windows of one image,
     or the items of one batch, never mix versions: the rollout split when one is active,
     else the configured version (None: Triton's latest)."""
     return services.router.choose() or services.settings.model_version or None
 
 
-ModelVersionDep = Annotated[str | None, Depends(_model_version)]
+ModelVersionDep = Annotated[str | None, Depends(choose_model_version)]
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key",

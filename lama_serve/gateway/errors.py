@@ -18,6 +18,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lama_serve.detect.types import DetectionInputError
 from lama_serve.gateway.headers import SECURITY_HEADERS
+from lama_serve.jobs.errors import (
+    IdempotencyInFlight,
+    IdempotencyMismatch,
+    JobError,
+    JobNotDone,
+    JobNotFound,
+    ResultExpired,
+    TooManyJobs,
+    WebhookRefused,
+)
 from lama_serve.triton.errors import TritonError, TritonOverloaded, TritonTimeout, TritonUnavailable
 
 log = logging.getLogger(__name__)
@@ -54,6 +64,22 @@ class RateLimited(ApiError):
     """The key's token bucket is empty."""
 
 
+class NotFound(ApiError):
+    """No such resource for this key (an async job, its result)."""
+
+
+class Conflict(ApiError):
+    """The resource is not in a state that allows it: a job not done, an idempotent request running."""
+
+
+class Gone(ApiError):
+    """The resource existed and was deleted (an expired job result)."""
+
+
+class Unprocessable(ApiError):
+    """A well-formed request that contradicts an earlier one (Idempotency-Key reused)."""
+
+
 class UpstreamFailed(ApiError):
     """Triton answered with an error that is neither the client's fault nor overload."""
 
@@ -71,6 +97,10 @@ STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
     Unauthorized: HTTPStatus.UNAUTHORIZED,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    Gone: HTTPStatus.GONE,
+    Unprocessable: HTTPStatus.UNPROCESSABLE_ENTITY,
     UpstreamFailed: HTTPStatus.BAD_GATEWAY,
     ModelUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     InferenceTimeout: HTTPStatus.GATEWAY_TIMEOUT,
@@ -95,6 +125,23 @@ def input_error(error: DetectionInputError) -> BadInput:
     return BadInput(f"Invalid mask input: {error}")
 
 
+# The jobs package's domain errors as HTTP.
+_JOB_ERRORS: dict[type[JobError], type[ApiError]] = {
+    JobNotFound: NotFound,
+    JobNotDone: Conflict,
+    ResultExpired: Gone,
+    TooManyJobs: RateLimited,
+    IdempotencyMismatch: Unprocessable,
+    IdempotencyInFlight: Conflict,
+    WebhookRefused: BadInput,
+}
+
+
+def job_api_error(error: JobError) -> ApiError:
+    """The HTTP error for a jobs domain error (an unmapped one is our bug: 500 upstream)."""
+    return _JOB_ERRORS[type(error)](error.detail)
+
+
 def unavailable(why: str, retry_after_s: int) -> ModelUnavailable:
     return ModelUnavailable(
         f"Model unavailable: {why}. Retry after {retry_after_s} s; "
@@ -117,6 +164,13 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, StarletteHTTPException):
         raise TypeError(f"unexpected exception {type(exc).__name__}")
     return error_response(exc.status_code, str(exc.detail), exc.headers)
+
+
+async def _job_error(request: Request, exc: Exception) -> JSONResponse:
+    """The jobs package's domain errors, through the one table."""
+    if not isinstance(exc, JobError):
+        raise TypeError(f"unexpected exception {type(exc).__name__}")
+    return await _http_error(request, job_api_error(exc))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -144,6 +198,7 @@ async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(JobError, _job_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -7,31 +7,21 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from lama_serve.core.settings import Settings
-from lama_serve.traffic.state import StateError, load_state
+from lama_serve.core.cli_args import add_setting_flag, settings_from_args
+from lama_serve.traffic.state import load_state
 
 if TYPE_CHECKING:  # Triton's client (gevent) loads only when a rollout command runs
     from lama_serve.rollout.operations import Rollouts
 
-# flag dest -> Settings field; a flag left out keeps the environment's value.
-FLAG_FIELDS = {"state": "rollout_state_path", "triton_url": "triton_url",
-               "repository": "model_repository"}
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--state", type=Path, help="state file (env ROLLOUT_STATE_PATH; "
-                        "default var/rollout.json); every gateway must read the same one")
-    parser.add_argument("--triton-url", help="Triton host:port (env TRITON_URL; default "
-                        "127.0.0.1:TRITON_HTTP_PORT)")
-    parser.add_argument("--repository", type=Path, help="model repository Triton serves "
-                        "(env MODEL_REPOSITORY; default model_repository)")
+    add_setting_flag(parser, "--state", "rollout_state_path",
+                     "state file; every gateway must read the same one", Path)
+    add_setting_flag(parser, "--triton-url", "triton_url", "Triton host:port (unset: 127.0.0.1:TRITON_HTTP_PORT)")
+    add_setting_flag(parser, "--repository", "model_repository", "model repository Triton serves", Path)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -77,26 +67,16 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], object]) -> int:
-    """Build settings and the Triton client, run `operation`, turn known errors into exit 1."""
-    from lama_serve.rollout.operations import RolloutError, Rollouts
+    """Build settings and the Triton client, run `operation`; domain errors reach the dispatcher."""
+    from lama_serve.rollout.operations import Rollouts
     from lama_serve.triton.control import TritonControl
-    from lama_serve.triton.errors import TritonError
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    overrides = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items()
-                 if getattr(args, dest) is not None}
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as error:
-        print(f"invalid settings; fix these flags or env vars:\n{error}", file=sys.stderr)
-        return 2
+    settings = settings_from_args(args)
     control = TritonControl(settings.effective_triton_url, settings.admin_headers,
-                            timeout_s=settings.rollout_ready_timeout_s)
+                            model=settings.model_name, timeout_s=settings.rollout_ready_timeout_s)
     try:
         operation(Rollouts(settings, control))
-    except (RolloutError, TritonError, StateError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     finally:
         control.close()
     return 0

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lama_serve.core.contract import MODEL_NAME
 from lama_serve.core.errors import LamaServeError
 from lama_serve.core.repository import ModelRepository
 from lama_serve.core.settings import Settings
@@ -133,7 +132,7 @@ class Rollouts:
         """Without a state file the gateway calls Triton's newest ready version: that one."""
         ready = self.control.ready_versions()
         if not ready:
-            raise RolloutError(f"Triton at {self.control.url} serves no version of {MODEL_NAME}; "
+            raise RolloutError(f"Triton at {self.control.url} serves no version of {self.control.model}; "
                                f"start it with `lama-serve up` first.")
         return ready[-1]
 

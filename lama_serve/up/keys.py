@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
+from lama_serve.core.settings import Settings
 from lama_serve.gateway.auth import generate_key, hash_key, read_keys_file
-
-if TYPE_CHECKING:
-    from lama_serve.core.settings import Settings
+from lama_serve.jobs.service import webhook_secrets
+from lama_serve.jobs.webhook_secrets import new_secret
 
 
 def ensure_api_key(settings: Settings, out: TextIO = sys.stderr) -> Settings:
@@ -45,12 +45,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         func=_new_key)
     actions.add_parser("hash", help="read a key on stdin, print its API_KEYS_FILE line").set_defaults(
         func=_hash_key)
+    webhook = actions.add_parser("webhook-secret", help="show or rotate a key's webhook signing secret")
+    webhook.add_argument("action", choices=("show", "rotate", "new"),
+                         help="show (made on first use), rotate (old one signs too for "
+                         "WEBHOOK_SECRET_GRACE_S), new (print a fresh secret for WEBHOOK_SECRET)")
+    webhook.add_argument("--key-id", help="key id (as in usage stats); required for show/rotate")
+    webhook.set_defaults(func=_webhook_secret)
 
 
 def _new_key(_args: argparse.Namespace) -> int:
     key, record = generate_key()
     print(f"API key (give to the client; it is not stored): {key}")
     print(f"line for API_KEYS_FILE: {record}")
+    return 0
+
+
+def _webhook_secret(args: argparse.Namespace) -> int:
+    if args.action == "new":
+        print(new_secret())
+        return 0
+    if not args.key_id:
+        print("--key-id is required for show and rotate", file=sys.stderr)
+        return 2
+    secrets = webhook_secrets(Settings())
+    print(secrets.show(args.key_id) if args.action == "show" else secrets.rotate(args.key_id))
     return 0
 
 

@@ -1,37 +1,29 @@
-"""`lama-serve bench detect`: its labelled set and scores, with numbers (no Triton)."""
+"""`lama-serve bench detect`: the labelled set is reproducible and the per-kind scores are the
+pixel metrics of detect.metrics, with faint marks reported apart."""
+from __future__ import annotations
+
 import numpy as np
 
-from lama_serve.bench.detect import restored_share, score
-from lama_serve.bench.detect_set import Example, shared_group, templated, write_template
+from lama_serve.bench.detect import TARGET_OPACITY, labelled_set, opacity, score_rows
+from lama_serve.detect import synth
 
 
-def _example(truth: np.ndarray, kind: str = "logo") -> Example:
-    clean = np.zeros(truth.shape + (3,), np.uint8)
-    return Example(kind, clean, truth, clean)
+def test_labelled_set_is_deterministic_and_covers_every_kind() -> None:
+    first, again = labelled_set(1, 64, seed=3), labelled_set(1, 64, seed=3)
+    assert [c.kind for c in first] == list(synth.KINDS)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(first, again))
 
 
-def test_scores_pool_pixels_per_kind():
-    truth = np.zeros((4, 4), bool)
-    truth[0, :2] = True
-    predicted = np.zeros((4, 4), np.uint8)
-    predicted[0, 1:3] = 255
-    row = score("logo", [_example(truth)], [predicted])
-    assert (row["recall"], row["precision"], row["iou"]) == (0.5, 0.5, 0.333)
-    assert score("clean", [_example(np.zeros((4, 4), bool), "clean")], [predicted])["false_positive_area"] == 0.125
-
-
-def test_restored_share_counts_mark_pixels_within_three_levels():
-    truth = np.ones((1, 4), bool)
-    restored = np.array([[[0] * 3, [3] * 3, [4] * 3, [0] * 3]], np.uint8)
-    assert restored_share([_example(truth)], [restored]) == 0.75
-    assert restored_share([_example(truth)], [None]) == 0.0
-
-
-def test_template_and_shared_examples_carry_their_truth(tmp_path):
-    rng = np.random.default_rng(0)
-    rgb, alpha = write_template(rng, tmp_path, 96)
-    assert (tmp_path / "bench_mark.png").is_file() and rgb.shape[:2] == alpha.shape
-    for example in [*templated(rng, (rgb, alpha), 2, 96), *shared_group(rng, 3, 96)]:
-        assert example.image.shape == (96, 96, 3) and example.truth.any()
-        moved = np.abs(example.image.astype(int) - example.clean).max(axis=-1) > 3
-        np.testing.assert_array_equal(moved, example.truth)
+def test_scores_per_kind() -> None:
+    marked = next(c for c in labelled_set(1, 64, seed=0) if c.kind == "logo" and opacity(c) >= TARGET_OPACITY)
+    clean = next(c for c in labelled_set(1, 64, seed=0) if c.kind == "clean")
+    half = marked.mask.copy()
+    half[: half.shape[0] // 2] = False  # finds the lower half of the mark only
+    noisy = np.zeros_like(clean.mask)
+    noisy[:8, :8] = True  # 64 of 4096 pixels wrongly masked
+    rows = {r["kind"]: r for r in score_rows([(marked, half, 0.010), (clean, noisy, 0.030)])}
+    expected = np.count_nonzero(half) / np.count_nonzero(marked.mask)
+    assert rows["logo"]["recall"] == round(expected, 3) and rows["logo"]["precision"] == 1.0
+    assert rows["logo"]["iou"] == round(expected, 3) and rows["logo"]["p50_ms"] == 10.0
+    assert rows["clean"] == {"kind": "clean", "images": 1, "false_positive_area": round(64 / 4096, 4),
+                             "p50_ms": 30.0}

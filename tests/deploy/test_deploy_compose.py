@@ -18,7 +18,7 @@ from lama_serve.triton.process import free_port
 
 from .deploy_files import DEPLOY, REPO, compose_default
 
-SERVICES = {"export", "triton", "gateway", "prometheus", "grafana", "nginx"}
+SERVICES = {"export", "triton", "gateway", "redis", "prometheus", "grafana", "nginx"}
 TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"  # Triton 2.51.0
 # Bind-mount sources the operator provides at deploy time (docs/deploy.md), so absent
 # from a checkout: the checkpoint folder (its *.pt are git-ignored) and the TLS folder.
@@ -150,6 +150,18 @@ def test_gateway_ports_agree(compose, compose_triton_flags, settings_defaults):
     assert triton_port == compose_triton_flags["--http-port"]
     dockerfile = dict(_dockerfile_instructions(REPO / gateway["build"]["dockerfile"]))
     assert dockerfile["EXPOSE"] == str(port)
+
+
+def test_gateway_jobs_share_the_redis_service(compose):
+    """Async jobs: every gateway replica reads one queue at the redis service's port."""
+    gateway, redis = compose["services"]["gateway"], compose["services"]["redis"]
+    env = gateway["environment"]
+    assert env["JOBS_BACKEND"] == "redis" and env["WEBHOOK_SECRET"] is None
+    host, port = env["REDIS_URL"].removeprefix("redis://").split("/")[0].split(":")
+    assert host == "redis" and port in redis["expose"]
+    assert redis["command"][redis["command"].index("--port") + 1] == port
+    assert "--appendonly" in redis["command"] and gateway["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert env["JOBS_DIR"].startswith("/data/")  # on the gateway-data volume
 
 
 @pytest.mark.parametrize("service", ["gateway", "export"])

@@ -111,6 +111,18 @@ def test_gateway_env_and_ports(k8s_objects, settings_env_names, settings_default
     )
 
 
+def test_gateway_jobs_share_the_redis_service(k8s_objects):
+    env = {item["name"]: item for item in _container(k8s_objects, "gateway")["env"]}
+    assert env["JOBS_BACKEND"]["value"] == "redis"
+    host, port = env["REDIS_URL"]["value"].removeprefix("redis://").split("/")[0].split(":")
+    assert {p["name"]: p["port"] for p in k8s_objects["Service", host]["spec"]["ports"]} == {"redis": int(port)}
+    assert env["WEBHOOK_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "lama-gateway-keys"
+    redis = _container(k8s_objects, "redis")
+    assert "--appendonly" in redis["args"]
+    (claim,) = [v["persistentVolumeClaim"] for v in _pod_spec(k8s_objects, "redis")["volumes"]]
+    assert ("PersistentVolumeClaim", claim["claimName"]) in k8s_objects
+
+
 def test_gateway_replicas_and_probes(k8s_objects):
     assert k8s_objects["Deployment", "gateway"]["spec"]["replicas"] >= 2
     container = _container(k8s_objects, "gateway")

@@ -47,6 +47,7 @@ def isolated_settings(directory: Path, **overrides: Any) -> Settings:
         "api_keys_file": None,
         "triton_url": DEAD_TRITON,
         "stats_db_path": directory / "stats.sqlite3",
+        "jobs_dir": directory / "jobs",
         "model_repository": directory / "no-repository",
         "rate_limit_per_minute": 0,
         "retry_after_s": 3,

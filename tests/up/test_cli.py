@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from lama_serve.cli import build_parser, main
+from lama_serve.core.cli_args import settings_from_args
 from lama_serve.core.settings import Settings
-from lama_serve.up.cli import settings_from_args
 
 
 def settings_for(argv: list[str]) -> Settings:
@@ -35,6 +35,6 @@ def test_environment_sets_defaults_and_flags_override(monkeypatch: pytest.Monkey
     assert settings.gateway_host == "127.0.0.1"
 
 
-def test_invalid_value_is_reported_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+def test_invalid_value_is_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["up", "--port", "70000"]) == 2
-    assert "gateway_port" in caplog.text
+    assert "gateway_port" in capsys.readouterr().err

@@ -73,7 +73,7 @@ class UpCommand:
         env.update(GENERATED_KEYS_FILE=str(tmp_path / "api_keys"), GATEWAY_HOST="127.0.0.1",
                    GATEWAY_PORT=str(self.gateway_port), TRITON_HTTP_PORT=str(free_port()),
                    TRITON_METRICS_PORT=str(free_port()), MODEL_REPOSITORY=str(repository),
-                   STATS_DB_PATH=str(tmp_path / "stats.sqlite3"))
+                   STATS_DB_PATH=str(tmp_path / "stats.sqlite3"), JOBS_DIR=str(tmp_path / "jobs"))
         self.log_path = tmp_path / "up.log"
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "lama_serve.cli", "up"],

@@ -15,7 +15,7 @@ from anyio import to_thread
 from lama_serve.detect.combine import removed_regions
 from lama_serve.detect.masks import grow_mask, mask_from_alpha, parse_rectangles, rectangles_mask
 from lama_serve.detect.types import DetectionInputError, DetectionResult
-from lama_serve.gateway.deps import Services, detection_service
+from lama_serve.gateway.deps import Services, require_detection
 from lama_serve.gateway.errors import BadInput, input_error
 from lama_serve.gateway.inpaint import imaging
 from lama_serve.gateway.inpaint.imaging import DecodedImage, ImageLimits
@@ -85,5 +85,5 @@ async def _missing_mask(services: Services, decoded: DecodedImage,
         return MaskChoice(decoded, np.full(decoded.rgb.shape[:2], 255, np.uint8), "full")
     if detected is None:
         with services.metrics.stage("detect"):
-            detected = await detection_service(services).detect(decoded.rgb)
+            detected = await require_detection(services).detect(decoded.rgb)
     return detected_choice(decoded, detected)

@@ -1,7 +1,7 @@
 """Where the holes are: boxes around a mask's 8-connected regions, merged by margin.
 
 Pure numpy (no scipy in the gateway image). Connected components are found over
-horizontal runs with a vectorized union-find, so a 4096x4096 mask with a logo costs
+horizontal runs with the detectors' vectorized union-find, so a 4096x4096 mask with a logo costs
 milliseconds. Masks fragmented past MAX_RUNS runs or MAX_REGIONS regions (noise,
 dithering) are treated as one region: exact labels would cost seconds and such masks
 span the image anyway.
@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from lama_serve.detect.components import union_roots
 
 MAX_RUNS = 1 << 18  # row runs of holes; a 4096-px logo has ~4k
 MAX_REGIONS = 1024  # regions before merging, which compares every pair
@@ -38,20 +40,6 @@ class Box:
     @property
     def slices(self) -> tuple[slice, slice]:
         return slice(self.top, self.bottom), slice(self.left, self.right)
-
-
-def _components(count: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Union-find over edges (first[i], second[i]), vectorized: every node's label is the
-    smallest node of its component. Roots hook under smaller roots, then paths compress."""
-    parent = np.arange(count)
-    while True:
-        a, b = parent[first], parent[second]
-        differ = a != b
-        if not differ.any():
-            return parent
-        np.minimum.at(parent, np.maximum(a, b)[differ], np.minimum(a, b)[differ])
-        while not np.array_equal(grand := parent[parent], parent):
-            parent = grand
 
 
 def _group_boxes(coords: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -104,7 +92,7 @@ def _hole_regions(mask: np.ndarray, threshold: int) -> np.ndarray:
     runs = np.repeat(np.arange(rows.size), counts)  # edge i joins runs[i] ...
     skip = np.repeat(first - np.cumsum(counts) + counts, counts)
     touching = skip + np.arange(counts.sum())  # ... to first[run], first[run] + 1, ...
-    labels = _components(rows.size, runs, touching)
+    labels = union_roots(rows.size, runs, touching)
     coords = np.stack([rows, starts, rows + 1, ends], axis=1).astype(np.int64)
     return _group_boxes(coords, labels) + np.array([top, left, top, left])
 
@@ -130,7 +118,7 @@ def _merge(coords: np.ndarray, margin: int) -> np.ndarray:
         first, second = np.nonzero(np.triu(overlap, 1))
         if first.size == 0:
             break
-        coords = _group_boxes(coords, _components(len(coords), first, second))
+        coords = _group_boxes(coords, union_roots(len(coords), first, second))
     return coords
 
 

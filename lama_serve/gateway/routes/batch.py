@@ -22,10 +22,12 @@ from fastapi.responses import Response
 
 from lama_serve.detect.types import DetectionResult
 from lama_serve.gateway import processing
-from lama_serve.gateway.deps import ApiKeyDep, ModelVersionDep, Services, ServicesDep, TritonDep, detection_service
+from lama_serve.gateway.deps import Services, ServicesDep, choose_model_version, require_detection, require_triton
 from lama_serve.gateway.detection.masking import MaskOptions
 from lama_serve.gateway.errors import ApiError, BadInput, ErrorBody, PayloadTooLarge, error_responses
+from lama_serve.gateway.job_handlers import Call, handles
 from lama_serve.gateway.processing import Loaded
+from lama_serve.gateway.routes._async import ASYNC_RESPONSES, JobRequestDep
 from lama_serve.gateway.routes._common import (
     AcceptHeader,
     FormatQuery,
@@ -67,6 +69,17 @@ RESPONSES = {
 }
 
 
+def _zip(entries: list[Entry], images: list[bytes | None]) -> bytes:
+    """Images stored as they are (already compressed), the item list deflated."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for entry, image in zip(entries, images, strict=True):
+            if image is not None:
+                archive.writestr(str(entry["file"]), image, zipfile.ZIP_STORED)
+        archive.writestr(RESULTS_FILE, json.dumps({"items": entries}, indent=2), zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
 async def _load(services: Services, upload: UploadFile, mask: UploadFile | None) -> Loaded | ApiError:
     """An item read and decoded, or its error (it fails alone)."""
     try:
@@ -79,67 +92,28 @@ async def _shared(services: Services, loaded: list[Loaded | ApiError]) -> list[D
     """One mark estimated over the decoded items, located in each (None for failed items)."""
     decoded = [item.decoded.rgb for item in loaded if isinstance(item, Loaded)]
     with services.metrics.stage("detect"):
-        found = iter(await detection_service(services).detect_shared(decoded))
+        found = iter(await require_detection(services).detect_shared(decoded))
     return [next(found) if isinstance(item, Loaded) else None for item in loaded]
 
 
-def _zip(entries: list[Entry], images: list[bytes | None]) -> bytes:
-    """Images stored as they are (already compressed), the item list deflated."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for entry, image in zip(entries, images, strict=True):
-            if image is not None:
-                archive.writestr(str(entry["file"]), image, zipfile.ZIP_STORED)
-        archive.writestr(RESULTS_FILE, json.dumps({"items": entries}, indent=2), zipfile.ZIP_DEFLATED)
-    return out.getvalue()
-
-
-@router.post("/remove-watermark/batch", response_class=Response, responses=RESPONSES,
-             operation_id="removeWatermarkBatch")
-async def remove_watermark_batch(
-    key_id: ApiKeyDep,
-    services: ServicesDep,
-    triton: TritonDep,
-    version: ModelVersionDep,
-    image: Annotated[list[UploadFile], File(description="Images, repeated field; JPEG, PNG or WebP.")],
-    mask: Annotated[
-        list[UploadFile] | None,
-        File(description="Masks, repeated field, paired with `image` by order (same count)."),
-    ] = None,
-    hd_strategy: HdStrategyForm = None,
-    hd_strategy_query: HdStrategyQuery = None,
-    output_format: FormatQuery = None,
-    accept: AcceptHeader = None,
-    detect: DetectForm = None,
-    grow_mask: GrowMaskForm = 0,
-) -> Response:
-    """Inpaint up to BATCH_MAX_ITEMS image/mask pairs in one request. The batch takes one
-    rate-limit token; each item counts as one request in `/api/v1/stats`. Items without a
-    mask are detected one by one, or, with `detect=shared`, against one watermark estimated
-    over the whole batch."""
-    settings = services.settings
-    if len(image) > settings.batch_max_items:
-        raise PayloadTooLarge(
-            f"Too many items: {len(image)} images, at most {settings.batch_max_items} per batch; "
-            "split the batch."
-        )
-    masks = mask or []
-    if masks and len(masks) != len(image):
-        raise BadInput(f"Got {len(image)} images and {len(masks)} masks; send one mask per image, in order.")
-    fmt = choose_format(output_format, accept, settings.output_format)
-    strategy = hd_strategy or hd_strategy_query
-    options = MaskOptions(grow=grow_mask)
+@handles("batch")
+async def run_batch(call: Call) -> Response:
+    """Every item through the single-image pipeline; the route's zip, now or as a job."""
+    services, fmt, strategy = call.services, call.params["format"], call.params["hd_strategy"]
+    triton, version = require_triton(services), choose_model_version(services)
+    options = MaskOptions(grow=call.params.get("grow_mask", 0))
     started = time.perf_counter()
-    pairs = list(zip(image, masks or [None] * len(image), strict=True))
+    images, masks = call.uploads["image"], call.uploads.get("mask", [])
+    pairs = list(zip(images, masks or [None] * len(images), strict=True))
     loaded = await gather_or_cancel(_load(services, *pair) for pair in pairs)
-    shared = await _shared(services, loaded) if detect == "shared" else [None] * len(loaded)
+    shared = await _shared(services, loaded) if call.params.get("detect") == "shared" else [None] * len(loaded)
 
     async def item(index: int, upload: UploadFile, prepared: Loaded | ApiError,
                    detected: DetectionResult | None) -> tuple[Entry, bytes | None]:
         entry: Entry = {"index": index, "filename": upload.filename}
         item_started = time.perf_counter()
         try:
-            with recorded_usage(services, key_id):
+            with recorded_usage(services, call.key_id):
                 if isinstance(prepared, ApiError):
                     raise prepared
                 result = await processing.inpaint_loaded(
@@ -164,13 +138,50 @@ async def remove_watermark_batch(
 
     done = await gather_or_cancel(item(index, upload, prepared, detected) for index, ((upload, _), prepared, detected)
                                   in enumerate(zip(pairs, loaded, shared, strict=True)))
-    entries, images = [entry for entry, _ in done], [data for _, data in done]
-    archive = await to_thread.run_sync(_zip, entries, images)
+    entries, encoded = [entry for entry, _ in done], [data for _, data in done]
+    archive = await to_thread.run_sync(_zip, entries, encoded)
     headers = {
         "X-Processing-Time": f"{time.perf_counter() - started:.3f}",
-        "X-Batch-Failed": str(sum(data is None for data in images)),
+        "X-Batch-Failed": str(sum(data is None for data in encoded)),
     }
     served = {entry.get("model_version") for entry in entries} - {None}
     if len(served) == 1:  # one value per request: several only if Triton's latest changed mid-batch
         headers["X-Model-Version"] = str(served.pop())
     return Response(archive, media_type="application/zip", headers=headers)
+
+
+@router.post("/remove-watermark/batch", response_class=Response, responses={**RESPONSES, **ASYNC_RESPONSES},
+             operation_id="removeWatermarkBatch")
+async def remove_watermark_batch(
+    services: ServicesDep,
+    job: JobRequestDep,
+    image: Annotated[list[UploadFile], File(description="Images, repeated field; JPEG, PNG or WebP.")],
+    mask: Annotated[
+        list[UploadFile] | None,
+        File(description="Masks, repeated field, paired with `image` by order (same count)."),
+    ] = None,
+    hd_strategy: HdStrategyForm = None,
+    hd_strategy_query: HdStrategyQuery = None,
+    output_format: FormatQuery = None,
+    accept: AcceptHeader = None,
+    detect: DetectForm = None,
+    grow_mask: GrowMaskForm = 0,
+) -> Response:
+    """Inpaint up to BATCH_MAX_ITEMS image/mask pairs in one request. The batch takes one
+    rate-limit token; each item counts as one request in `/api/v1/stats`. Items without a
+    mask are detected one by one, or, with `detect=shared`, against one watermark estimated
+    over the whole batch. `Prefer: respond-async` (or a `webhook`) makes it a job whose
+    result is the zip."""
+    settings = services.settings
+    if len(image) > settings.batch_max_items:
+        raise PayloadTooLarge(
+            f"Too many items: {len(image)} images, at most {settings.batch_max_items} per batch; "
+            "split the batch."
+        )
+    masks = mask or []
+    if masks and len(masks) != len(image):
+        raise BadInput(f"Got {len(image)} images and {len(masks)} masks; send one mask per image, in order.")
+    fmt = choose_format(output_format, accept, settings.output_format)
+    params = {"format": fmt, "hd_strategy": hd_strategy or hd_strategy_query, "detect": detect,
+              "grow_mask": grow_mask}
+    return await job.respond("batch", {"image": image, "mask": masks}, params)

@@ -1,0 +1,96 @@
+"""The asyncio worker pool: N workers take queued jobs and run the injected processor.
+
+Concurrency is bounded by the pool size, so Triton's dynamic batcher sees at most that many
+calls from this process and does the scheduling. Events are put in the outbox before the
+job's final state is stored, so a crash in between repeats the event, never loses it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from lama_serve.jobs.dispatcher import Dispatcher
+from lama_serve.jobs.errors import ProcessingFailed
+from lama_serve.jobs.model import Job, JobResult, Processor, Status, now_iso
+from lama_serve.jobs.store import JobStore
+from lama_serve.jobs.webhooks import delivery_for, wanted
+
+log = logging.getLogger(__name__)
+CLAIM_WAIT_S = 1.0
+EXPIRE_EVERY_S = 30.0
+
+
+class WorkerPool:
+    def __init__(self, store: JobStore, processor: Processor, dispatcher: Dispatcher,
+                 concurrency: int, renew_s: float) -> None:
+        self._store, self._processor, self._dispatcher = store, processor, dispatcher
+        self._concurrency, self._renew_s = concurrency, renew_s
+        self._tasks: list[asyncio.Task] = []
+        self._running: dict[str, asyncio.Task] = {}
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._work()) for _ in range(self._concurrency)]
+
+    async def stop(self) -> None:
+        """Running jobs stay `processing` in the store and are resumed by the next start."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def cancel_running(self, job_id: str) -> None:
+        """Best effort: stop the processor of a job canceled while it runs here."""
+        task = self._running.get(job_id)
+        if task is not None:
+            task.cancel()
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._store.claim(CLAIM_WAIT_S)
+            if job is not None:
+                await self._run(job)
+
+    async def _run(self, job: Job) -> None:
+        if wanted(job, "start") and job.attempt == 1:
+            await self._dispatcher.enqueue(delivery_for(job))
+        inputs = await self._store.inputs(job.id)
+        started = time.perf_counter()
+        task = asyncio.create_task(self._processor(job, inputs, job.params))
+        self._running[job.id] = task
+        result: JobResult | None = None
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=self._renew_s)
+                await self._store.renew(job)
+            result = task.result()
+            job.status, job.media_type, job.result_headers = Status.SUCCEEDED, result.media_type, result.headers
+        except asyncio.CancelledError:
+            if not task.cancelled():  # the pool is stopping: leave the job to be resumed
+                task.cancel()
+                raise
+            return  # canceled through the API; the store already says so
+        except ProcessingFailed as exc:
+            job.fail(exc.detail, exc.status_code)
+        except Exception:
+            log.exception("job %s: processor failed", job.id)
+            job.fail("Internal error while processing the job; the operator can find it in the log.", 500)
+        finally:
+            self._running.pop(job.id, None)
+        job.completed_at, job.processing_seconds = now_iso(), round(time.perf_counter() - started, 4)
+        await self._finish(job, result)
+
+    async def _finish(self, job: Job, result: JobResult | None) -> None:
+        delivery = delivery_for(job) if wanted(job, "completed") else None
+        if delivery is not None:
+            await self._dispatcher.enqueue(delivery)
+        if not await self._store.finish(job, result) and delivery is not None:
+            log.info("job %s was canceled while processing; its result is dropped", job.id)
+            await self._dispatcher.forget(delivery)
+
+
+async def expire_loop(store: JobStore) -> None:
+    """Delete expired results and inputs now and then."""
+    while True:
+        await store.expire()
+        await asyncio.sleep(EXPIRE_EVERY_S)

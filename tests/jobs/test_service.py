@@ -1,0 +1,78 @@
+"""Jobs through the service on both backends: process, fail, cancel, list, cap, expiry."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from lama_serve.jobs.errors import JobNotDone, JobNotFound, ResultExpired, TooManyJobs
+from lama_serve.jobs.model import Status
+from lama_serve.jobs.service import open_jobs
+from tests.jobs.conftest import echo, job_settings
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["local", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> dict:
+    if request.param == "redis":
+        return {"jobs_backend": "redis", "redis_url": request.getfixturevalue("redis_url")}
+    return {"jobs_backend": "local"}
+
+
+async def test_job_succeeds_fails_and_is_private(tmp_path: Path, backend: dict) -> None:
+    async with open_jobs(job_settings(tmp_path, **backend), echo) as jobs:
+        ok = await jobs.submit("alice", "single", {"image": b"pixels"}, {"sleep": 0.1})
+        bad = await jobs.submit("alice", "single", {}, {"fail": "mask is empty"})
+        with pytest.raises(JobNotDone):
+            await jobs.result("alice", ok.id)
+        done = await jobs.wait("alice", ok.id, 10)
+        assert done.status is Status.SUCCEEDED and done.processing_seconds >= 0.1
+        job, body = await jobs.result("alice", ok.id)
+        assert body == b"pixels" and job.result_headers == {"X-Echo": ok.id}
+        failed = await jobs.wait("alice", bad.id, 10)
+        assert failed.error == {"error": "Bad Request", "detail": "mask is empty", "status_code": 400}
+        with pytest.raises(JobNotFound):
+            await jobs.get("bob", ok.id)
+
+
+async def test_cancel_queued_and_running(tmp_path: Path, backend: dict) -> None:
+    async with open_jobs(job_settings(tmp_path, jobs_concurrency=1, **backend), echo) as jobs:
+        running = await jobs.submit("alice", "single", {}, {"sleep": 30})
+        queued = await jobs.submit("alice", "single", {}, {})
+        while (await jobs.get("alice", running.id)).status is not Status.PROCESSING:
+            await asyncio.sleep(0.05)
+        assert (await jobs.cancel("alice", queued.id)).status is Status.CANCELED
+        assert (await jobs.cancel("alice", running.id)).status is Status.CANCELED
+        after = await jobs.submit("alice", "single", {"image": b"x"}, {})
+        assert (await jobs.wait("alice", after.id, 10)).status is Status.SUCCEEDED
+        assert (await jobs.get("alice", running.id)).status is Status.CANCELED
+
+
+async def test_pagination_and_cap(tmp_path: Path, backend: dict) -> None:
+    async with open_jobs(job_settings(tmp_path, jobs_max_active_per_key=5, **backend), None) as jobs:
+        ids = [(await jobs.submit("alice", "batch", {}, {})).id for _ in range(5)]
+        with pytest.raises(TooManyJobs):
+            await jobs.submit("alice", "single", {}, {})
+        await jobs.submit("bob", "single", {}, {})  # the cap is per key
+        seen, cursor = [], None
+        while True:
+            page, cursor = await jobs.store.list("alice", 2, cursor)
+            seen += [job.id for job in page]
+            if cursor is None:
+                break
+        assert seen == ids[::-1]
+
+
+async def test_results_and_inputs_expire(tmp_path: Path) -> None:
+    settings = job_settings(tmp_path, job_result_ttl_s=0.3)
+    async with open_jobs(settings, echo) as jobs:
+        job = await jobs.submit("alice", "single", {"image": b"pixels"}, {})
+        await jobs.wait("alice", job.id, 10)
+        assert (settings.jobs_dir / "blobs" / job.id / "in" / "image").exists()
+        await asyncio.sleep(0.4)
+        assert await jobs.store.expire() == 1
+        assert not (settings.jobs_dir / "blobs" / job.id).exists()
+        with pytest.raises(ResultExpired):
+            await jobs.result("alice", job.id)
