@@ -185,7 +185,16 @@ class Settings(BaseSettings):
     )
 
     # --- gateway: Triton calls ----------------------------------------------------------
-    inference_timeout_s: float = Field(60.0, gt=0, description="Deadline of one inference (504 after).")
+    inference_timeout_s: float = Field(
+        60.0, gt=0, description="Base of a request's inference deadline (504 after); it grows by "
+        "INFERENCE_SECONDS_PER_MEGAPIXEL for every megapixel the request sends to the model.")
+    inference_seconds_per_megapixel: float = Field(
+        10.0, ge=0, description="Expected model seconds per megapixel sent (tiles, padding included); "
+        "10 fits big-lama on a 2-core CPU with OpenVINO bf16 (~7 s/Mpx); ONNX Runtime f32 needs ~40, "
+        "a GPU ~0.1.")
+    inference_max_estimated_s: float = Field(
+        240.0, gt=0, description="Requests whose estimated model time exceeds this are refused up "
+        "front (422, pointing to hd_strategy=crop) instead of timing out.")
     health_timeout_s: float = Field(2.0, gt=0, description="Deadline of the Triton readiness probe.")
     retry_after_s: int = Field(5, ge=1, description="`Retry-After` sent with 503 responses.")
 

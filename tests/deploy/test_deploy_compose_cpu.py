@@ -25,7 +25,7 @@ for _tag in ("!reset", "!override"):
 
 @pytest.fixture(scope="module")
 def cpu_triton() -> dict:
-    overlay = yaml.load(CPU_COMPOSE.read_text(), Loader=_ComposeLoader)  # noqa: S506 (SafeLoader)
+    overlay = yaml.load(CPU_COMPOSE.read_text(), Loader=_ComposeLoader)  # a SafeLoader
     assert set(overlay["services"]) == {"triton"}, "the CPU overlay changes only Triton"
     return overlay["services"]["triton"]
 
