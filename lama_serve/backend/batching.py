@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from lama_serve.core.contract import IMAGE, MASK, PROBABILITY_MAP, SPATIAL_MULTIPLE, TensorSpec
+from lama_serve.core.contract import IMAGE, MASK, MIN_SIDE, PROBABILITY_MAP, SPATIAL_MULTIPLE, TensorSpec
 
 # The input tensors of one request, batch axis first: (image, mask) for lama, (image,) for
 # a detector. The first one's H and W decide the group.
@@ -43,6 +43,10 @@ def validate(image: np.ndarray, mask: np.ndarray) -> None:
         raise RequestError(f"'{IMAGE.name}' and '{MASK.name}' must share N, H and W, got "
                            f"{list(image.shape)} and {list(mask.shape)}")
     _check_spatial(image, SPATIAL_MULTIPLE)
+    if min(image.shape[1:3]) < MIN_SIDE:
+        raise RequestError(f"H and W must be at least {MIN_SIDE}, got {image.shape[1]}x{image.shape[2]}; "
+                           f"pad the image (mirror) to e.g. {max(image.shape[1], MIN_SIDE)}x"
+                           f"{max(image.shape[2], MIN_SIDE)}")
 
 
 def validate_probability_map(image: np.ndarray) -> None:

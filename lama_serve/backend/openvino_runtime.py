@@ -20,22 +20,38 @@ from lama_serve.core.contract import IMAGE, INPAINTED, MASK
 
 
 class OpenVINORuntime:
-    """`runtime(images, masks) -> inpainted` through one compiled model reused for all shapes."""
+    """`runtime(images, masks) -> inpainted` through one compiled model reused for all shapes.
+
+    A failed call (e.g. a REFLECT pad wider than its input) poisons the shape state the
+    read ov.Model shares with everything compiled from it: every later call at a shape seen
+    before fails, through a fresh infer request, a recompile or a clone alike (OpenVINO
+    2026.4). So any failure re-reads and recompiles the model before re-raising: the failure
+    stays with its request.
+    """
 
     def __init__(self, path: Path, precision: str, threads: int) -> None:
-        core = ov.Core()
+        self._core = ov.Core()
+        self._path = path
         self.precision = precision
-        self._compiled = core.compile_model(core.read_model(str(path)), "CPU", {
+        self._config = {
             "INFERENCE_PRECISION_HINT": precision,
             "PERFORMANCE_HINT": "LATENCY",
             "NUM_STREAMS": "1",
             "INFERENCE_NUM_THREADS": str(threads),
-        })
-        self._request = self._compiled.create_infer_request()
+        }
+        self._compile()
         self.io_names = ({p.get_any_name() for p in self._compiled.inputs},
                          {p.get_any_name() for p in self._compiled.outputs})
 
+    def _compile(self) -> None:
+        self._compiled = self._core.compile_model(self._core.read_model(str(self._path)), "CPU", self._config)
+        self._request = self._compiled.create_infer_request()
+
     def __call__(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
+        try:
+            result = self._request.infer({IMAGE.name: images, MASK.name: masks})
+        except Exception:
+            self._compile()
+            raise
         # copied: the request reuses its output buffer on the next call
-        result = self._request.infer({IMAGE.name: images, MASK.name: masks})
         return np.array(result[INPAINTED.name], copy=True)

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 MODEL_NAME = "lama"
 # H and W of every request must be a multiple of this (3 stride-2 downsamplings).
 SPATIAL_MULTIPLE = 8
+# Smallest H and W the graph can take: the 3x3 blocks at 1/SPATIAL_MULTIPLE scale REFLECT-pad
+# by 1, which needs at least 2 pixels there (an 8-px side fails inside the runtime).
+MIN_SIDE = 2 * SPATIAL_MULTIPLE
 # Largest batch Triton may form; configs and the TensorRT profile use it.
 MAX_BATCH_SIZE = 8
 ONNX_OPSET = 17

@@ -202,7 +202,16 @@ class Settings(BaseSettings):
     )
 
     # --- gateway: Triton calls ----------------------------------------------------------
-    inference_timeout_s: float = Field(60.0, gt=0, description="Deadline of one inference (504 after).")
+    inference_timeout_s: float = Field(
+        60.0, gt=0, description="Base of a request's inference deadline (504 after); it grows by "
+        "INFERENCE_SECONDS_PER_MEGAPIXEL for every megapixel the request sends to the model.")
+    inference_seconds_per_megapixel: float = Field(
+        10.0, ge=0, description="Expected model seconds per megapixel sent (tiles, padding included); "
+        "10 fits big-lama on a 2-core CPU with OpenVINO bf16 (~7 s/Mpx); ONNX Runtime f32 needs ~40, "
+        "a GPU ~0.1.")
+    inference_max_estimated_s: float = Field(
+        240.0, gt=0, description="Requests whose estimated model time exceeds this are refused up "
+        "front (422, pointing to hd_strategy=crop) instead of timing out.")
     health_timeout_s: float = Field(2.0, gt=0, description="Deadline of the Triton readiness probe.")
     retry_after_s: int = Field(5, ge=1, description="`Retry-After` sent with 503 responses.")
 
@@ -210,7 +219,9 @@ class Settings(BaseSettings):
     output_format: Literal["png", "jpeg", "webp"] = Field(
         "png", description="Format when neither `?format=` nor Accept asks for another."
     )
-    png_compress_level: int = Field(1, ge=0, le=9, description="zlib level of PNG output (1 = fast).")
+    png_compress_level: int = Field(
+        1, ge=0, le=9, description="Deflate level of PNG output: 0-3 ISA-L (1 = fast, the default), "
+        "4-9 zlib (a few % smaller, several times slower on large images).")
     lossy_quality: int = Field(95, ge=1, le=100, description="JPEG/WebP output quality.")
     stats_db_path: Path = Field(Path("var/gateway_stats.sqlite3"), description="SQLite usage stats.")
     stats_flush_interval_s: float = Field(2.0, gt=0, description="How often usage stats are written.")

@@ -23,6 +23,7 @@ from lama_serve.gateway.deps import Services
 from lama_serve.gateway.detection.service import DetectionService
 from lama_serve.gateway.errors import install_error_handlers
 from lama_serve.gateway.idempotency import IdempotencyMiddleware
+from lama_serve.gateway.inpaint.cost import InferenceTime, longest_deadline_s
 from lama_serve.gateway.job_handlers import job_processor
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             timeout_s=settings.inference_timeout_s,
             probe_timeout_s=settings.health_timeout_s,
             retry_after_s=settings.retry_after_s,
+            longest_timeout_s=longest_deadline_s(InferenceTime.from_settings(settings)),
         )
         services.detection = DetectionService(settings, services.triton, local)
         services.usage.start()

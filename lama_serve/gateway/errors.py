@@ -92,6 +92,10 @@ class InferenceTimeout(ApiError):
     """Triton did not answer within the inference deadline."""
 
 
+class TooMuchWork(ApiError):
+    """The request's estimated model time exceeds INFERENCE_MAX_ESTIMATED_S."""
+
+
 STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
     BadInput: HTTPStatus.BAD_REQUEST,
     Unauthorized: HTTPStatus.UNAUTHORIZED,
@@ -104,6 +108,7 @@ STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
     UpstreamFailed: HTTPStatus.BAD_GATEWAY,
     ModelUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     InferenceTimeout: HTTPStatus.GATEWAY_TIMEOUT,
+    TooMuchWork: HTTPStatus.UNPROCESSABLE_ENTITY,
 }
 
 

@@ -13,14 +13,15 @@ import numpy as np
 from anyio import to_thread
 from fastapi import UploadFile
 
+from lama_serve.core.settings import Settings
 from lama_serve.detect.types import DetectionResult
 from lama_serve.gateway.deps import Services
 from lama_serve.gateway.detection.masking import MaskOptions, MaskSource, choose_mask
-from lama_serve.gateway.errors import PayloadTooLarge
-from lama_serve.gateway.inpaint import imaging, tiling
+from lama_serve.gateway.errors import PayloadTooLarge, TooMuchWork
+from lama_serve.gateway.inpaint import cost, imaging, tiling
 from lama_serve.gateway.inpaint.imaging import DecodedImage, OutputFormat
 from lama_serve.gateway.inpaint.pipeline import assemble, plan
-from lama_serve.gateway.inpaint.tiling import Strategy
+from lama_serve.gateway.inpaint.tiling import Strategy, Window
 from lama_serve.gateway.tasks import gather_or_cancel
 from lama_serve.gateway.triton import Inpainted, TritonModel
 
@@ -43,10 +44,24 @@ async def read_upload(upload: UploadFile, limit: int, what: str) -> bytes:
 
 
 async def infer_all(
-    triton: TritonModel, tiles: list[tuple[np.ndarray, np.ndarray]], version: str | None
+    triton: TritonModel, tiles: list[tuple[np.ndarray, np.ndarray]], version: str | None,
+    timeout_s: float | None = None,
 ) -> list[Inpainted]:
-    """All tiles at once, so equal shapes meet in Triton's batcher."""
-    return await gather_or_cancel(triton.infer(img[None], m[None, ..., None], version) for img, m in tiles)
+    """All tiles at once, so equal shapes meet in Triton's batcher; all share the request's deadline."""
+    return await gather_or_cancel(
+        triton.infer(img[None], m[None, ..., None], version, timeout_s) for img, m in tiles)
+
+
+def inference_deadline(settings: Settings, windows: list[Window]) -> float:
+    """The request's deadline for its pixels; TooMuchWork when the estimate exceeds the maximum."""
+    time, pixels = cost.InferenceTime.from_settings(settings), cost.pixels_sent(w.shape for w in windows)
+    if cost.too_slow(pixels, time):
+        raise TooMuchWork(
+            f"This request would send {pixels / cost.MEGAPIXEL:.1f} megapixels to the model, about "
+            f"{cost.estimated_seconds(pixels, time):.0f} s of work (at most {time.max_estimated_s:g} s "
+            "is accepted). Send hd_strategy=crop (only windows around the mask are inpainted), or a "
+            "smaller image.")
+    return cost.deadline_seconds(pixels, time)
 
 
 @dataclass(frozen=True)
@@ -101,11 +116,12 @@ async def inpaint_loaded(
     strategy = tiling.choose_strategy(hd_strategy, shape, settings.hd_strategy_crop_trigger)
     with metrics.stage("preprocess"):
         windows = await to_thread.run_sync(plan, settings, strategy, shape, holes)
+        deadline_s = inference_deadline(settings, windows)
         tiles = await to_thread.run_sync(
             lambda: [tiling.extract(decoded.rgb, holes, window, threshold) for window in windows]
         )
     with metrics.stage("triton"):
-        results = await infer_all(triton, tiles, version)
+        results = await infer_all(triton, tiles, version, deadline_s)
     with metrics.stage("encode"):
         blended = await to_thread.run_sync(
             assemble, decoded, holes, windows, [r.pixels for r in results], threshold)

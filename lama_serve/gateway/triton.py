@@ -41,9 +41,12 @@ class TritonModel:
     """Calls one model on one Triton server; every failure leaves as an `ApiError`."""
 
     def __init__(
-        self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int
+        self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int,
+        longest_timeout_s: float | None = None,
     ) -> None:
-        self._triton = AsyncTriton(url, timeout_s=timeout_s)
+        """`timeout_s`: the default deadline of a call; `longest_timeout_s`: the longest one a
+        caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`."""
+        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0))
         self._model, self._version = model, version
         self._timeout_s, self._probe_timeout_s = timeout_s, probe_timeout_s
         self._retry_after_s = retry_after_s
@@ -55,12 +58,16 @@ class TritonModel:
         log.warning("Triton call failed: %s", error)
         return api_error(error, self._retry_after_s)
 
-    async def infer(self, image: np.ndarray, mask: np.ndarray, version: str | None = None) -> Inpainted:
+    async def infer(
+        self, image: np.ndarray, mask: np.ndarray, version: str | None = None, timeout_s: float | None = None
+    ) -> Inpainted:
         """One call; `version` (None: the configured one) lets every call of a request
-        name the same version while a rollout changes what is served."""
+        name the same version while a rollout changes what is served; `timeout_s` (None:
+        the default) is the request's deadline, scaled to its pixels (inpaint/cost.py)."""
         version = self._version if version is None else version
         try:
-            result = await self._within_deadline(self._model, version, inpainting_inputs(image, mask))
+            result = await self._within_deadline(self._model, version, inpainting_inputs(image, mask),
+                                                 timeout_s=timeout_s)
         except TritonError as exc:
             raise self._api_error(exc) from exc
         return Inpainted(result.arrays[INPAINTED.name][0], result.model_version)
@@ -87,14 +94,17 @@ class TritonModel:
             return None
 
     async def _within_deadline(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
-                               outputs: tuple[TensorSpec, ...] = OUTPUTS) -> Outputs:
-        """One Triton call under the inference deadline (a TritonTimeout after it)."""
+                               outputs: tuple[TensorSpec, ...] = OUTPUTS, *,
+                               timeout_s: float | None = None) -> Outputs:
+        """One Triton call under `timeout_s` (None: the default deadline); a TritonTimeout after it."""
+        timeout_s = self._timeout_s if timeout_s is None else timeout_s
         try:
-            with anyio.fail_after(self._timeout_s):
+            with anyio.fail_after(timeout_s):
                 return await self._triton.infer(model, version, arrays, outputs)
         except TimeoutError as exc:
             raise TritonTimeout(
-                f"Inference took longer than {self._timeout_s:g} s; retry with a smaller image or later."
+                f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "
+                "hd_strategy=crop or later."
             ) from exc
 
     async def status(self) -> ModelStatus:

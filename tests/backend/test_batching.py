@@ -31,6 +31,7 @@ class RecordingModel:
     (np.zeros((1, 8, 8, 3), np.uint8), np.zeros((1, 16, 8, 1), np.uint8), "share N, H and W"),
     (np.zeros((1, 60, 96, 3), np.uint8), np.zeros((1, 60, 96, 1), np.uint8), "e.g. 64x96"),
     (np.zeros((0, 8, 8, 3), np.uint8), np.zeros((0, 8, 8, 1), np.uint8), "empty input"),
+    (np.zeros((1, 8, 64, 3), np.uint8), np.zeros((1, 8, 64, 1), np.uint8), "at least 16, got 8x64"),
 ])
 def test_validate_rejects_with_a_fix(image: np.ndarray, mask: np.ndarray, message: str) -> None:
     with pytest.raises(RequestError) as info:

@@ -14,6 +14,9 @@ from lama_serve.core.settings import Settings
 MODEL_DIR = Path(__file__).resolve().parents[2] / "model_repository" / contract.MODEL_NAME
 GPU_CONFIG = MODEL_DIR / "config.pbtxt"
 CPU_CONFIG = MODEL_DIR / "configs" / "cpu.pbtxt"
+CPU_OPENVINO_CONFIG = MODEL_DIR / "configs" / "cpu-openvino.pbtxt"  # NGC Triton's openvino backend
+ALL_CONFIGS = pytest.mark.parametrize("path", [GPU_CONFIG, CPU_CONFIG, CPU_OPENVINO_CONFIG],
+                                      ids=["gpu", "cpu", "cpu-openvino"])
 
 
 def load(path: Path) -> model_config_pb2.ModelConfig:
@@ -25,7 +28,7 @@ def as_contract(tensors: object) -> list[tuple[str, str, tuple[int, ...]]]:
              tuple(t.dims)) for t in tensors]
 
 
-@pytest.mark.parametrize("path", [GPU_CONFIG, CPU_CONFIG], ids=["gpu", "cpu"])
+@ALL_CONFIGS
 def test_io_matches_contract(path: Path) -> None:
     config = load(path)
     assert config.name == contract.MODEL_NAME
@@ -34,7 +37,7 @@ def test_io_matches_contract(path: Path) -> None:
     assert as_contract(config.output) == [(t.name, t.dtype, t.dims) for t in contract.OUTPUTS]
 
 
-@pytest.mark.parametrize("path", [GPU_CONFIG, CPU_CONFIG], ids=["gpu", "cpu"])
+@ALL_CONFIGS
 def test_overload_is_rejected_and_ready_means_warm(path: Path) -> None:
     config = load(path)
     policy = config.dynamic_batching.default_queue_policy
@@ -70,6 +73,19 @@ def test_cpu_config_uses_our_python_based_backend() -> None:
     assert config.parameters["threads"].string_value.isdigit()
     assert config.parameters["runtime"].string_value in RUNTIMES
     assert config.parameters["precision"].string_value == "auto"
+    assert config.parameters["runtime"].string_value == "openvino"
+
+
+def test_cpu_openvino_config_hints_bf16_latency_and_dynamic_shapes() -> None:
+    """Triton's own openvino backend reads model.onnx; its parameter names are that backend's."""
+    config = load(CPU_OPENVINO_CONFIG)
+    assert (config.backend, config.default_model_filename) == ("openvino", "model.onnx")
+    assert [g.kind for g in config.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
+    parameters = {key: value.string_value for key, value in config.parameters.items()}
+    assert parameters == {"HINT_BF16": "YES", "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1",
+                          "RESHAPE_IO_LAYERS": "YES"}
+    cpu = load(CPU_CONFIG)
+    assert config.dynamic_batching == cpu.dynamic_batching
 
 
 def test_cpu_config_warms_the_gateways_tile_buckets() -> None:

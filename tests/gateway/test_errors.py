@@ -91,7 +91,8 @@ async def test_503_with_retry_after_when_triton_is_down(make_settings: SettingsF
 
 
 async def test_504_on_inference_timeout(make_settings: SettingsFactory, triton_server: TritonProcess) -> None:
-    settings = make_settings(triton_url=triton_server.http_url, inference_timeout_s=0.001)
+    settings = make_settings(triton_url=triton_server.http_url, inference_timeout_s=0.001,
+                             inference_seconds_per_megapixel=0.0)
     async with gateway(settings) as client:
         assert_error(await client.post(URL, headers=AUTH, files=PARTS), 504, "longer than 0.001 s")
 

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lama_serve.gateway.errors import BadInput
+from lama_serve.gateway.inpaint.png import encode_png
 
 OutputFormat = Literal["png", "jpeg", "webp"]
 MEDIA_TYPES: dict[OutputFormat, str] = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -126,14 +127,10 @@ def blend(original: np.ndarray, inpainted: np.ndarray, mask: np.ndarray, thresho
 def encode(
     rgb: np.ndarray, alpha: np.ndarray | None, fmt: OutputFormat, png_level: int, quality: int
 ) -> bytes:
-    """PNG/WebP keep the input's alpha; JPEG has none."""
-    if alpha is not None and fmt != "jpeg":
-        image = Image.fromarray(np.dstack([rgb, alpha]))
-    else:
-        image = Image.fromarray(rgb)
-    out = io.BytesIO()
+    """PNG/WebP keep the input's alpha; JPEG has none. PNG goes through inpaint/png.py (fast)."""
+    pixels = np.dstack([rgb, alpha]) if alpha is not None and fmt != "jpeg" else rgb
     if fmt == "png":
-        image.save(out, format="PNG", compress_level=png_level)
-    else:
-        image.save(out, format=fmt.upper(), quality=quality)
+        return encode_png(pixels, png_level)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format=fmt.upper(), quality=quality)
     return out.getvalue()

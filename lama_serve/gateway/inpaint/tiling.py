@@ -19,7 +19,7 @@ from typing import Literal, cast, get_args
 import numpy as np
 from PIL import Image
 
-from lama_serve.core.contract import SPATIAL_MULTIPLE
+from lama_serve.core.contract import MIN_SIDE, SPATIAL_MULTIPLE
 from lama_serve.gateway.inpaint.imaging import binarize
 from lama_serve.gateway.inpaint.regions import Box, merged_regions
 
@@ -62,14 +62,17 @@ def bucket_shape(
 ) -> tuple[int, int]:
     """Tile shape for a (height, width) crop: each side padded to the smallest bucket that
     holds it, so crops of different sizes batch together; beyond the biggest bucket
-    shapes cannot be shared, so both sides only round up to the spatial multiple."""
+    shapes cannot be shared, so both sides only round up to the spatial multiple. Never
+    below the model's MIN_SIDE: a smaller tile would fail inside the runtime."""
     if any(b % SPATIAL_MULTIPLE for b in buckets):
         raise ValueError(
             f"buckets must be multiples of {SPATIAL_MULTIPLE}: {tuple(buckets)}"
         )
     if max(height, width) > max(buckets):
-        return _round_up(height), _round_up(width)
-    return min(b for b in buckets if b >= height), min(b for b in buckets if b >= width)
+        shape = _round_up(height), _round_up(width)
+    else:
+        shape = min(b for b in buckets if b >= height), min(b for b in buckets if b >= width)
+    return max(shape[0], MIN_SIDE), max(shape[1], MIN_SIDE)
 
 
 def _place(start: int, length: int, side: int, limit: int) -> tuple[int, int]:

@@ -194,6 +194,8 @@ def test_bucket_shape() -> None:
     # Past the biggest bucket: only the spatial multiple.
     assert bucket_shape(1025, 10) == (1032, 16)
     assert bucket_shape(30, 17, SMALL_BUCKETS) == (32, 24)
+    # Never below the model's MIN_SIDE (16), whatever the buckets.
+    assert bucket_shape(5, 30, (8,)) == (16, 32)
     with pytest.raises(ValueError, match="multiples"):
         bucket_shape(10, 10, (10, 20))
 
