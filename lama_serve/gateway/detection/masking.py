@@ -45,6 +45,8 @@ def client_mask(decoded: DecodedImage, mask_bytes: bytes | None, options: MaskOp
     """The mask the client supplied in any of its forms, or None. Transparency used as the
     mask is dropped from the output: that area is filled now."""
     height, width = decoded.rgb.shape[:2]
+    if mask_bytes is not None and options.rectangles is not None:
+        raise DetectionInputError("send either `mask` or `rectangles`, not both")
     if mask_bytes is not None:
         return MaskChoice(decoded, imaging.decode_mask(mask_bytes, limits, (height, width)), "upload")
     if options.rectangles is not None:
