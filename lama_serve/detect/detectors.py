@@ -14,7 +14,7 @@ import numpy as np
 
 from lama_serve.core.settings import Settings
 from lama_serve.detect.combine import combine_results
-from lama_serve.detect.regions import DEFAULT_KEEP_SCORE, regions_from_map
+from lama_serve.detect.regions import profile_for, regions_from_map
 from lama_serve.detect.templates import TemplateDetector, load_templates
 from lama_serve.detect.tiled import TiledDetector
 from lama_serve.detect.types import DetectionConfigError, DetectionResult
@@ -28,15 +28,23 @@ class Detector(Protocol):
 
 
 class MapDetector:
-    """A detector from any function returning a probability map, e.g. a Triton call."""
+    """A detector from any function returning a probability map, e.g. a Triton call.
+
+    Unset threshold/keep_score/grow come from the model's tuned profile (regions.MAP_PROFILES).
+    """
 
     def __init__(self, name: str, predict: Callable[[np.ndarray], np.ndarray], *,
-                 threshold: float = 0.5, keep_score: float = DEFAULT_KEEP_SCORE) -> None:
-        self.name, self.predict, self.threshold, self.keep_score = name, predict, threshold, keep_score
+                 threshold: float | None = None, keep_score: float | None = None,
+                 grow: int | None = None) -> None:
+        profile = profile_for(name)
+        self.name, self.predict = name, predict
+        self.threshold = profile.threshold if threshold is None else threshold
+        self.keep_score = profile.keep_score if keep_score is None else keep_score
+        self.grow = profile.grow if grow is None else grow
 
     def detect(self, image: np.ndarray) -> DetectionResult:
-        return regions_from_map(self.predict(image), image, kind=self.name,
-                                threshold=self.threshold, keep_score=self.keep_score)
+        return regions_from_map(self.predict(image), image, kind=self.name, threshold=self.threshold,
+                                keep_score=self.keep_score, grow=self.grow)
 
 
 def _templates(settings: Settings) -> Detector | None:

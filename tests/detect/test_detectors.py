@@ -44,3 +44,14 @@ def test_templates_run_first_and_others_see_the_restored_image(tmp_path):
     assert seen[0] is result.restored
     assert np.abs(result.restored.astype(int) - clean).max() <= 3
     assert result.watermark_found and result.regions[0].kind == "template:acme"
+
+
+def test_map_detector_takes_its_profile_unless_told():
+    from lama_serve.detect.regions import profile_for
+
+    tuned = MapDetector("watermark_text", lambda image: image[..., 0])
+    assert (tuned.threshold, tuned.keep_score, tuned.grow) == (
+        profile_for("watermark_text").threshold, profile_for("watermark_text").keep_score,
+        profile_for("watermark_text").grow)
+    told = MapDetector("watermark_text", lambda image: image[..., 0], threshold=0.7, keep_score=0.1, grow=0)
+    assert (told.threshold, told.keep_score, told.grow) == (0.7, 0.1, 0)
