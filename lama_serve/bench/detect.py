@@ -106,7 +106,8 @@ def template_row(count: int, size: int, seed: int) -> dict[str, object]:
         area = (logo.alpha > 0) & (result.mask == 0)  # what un-blending (not inpainting) restores
         error = np.abs(result.restored.astype(np.int16) - clean.astype(np.int16)).max(axis=-1)[area]
         exact.append(float(np.mean(error <= RESTORE_TOLERANCE)) if error.size else 1.0)
-    return {"kind": "known template (un-blended)", "images": count, "found": len(exact),
+    return {"kind": "known template (un-blended)", "images": count, "opacity": round(opacity(logo), 2),
+            "found": len(exact),
             "restored_within_3_levels": round(statistics.fmean(exact), 3) if exact else None}
 
 
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("no API key: pass --api-key or set API_KEY (the gateway's key)")
     rows, latency = _measure_offline(args) if args.offline else asyncio.run(_measure(args))
     rows += [shared_row(args.shared, args.size, args.seed), template_row(args.per_kind, args.size, args.seed)]
-    columns = ("images", "recall", "iou", "precision", "false_positive_area", "found",
+    columns = ("images", "recall", "iou", "precision", "false_positive_area", "opacity", "found",
                "restored_within_3_levels", "p50_ms")
     print(f"detection on {args.size} px held-out composites ({args.offline or args.url}):")
     for row in rows:

@@ -8,13 +8,14 @@ dropped into the repository: the caller supplies how to build those (the Triton 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
 from typing import Protocol
 
 import numpy as np
 
 from lama_serve.core.settings import Settings
 from lama_serve.detect.combine import combine_results
-from lama_serve.detect.regions import profile_for, regions_from_map
+from lama_serve.detect.regions import MapProfile, profile_for, regions_from_map
 from lama_serve.detect.templates import TemplateDetector, load_templates
 from lama_serve.detect.tiled import TiledDetector
 from lama_serve.detect.types import DetectionConfigError, DetectionResult
@@ -30,21 +31,20 @@ class Detector(Protocol):
 class MapDetector:
     """A detector from any function returning a probability map, e.g. a Triton call.
 
-    Unset threshold/keep_score/grow come from the model's tuned profile (regions.MAP_PROFILES).
+    `profile` defaults to the model's tuned one (regions.MAP_PROFILES); threshold and
+    keep_score, when given, override it (e.g. from settings).
     """
 
     def __init__(self, name: str, predict: Callable[[np.ndarray], np.ndarray], *,
                  threshold: float | None = None, keep_score: float | None = None,
-                 grow: int | None = None) -> None:
-        profile = profile_for(name)
+                 profile: MapProfile | None = None) -> None:
+        profile = profile or profile_for(name)
+        overrides = {"threshold": threshold, "keep_score": keep_score}
         self.name, self.predict = name, predict
-        self.threshold = profile.threshold if threshold is None else threshold
-        self.keep_score = profile.keep_score if keep_score is None else keep_score
-        self.grow = profile.grow if grow is None else grow
+        self.profile = replace(profile, **{k: v for k, v in overrides.items() if v is not None})
 
     def detect(self, image: np.ndarray) -> DetectionResult:
-        return regions_from_map(self.predict(image), image, kind=self.name, threshold=self.threshold,
-                                keep_score=self.keep_score, grow=self.grow)
+        return regions_from_map(self.predict(image), image, kind=self.name, **asdict(self.profile))
 
 
 def _templates(settings: Settings) -> Detector | None:

@@ -12,6 +12,7 @@ from itertools import pairwise
 import numpy as np
 
 from lama_serve.detect import components, filters
+from lama_serve.detect.glyphs import glyph_pixels
 from lama_serve.detect.masks import grow_mask
 from lama_serve.detect.types import DetectionResult, Region
 
@@ -29,12 +30,14 @@ class MapProfile:
 
     threshold: map value that makes a pixel part of a region; keep_score: region score
     (mean probability x watermark-likeness) that puts it in the mask; grow: pixels the kept
-    regions are dilated by.
+    regions are dilated by; glyph_radius: when > 0, kept text lines shrink to their glyphs'
+    pixels (detect.glyphs, local-mean radius in pixels).
     """
 
     threshold: float = 0.5
     keep_score: float = DEFAULT_KEEP_SCORE
     grow: int = 0
+    glyph_radius: int = 0
 
 
 # Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, seed 0; see
@@ -42,7 +45,7 @@ class MapProfile:
 # binary: a low threshold loses nothing, the glyphs reach ~8 px beyond the core. The
 # segmenter is cautious: its faint marks sit at 0.3-0.5.
 MAP_PROFILES = {
-    "watermark_text": MapProfile(threshold=0.3, keep_score=0.45, grow=8),
+    "watermark_text": MapProfile(threshold=0.3, keep_score=0.45, grow=8, glyph_radius=8),
     "watermark_seg": MapProfile(threshold=0.3, keep_score=0.35),
 }
 
@@ -108,9 +111,10 @@ def watermark_likeness(polarity: float, variation: float, position: float, repea
 
 def regions_from_map(
     probability: np.ndarray, image: np.ndarray, *, kind: str, threshold: float = 0.5,
-    keep_score: float = DEFAULT_KEEP_SCORE, min_area: int = 16, grow: int = 0,
+    keep_score: float = DEFAULT_KEEP_SCORE, min_area: int = 16, grow: int = 0, glyph_radius: int = 0,
 ) -> DetectionResult:
-    """Threshold the map, score each connected region, mask the ones kept (grown by `grow`)."""
+    """Threshold the map, score each connected region, mask the ones kept (grown by `grow`,
+    then shrunk to glyphs when glyph_radius > 0)."""
     prob = probability.reshape(probability.shape[0], probability.shape[1])
     labels, count = components.label(prob > threshold)
     if count == 0:
@@ -132,6 +136,8 @@ def regions_from_map(
         kept[i + 1] = score >= keep_score
         regions.append(Region(*(int(v) for v in box), score=score, kind=kind))
     mask = grow_mask(np.where(kept[labels], 255, 0).astype(np.uint8), grow)
+    if glyph_radius:
+        mask = glyph_pixels(image, mask, glyph_radius)
     return DetectionResult(mask=mask, regions=tuple(sorted(regions, key=lambda r: -r.score)))
 
 

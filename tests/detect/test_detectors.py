@@ -47,11 +47,12 @@ def test_templates_run_first_and_others_see_the_restored_image(tmp_path):
 
 
 def test_map_detector_takes_its_profile_unless_told():
-    from lama_serve.detect.regions import profile_for
+    from lama_serve.detect.regions import MapProfile, profile_for
 
     tuned = MapDetector("watermark_text", lambda image: image[..., 0])
-    assert (tuned.threshold, tuned.keep_score, tuned.grow) == (
-        profile_for("watermark_text").threshold, profile_for("watermark_text").keep_score,
-        profile_for("watermark_text").grow)
-    told = MapDetector("watermark_text", lambda image: image[..., 0], threshold=0.7, keep_score=0.1, grow=0)
-    assert (told.threshold, told.keep_score, told.grow) == (0.7, 0.1, 0)
+    assert tuned.profile == profile_for("watermark_text")
+    told = MapDetector("watermark_text", lambda image: image[..., 0], threshold=0.7, keep_score=0.1)
+    assert (told.profile.threshold, told.profile.keep_score) == (0.7, 0.1)
+    assert told.profile.grow == profile_for("watermark_text").grow
+    own = MapDetector("mine", lambda image: image[..., 0], profile=MapProfile(grow=3))
+    assert own.profile == MapProfile(grow=3)
