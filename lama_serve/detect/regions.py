@@ -41,10 +41,9 @@ class MapProfile:
 
 
 # Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, 4 per kind,
-# seeds 0 and 1; see
-# docs/detection.md). The text net's DB map is the shrunk core of each text line and nearly
-# binary: a low threshold loses nothing, the glyphs reach ~12 px beyond the core (then
-# detect.glyphs keeps the strokes). The segmenter's regions need less watermark evidence
+# seeds 0 and 1; docs/detection.md). The text net's DB map is the shrunk core of each text
+# line and nearly binary: a low threshold loses nothing, the glyphs reach ~12 px beyond the
+# core (then detect.glyphs keeps the strokes). The segmenter's regions need less watermark evidence
 # than text: it was trained on marks only.
 MAP_PROFILES = {
     "watermark_text": MapProfile(threshold=0.3, keep_score=0.45, grow=12, glyph_radius=12),
