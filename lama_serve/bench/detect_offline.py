@@ -20,6 +20,7 @@ from lama_serve.detect import synth
 from lama_serve.detect.detectors import Detector, MapDetector, run_detectors
 from lama_serve.detect.tiled import TiledDetector
 
+
 def pad_to_multiple(image: np.ndarray, multiple: int = contract.SPATIAL_MULTIPLE) -> np.ndarray:
     """Edge-pad an HxWxC image at the bottom and right to sides that are multiples of `multiple`."""
     height, width = image.shape[:2]
