@@ -8,13 +8,14 @@ dropped into the repository: the caller supplies how to build those (the Triton 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
 from typing import Protocol
 
 import numpy as np
 
 from lama_serve.core.settings import Settings
 from lama_serve.detect.combine import combine_results
-from lama_serve.detect.regions import DEFAULT_KEEP_SCORE, regions_from_map
+from lama_serve.detect.regions import MapProfile, profile_for, regions_from_map
 from lama_serve.detect.templates import TemplateDetector, load_templates
 from lama_serve.detect.tiled import TiledDetector
 from lama_serve.detect.types import DetectionConfigError, DetectionResult
@@ -28,15 +29,22 @@ class Detector(Protocol):
 
 
 class MapDetector:
-    """A detector from any function returning a probability map, e.g. a Triton call."""
+    """A detector from any function returning a probability map, e.g. a Triton call.
+
+    `profile` defaults to the model's tuned one (regions.MAP_PROFILES); threshold and
+    keep_score, when given, override it (e.g. from settings).
+    """
 
     def __init__(self, name: str, predict: Callable[[np.ndarray], np.ndarray], *,
-                 threshold: float = 0.5, keep_score: float = DEFAULT_KEEP_SCORE) -> None:
-        self.name, self.predict, self.threshold, self.keep_score = name, predict, threshold, keep_score
+                 threshold: float | None = None, keep_score: float | None = None,
+                 profile: MapProfile | None = None) -> None:
+        profile = profile or profile_for(name)
+        overrides = {"threshold": threshold, "keep_score": keep_score}
+        self.name, self.predict = name, predict
+        self.profile = replace(profile, **{k: v for k, v in overrides.items() if v is not None})
 
     def detect(self, image: np.ndarray) -> DetectionResult:
-        return regions_from_map(self.predict(image), image, kind=self.name,
-                                threshold=self.threshold, keep_score=self.keep_score)
+        return regions_from_map(self.predict(image), image, kind=self.name, **asdict(self.profile))
 
 
 def _templates(settings: Settings) -> Detector | None:

@@ -44,3 +44,15 @@ def test_templates_run_first_and_others_see_the_restored_image(tmp_path):
     assert seen[0] is result.restored
     assert np.abs(result.restored.astype(int) - clean).max() <= 3
     assert result.watermark_found and result.regions[0].kind == "template:acme"
+
+
+def test_map_detector_takes_its_profile_unless_told():
+    from lama_serve.detect.regions import MapProfile, profile_for
+
+    tuned = MapDetector("watermark_text", lambda image: image[..., 0])
+    assert tuned.profile == profile_for("watermark_text")
+    told = MapDetector("watermark_text", lambda image: image[..., 0], threshold=0.7, keep_score=0.1)
+    assert (told.profile.threshold, told.profile.keep_score) == (0.7, 0.1)
+    assert told.profile.grow == profile_for("watermark_text").grow
+    own = MapDetector("mine", lambda image: image[..., 0], profile=MapProfile(grow=3))
+    assert own.profile == MapProfile(grow=3)
