@@ -106,7 +106,8 @@ def template_row(count: int, size: int, seed: int) -> dict[str, object]:
         area = (logo.alpha > 0) & (result.mask == 0)  # what un-blending (not inpainting) restores
         error = np.abs(result.restored.astype(np.int16) - clean.astype(np.int16)).max(axis=-1)[area]
         exact.append(float(np.mean(error <= RESTORE_TOLERANCE)) if error.size else 1.0)
-    return {"kind": "known template (un-blended)", "images": count, "found": len(exact),
+    return {"kind": "known template (un-blended)", "images": count, "opacity": round(opacity(logo), 2),
+            "found": len(exact),
             "restored_within_3_levels": round(statistics.fmean(exact), 3) if exact else None}
 
 
@@ -155,16 +156,24 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
     return rows, latency
 
 
+def _measure_offline(args: argparse.Namespace) -> tuple[list[dict[str, object]], dict[str, float]]:
+    """The same rows from the repository's graphs in onnxruntime (no gateway, no latency)."""
+    from lama_serve.bench.detect_offline import offline_detectors, served_path_scores
+
+    detectors = offline_detectors(args.offline)
+    return score_rows(served_path_scores(labelled_set(args.per_kind, args.size, args.seed), detectors)), {}
+
+
 def run(args: argparse.Namespace) -> int:
     from lama_serve.bench.results import write_rows
 
-    if not args.api_key:
+    if args.offline is None and not args.api_key:
         raise SystemExit("no API key: pass --api-key or set API_KEY (the gateway's key)")
-    rows, latency = asyncio.run(_measure(args))
+    rows, latency = _measure_offline(args) if args.offline else asyncio.run(_measure(args))
     rows += [shared_row(args.shared, args.size, args.seed), template_row(args.per_kind, args.size, args.seed)]
-    columns = ("images", "recall", "iou", "precision", "false_positive_area", "found",
+    columns = ("images", "recall", "iou", "precision", "false_positive_area", "opacity", "found",
                "restored_within_3_levels", "p50_ms")
-    print(f"detection on {args.size} px held-out composites ({args.url}):")
+    print(f"detection on {args.size} px held-out composites ({args.offline or args.url}):")
     for row in rows:
         figures = "  ".join(f"{c} {row[c]}" for c in columns if c in row)
         print(f"  {row['kind']:<32} {figures}")
@@ -188,6 +197,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shared", type=int, default=8, help="images sharing one mark")
     parser.add_argument("--runs", type=int, default=3, help="timed remove-watermark calls per variant (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--offline", type=Path, default=None, metavar="REPOSITORY",
+                        help="no gateway: run REPOSITORY's detector graphs in onnxruntime as Triton would")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="results folder")
     parser.set_defaults(func=run)

@@ -164,10 +164,10 @@ class Settings(BaseSettings):
         "are downscaled for them and their maps scaled back (bounds detection time and memory).",
     )
     detector_keep_scores: dict[str, float] = Field(
-        {"watermark_seg": 0.7}, description="JSON object: per served detector, the region score "
-        "(mean probability x watermark likeness) needed to enter the mask; others use 0.55. The "
-        "committed segmenter is a short CPU run that fires on some clean photos "
-        "(docs/detection.md), so its regions must score higher.",
+        default_factory=dict, description="JSON object: per served detector, the region score "
+        "(mean probability x watermark likeness) needed to enter the mask, overriding the "
+        "model's tuned profile (detect.regions.MAP_PROFILES; an operator's own model: 0.55), "
+        'e.g. {"my_model": 0.7}.',
     )
     template_min_score: float = Field(
         0.35, gt=0, le=1, description="Edge correlation (NCC) a template match must reach; "

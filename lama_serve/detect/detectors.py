@@ -8,13 +8,14 @@ dropped into the repository: the caller supplies how to build those (the Triton 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
 from typing import Protocol
 
 import numpy as np
 
 from lama_serve.core.settings import Settings
 from lama_serve.detect.combine import combine_results
-from lama_serve.detect.regions import DEFAULT_KEEP_SCORE, regions_from_map
+from lama_serve.detect.regions import MapProfile, profile_for, regions_from_map
 from lama_serve.detect.templates import TemplateDetector, load_templates
 from lama_serve.detect.tiled import TiledDetector
 from lama_serve.detect.types import DetectionConfigError, DetectionResult
@@ -28,15 +29,28 @@ class Detector(Protocol):
 
 
 class MapDetector:
-    """A detector from any function returning a probability map, e.g. a Triton call."""
+    """A detector from any function returning a probability map, e.g. a Triton call.
+
+    `profile` defaults to the model's tuned one (regions.MAP_PROFILES); threshold and
+    keep_score, when given, override it (e.g. from settings).
+    """
 
     def __init__(self, name: str, predict: Callable[[np.ndarray], np.ndarray], *,
-                 threshold: float = 0.5, keep_score: float = DEFAULT_KEEP_SCORE) -> None:
-        self.name, self.predict, self.threshold, self.keep_score = name, predict, threshold, keep_score
+                 threshold: float | None = None, keep_score: float | None = None,
+                 profile: MapProfile | None = None) -> None:
+        self.name, self.predict = name, predict
+        self.profile = map_profile(name, threshold=threshold, keep_score=keep_score, profile=profile)
 
     def detect(self, image: np.ndarray) -> DetectionResult:
-        return regions_from_map(self.predict(image), image, kind=self.name,
-                                threshold=self.threshold, keep_score=self.keep_score)
+        return regions_from_map(self.predict(image), image, kind=self.name, **asdict(self.profile))
+
+
+def map_profile(name: str, *, threshold: float | None = None, keep_score: float | None = None,
+                profile: MapProfile | None = None) -> MapProfile:
+    """`profile` (default: the model's tuned one, regions.MAP_PROFILES) with the given
+    threshold and keep_score overriding it."""
+    overrides = {"threshold": threshold, "keep_score": keep_score}
+    return replace(profile or profile_for(name), **{k: v for k, v in overrides.items() if v is not None})
 
 
 def _templates(settings: Settings) -> Detector | None:
@@ -96,13 +110,13 @@ def run_detectors(detectors: Sequence[Detector], image: np.ndarray) -> Detection
 
 
 def detect_from_maps(maps: Mapping[str, np.ndarray], image: np.ndarray,
-                     local: DetectionResult | None = None, *, threshold: float = 0.5,
+                     local: DetectionResult | None = None,
                      keep_scores: Mapping[str, float] | None = None) -> DetectionResult:
     """Served models' probability maps (computed on `image`) plus the local detectors'
-    result, as one. `keep_scores`: per model, the score its regions need to be masked
-    (default DEFAULT_KEEP_SCORE). When `local` un-blended a mark, `image` must be its
-    restored image (the maps of the original would find the mark again)."""
-    results = [regions_from_map(probability, image, kind=name, threshold=threshold,
-                                keep_score=(keep_scores or {}).get(name, DEFAULT_KEEP_SCORE))
+    result, as one. Each map goes through its model's profile (regions.MAP_PROFILES), with
+    `keep_scores` overriding a model's keep score. When `local` un-blended a mark, `image`
+    must be its restored image (the maps of the original would find the mark again)."""
+    results = [regions_from_map(probability, image, kind=name,
+                                **asdict(map_profile(name, keep_score=(keep_scores or {}).get(name))))
                for name, probability in maps.items()]
     return combine_results([*([local] if local is not None else []), *results], image.shape)

@@ -6,11 +6,14 @@ built from small named factors; regions scoring under `keep_score` are reported,
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 
 from lama_serve.detect import components, filters
+from lama_serve.detect.glyphs import glyph_pixels
+from lama_serve.detect.masks import grow_mask
 from lama_serve.detect.types import DetectionResult, Region
 
 DEFAULT_KEEP_SCORE = 0.55  # sure text (0.9) with no watermark evidence scores 0.36, a corner overlay 0.7+
@@ -19,6 +22,38 @@ BLOCKS = 4  # pieces along a region's long side, compared for a consistent overl
 DETAIL_RADIUS = 6  # high-pass radius (pixels) that isolates glyph strokes from the photo
 BACKGROUND_SPREAD = 40.0  # std (levels) of the background across a region that counts as "varied"
 SIZE_TOLERANCE = 0.2  # relative size difference under which two regions count as repeats
+
+
+@dataclass(frozen=True)
+class MapProfile:
+    """How one served model's probability map becomes a mask: its calibration.
+
+    threshold: map value that makes a pixel part of a region; keep_score: region score
+    (mean probability x watermark-likeness) that puts it in the mask; grow: pixels the kept
+    regions are dilated by; glyph_radius: when > 0, kept text lines shrink to their glyphs'
+    pixels (detect.glyphs, local-mean radius in pixels).
+    """
+
+    threshold: float = 0.5
+    keep_score: float = DEFAULT_KEEP_SCORE
+    grow: int = 0
+    glyph_radius: int = 0
+
+
+# Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, 4 per kind,
+# seeds 0 and 1; docs/detection.md). The text net's DB map is the shrunk core of each text
+# line and nearly binary: a low threshold loses nothing, the glyphs reach ~12 px beyond the
+# core (then detect.glyphs keeps the strokes). The segmenter's regions need less watermark evidence
+# than text: it was trained on marks only.
+MAP_PROFILES = {
+    "watermark_text": MapProfile(threshold=0.3, keep_score=0.45, grow=12, glyph_radius=12),
+    "watermark_seg": MapProfile(threshold=0.5, keep_score=0.35),
+}
+
+
+def profile_for(model: str) -> MapProfile:
+    """The tuned profile of a served model; an operator's own model gets the defaults."""
+    return MAP_PROFILES.get(model, MapProfile())
 
 
 def _blocks(box: np.ndarray) -> list[tuple[slice, slice]]:
@@ -77,9 +112,10 @@ def watermark_likeness(polarity: float, variation: float, position: float, repea
 
 def regions_from_map(
     probability: np.ndarray, image: np.ndarray, *, kind: str, threshold: float = 0.5,
-    keep_score: float = DEFAULT_KEEP_SCORE, min_area: int = 16,
+    keep_score: float = DEFAULT_KEEP_SCORE, min_area: int = 16, grow: int = 0, glyph_radius: int = 0,
 ) -> DetectionResult:
-    """Threshold the map, score each connected region, mask the ones kept."""
+    """Threshold the map, score each connected region, mask the ones kept (grown by `grow`,
+    then shrunk to glyphs when glyph_radius > 0)."""
     prob = probability.reshape(probability.shape[0], probability.shape[1])
     labels, count = components.label(prob > threshold)
     if count == 0:
@@ -100,7 +136,9 @@ def regions_from_map(
         score = float(means[i]) * likeness
         kept[i + 1] = score >= keep_score
         regions.append(Region(*(int(v) for v in box), score=score, kind=kind))
-    mask = np.where(kept[labels], 255, 0).astype(np.uint8)
+    mask = grow_mask(np.where(kept[labels], 255, 0).astype(np.uint8), grow)
+    if glyph_radius:
+        mask = glyph_pixels(image, mask, glyph_radius)
     return DetectionResult(mask=mask, regions=tuple(sorted(regions, key=lambda r: -r.score)))
 
 

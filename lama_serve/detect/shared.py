@@ -3,9 +3,11 @@
 Photos differ, the mark does not: the per-pixel median of image gradients over the batch
 cancels the photos and keeps the mark's edges (a clean image or two in the batch barely
 moves a median). Where those edges are dense, integrating them (Poisson, FFT) gives the mark
-itself; high-passed (the integral drifts) and thresholded (Otsu) it is the mark's mask;
-each item is then searched for the mark's edges (masked NCC), so items without the mark,
-or with it shifted, are handled.
+itself; high-passed (the integral drifts) and thresholded (Otsu) it covers the strokes'
+cores, the strong edges themselves the thin strokes and rims: together the mark's mask.
+Each item is then searched for the mark's edges (masked NCC), so items without the mark,
+or with it shifted, are handled; in same-size batches the place the median found needs
+less evidence than anywhere else.
 
 Images of different sizes are compared on their common size, cropped at each of ANCHORS
 (marks are put at a corner or the centre); the anchor whose median edges are strongest wins.
@@ -26,6 +28,9 @@ ANCHORS = ("top-left", "top-right", "bottom-left", "bottom-right", "centre")
 MIN_IMAGES = 3  # a median of two is a mean: the photos would not cancel
 MIN_MARK_GRADIENT = 3.0  # levels/pixel of the strongest median edges below which there is no mark
 MIN_SCORE = 0.35  # masked NCC of an item's edges with the mark's: below it the item is clean
+# At the place the batch's median put the mark (same-size items), less evidence suffices: a
+# textured photo under the mark lowers its NCC there to ~0.2, a clean item scores ~0.
+MIN_SCORE_IN_PLACE = 0.15
 EDGE_PERCENTILE = 99.9
 EDGE_SHARE = 0.25  # median edges above this share of the strongest belong to the mark
 NOISE_FACTOR = 3.0  # median edges this many times their image-wide median stand out of the photos
@@ -42,6 +47,7 @@ class SharedMark:
     edges: np.ndarray
     mask: np.ndarray
     level: float  # edge magnitude above which a pixel is part of the mark's edges
+    origin: tuple[int, int] | None = None  # (y, x) of the box in a batch of same-size items
 
 
 def _crop(plane: np.ndarray, anchor: str, height: int, width: int) -> np.ndarray:
@@ -95,28 +101,47 @@ def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
         return None
     level = max(strength * EDGE_SHARE, floor)
     dense = filters.box_mean((edges > level).astype(np.float32), DENSITY_RADIUS, "constant") > MIN_DENSITY
-    strong = grow_mask((edges > level) & grow_mask(dense, DENSITY_RADIUS), MARGIN)
+    core = (edges > level) & grow_mask(dense, DENSITY_RADIUS)
+    strong = grow_mask(core, MARGIN)
     ys, xs = np.nonzero(strong)
     if ys.size == 0:
         return None
     box = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
     mark = filters.high_pass(poisson_reconstruct(gy[box], gx[box]).astype(np.float32), DETAIL_RADIUS)
     mark = filters.brighter_tail_up(mark)
-    mask = (mark > filters.otsu_threshold(mark)) & strong[box]
-    return SharedMark(edges=edges[box], mask=mask, level=level)
+    mask = ((mark > filters.otsu_threshold(mark)) & strong[box]) | core[box]
+    return SharedMark(edges=edges[box], mask=mask, level=level,
+                      origin=(int(ys.min()), int(xs.min())) if same_size else None)
+
+
+def _place(score: np.ndarray, mark: SharedMark, min_score: float) -> tuple[tuple[int, int], float] | None:
+    """The best position if it reaches min_score, else the batch's own place of the mark
+    if it reaches MIN_SCORE_IN_PLACE there, else None (the item is clean)."""
+    if score.size == 0:
+        return None
+    y, x = np.unravel_index(int(np.argmax(score)), score.shape)
+    if score[y, x] >= min_score:
+        return (int(y), int(x)), float(score[y, x])
+    origin = mark.origin
+    if origin is not None and origin[0] < score.shape[0] and origin[1] < score.shape[1] \
+            and score[origin] >= MIN_SCORE_IN_PLACE:
+        return origin, float(score[origin])
+    return None
+
 
 def locate(image: np.ndarray, mark: SharedMark, min_score: float = MIN_SCORE) -> DetectionResult:
     """Where `mark` is in `image` (best masked-NCC position of its edges), as a mask."""
     edges = filters.gradient_magnitude(filters.gray(image))
     support = grow_mask(mark.edges > mark.level, 1)
     score = filters.ncc(edges, mark.edges, support)
-    if score.size == 0 or score.max() < min_score:
+    placed = _place(score, mark, min_score)
+    if placed is None:
         return DetectionResult.empty(image.shape)
-    y, x = np.unravel_index(int(np.argmax(score)), score.shape)
+    (y, x), best = placed
     h, w = mark.mask.shape
     mask = np.zeros(image.shape[:2], np.uint8)
     mask[y : y + h, x : x + w] = np.where(mark.mask, 255, 0)
-    return DetectionResult(mask=mask, regions=regions_of_mask(mask, float(score.max()), "shared"))
+    return DetectionResult(mask=mask, regions=regions_of_mask(mask, best, "shared"))
 
 
 def detect_shared(images: Sequence[np.ndarray]) -> list[DetectionResult]:

@@ -68,6 +68,6 @@ def test_missing_mask_defaults_to_detect_and_allow_missing_mask_is_full(monkeypa
 
 
 def test_detector_keep_scores_read_json(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().detector_keep_scores == {"watermark_seg": 0.7}
+    assert Settings().detector_keep_scores == {}
     monkeypatch.setenv("DETECTOR_KEEP_SCORES", '{"watermark_text": 0.6, "my_model": 0.8}')
     assert Settings().detector_keep_scores == {"watermark_text": 0.6, "my_model": 0.8}

@@ -69,3 +69,23 @@ def test_detect_from_maps_scores_each_map_and_keeps_the_local_result():
     assert [r.kind for r in result.regions] == ["text"]
     assert (result.regions[0].x, result.regions[0].y, result.regions[0].width) == (4, 2, 36)
     assert detect_from_maps({}, image).mask.shape == (64, 96)
+
+
+def test_map_detector_takes_its_profile_unless_told():
+    from lama_serve.detect.regions import MapProfile, profile_for
+
+    tuned = MapDetector("watermark_text", lambda image: image[..., 0])
+    assert tuned.profile == profile_for("watermark_text")
+    told = MapDetector("watermark_text", lambda image: image[..., 0], threshold=0.7, keep_score=0.1)
+    assert (told.profile.threshold, told.profile.keep_score) == (0.7, 0.1)
+    assert told.profile.grow == profile_for("watermark_text").grow
+    own = MapDetector("mine", lambda image: image[..., 0], profile=MapProfile(grow=3))
+    assert own.profile == MapProfile(grow=3)
+
+
+def test_detect_from_maps_overrides_a_keep_score():
+    image = photo(3, 64, 96)
+    probability = np.zeros((64, 96, 1), np.float32)
+    probability[2:12, 4:40] = 0.99
+    assert detect_from_maps({"text": probability}, image).mask.any()
+    assert not detect_from_maps({"text": probability}, image, keep_scores={"text": 1.0}).mask.any()

@@ -95,3 +95,23 @@ def test_tiny_regions_are_dropped(area, kept):
     result = regions_from_map(probability, np.full((50, 50, 3), 128, np.uint8), kind="seg",
                               keep_score=0.0)
     assert bool(result.regions) is kept
+
+
+def test_grow_dilates_kept_regions_only():
+    """A 4x4 core kept and grown by 2 px covers 8x8; `grow` is how a text line's DB core
+    reaches its glyphs."""
+    probability = np.zeros((32, 32), np.float32)
+    probability[10:14, 10:14] = 0.9
+    image = np.full((32, 32, 3), 128, np.uint8)
+    grown = regions_from_map(probability, image, kind="t", keep_score=0.0, grow=2)
+    assert np.count_nonzero(grown.mask) == 64 and grown.mask[8:16, 8:16].all()
+    dropped = regions_from_map(probability, image, kind="t", keep_score=1.0, grow=2)
+    assert not dropped.mask.any() and len(dropped.regions) == 1
+
+
+def test_served_models_have_tuned_profiles_others_the_defaults():
+    from lama_serve.detect.regions import MAP_PROFILES, MapProfile, profile_for
+
+    assert profile_for("watermark_text") is MAP_PROFILES["watermark_text"]
+    assert profile_for("watermark_text").grow > 0
+    assert profile_for("operator_model") == MapProfile(threshold=0.5, keep_score=DEFAULT_KEEP_SCORE, grow=0)

@@ -51,11 +51,10 @@ async def test_no_mask_detects_and_removes_a_text_mark(client: httpx.AsyncClient
     assert response.headers["X-Mask-Source"] == "detected"
     assert int(response.headers["X-Watermark-Regions"]) > 0
     changed = (decode(response.content) != image).any(axis=2)
-    # The text net's map covers the strokes' cores (a DB net's shrunk kernels) ...
-    assert changed[truth].mean() > 0.4 and changed[~truth].mean() < 0.05
+    assert changed[truth].mean() > 0.9 and changed[~truth].mean() < 0.05  # the mark, little else
     grown = await client.post(URL, headers=AUTH, files=files(encode(image)), data={"grow_mask": "4"})
-    changed = (decode(grown.content) != image).any(axis=2)
-    assert changed[truth].mean() > 0.9 and changed[~truth].mean() < 0.1  # ... grow_mask covers them
+    grown_changed = (decode(grown.content) != image).any(axis=2)
+    assert grown_changed[truth].all() and changed.sum() < grown_changed.sum() < 4 * changed.sum()
 
 
 async def test_nothing_found_returns_the_image_unchanged(client: httpx.AsyncClient) -> None:
@@ -78,7 +77,7 @@ async def test_detect_json_and_png(client: httpx.AsyncClient) -> None:
         assert png.headers["content-type"] == "image/png"
         mask = decode(png.content)
         assert mask.shape == (SIDE, SIDE) and set(np.unique(mask)) <= {0, 255}
-        assert (mask[truth] == 255).mean() > 0.4 and (mask[~truth] == 255).mean() < 0.05
+        assert (mask[truth] == 255).mean() > 0.9 and (mask[~truth] == 255).mean() < 0.05
     clean = (await client.post(DETECT, headers=AUTH, files=files(encode(flat())))).json()
     assert clean == {"watermark_found": False, "regions": [], "coverage": 0.0}
 

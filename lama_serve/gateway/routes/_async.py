@@ -154,3 +154,6 @@ ASYNC_RESPONSES: dict[int | str, dict[str, Any]] = {
     # Idempotency-Key: a request still running with it, or the key reused with another request.
     **error_responses(409, 422),
 }
+ASYNC_RESPONSES[409]["description"] = "A request with this Idempotency-Key is still running"
+ASYNC_RESPONSES[422]["description"] = ("This Idempotency-Key was used with another request, or the work "
+                                        "exceeds the limits (use hd_strategy=crop or a smaller image)")

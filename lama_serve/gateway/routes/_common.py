@@ -62,7 +62,9 @@ _SUCCESS = {
         **_RATE_HEADERS,
     },
 }
-RESPONSES = {200: _SUCCESS, **error_responses(400, 401, 413, 429, 502, 503, 504)}
+RESPONSES = {200: _SUCCESS, **error_responses(400, 401, 413, 422, 429, 502, 503, 504)}
+RESPONSES[422]["description"] = ("More work than the limits allow (estimated inference time); use "
+                                  "hd_strategy=crop or a smaller image")
 RESPONSES[429]["headers"] = {**_RATE_HEADERS, **_RETRY_AFTER}
 RESPONSES[503]["headers"] = _RETRY_AFTER
 

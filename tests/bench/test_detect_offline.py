@@ -1,0 +1,55 @@
+"""The offline harness runs a probability-map graph as Triton would: pad to 32, crop back."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from lama_serve.bench.detect import labelled_set, score_rows
+from lama_serve.bench.detect_offline import OnnxMap, offline_detectors, pad_to_multiple, served_path_scores
+from lama_serve.core import contract
+
+
+def _first_channel_model(path: Path) -> Path:
+    """A PROBABILITY_MAP graph whose map is the red channel / 255 (padding shows in the shape)."""
+    (image,), (probability,) = contract.PROBABILITY_MAP.inputs, contract.PROBABILITY_MAP.outputs
+    nodes = [helper.make_node("Cast", [image.name], ["f"], to=TensorProto.FLOAT),
+             helper.make_node("Slice", ["f", "start", "end", "axis"], ["red"]),
+             helper.make_node("Div", ["red", "scale"], [probability.name])]
+    inits = [helper.make_tensor(n, TensorProto.INT64, [1], [v]) for n, v in (("start", 0), ("end", 1), ("axis", 3))]
+    inits.append(helper.make_tensor("scale", TensorProto.FLOAT, [], [255.0]))
+    graph = helper.make_graph(
+        nodes, "red", [helper.make_tensor_value_info(image.name, TensorProto.UINT8, [None, None, None, 3])],
+        [helper.make_tensor_value_info(probability.name, TensorProto.FLOAT, [None, None, None, 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_pad_to_multiple_repeats_the_edge() -> None:
+    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    padded = pad_to_multiple(image, 4)
+    assert padded.shape == (4, 4, 3)
+    np.testing.assert_array_equal(padded[:2, :3], image)
+    np.testing.assert_array_equal(padded[3, 3], image[1, 2])
+
+
+def test_onnx_map_crops_back_to_the_image(tmp_path: Path) -> None:
+    predict = OnnxMap(_first_channel_model(tmp_path / "m.onnx"))
+    image = np.zeros((50, 70, 3), np.uint8)
+    image[..., 0] = 255
+    probability = predict(image)
+    assert probability.shape == (50, 70, 1) and np.allclose(probability, 1.0)
+
+
+def test_served_path_scores_feed_score_rows(tmp_path: Path) -> None:
+    for name in contract.DETECTOR_MODELS:
+        _first_channel_model(tmp_path / name / "1" / "model.onnx")
+    detectors = offline_detectors(tmp_path)
+    assert [d.name for d in detectors] == [*contract.DETECTOR_MODELS, "tiled"]
+    rows = score_rows(served_path_scores(labelled_set(1, 64, seed=0), detectors))
+    assert {row["kind"].split(" ")[0] for row in rows} >= {"clean", "logo"}
