@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lama_serve.core.contract import MODEL_NAME, SPATIAL_MULTIPLE
@@ -130,9 +130,15 @@ class Settings(BaseSettings):
         description="Largest width*height, checked from the header before decoding "
         "(decompression bombs); also set as PIL.Image.MAX_IMAGE_PIXELS.",
     )
+    missing_mask: Literal["detect", "reject", "full"] = Field(
+        "detect",
+        description="A request without `mask` (nor `rectangles`, nor transparency): `detect` finds "
+        "the watermark (DETECTORS) and inpaints it; `reject` answers 400; `full` inpaints the "
+        "whole image (the seed's behaviour).",
+    )
     allow_missing_mask: bool = Field(
-        False,
-        description="Without a mask, inpaint the whole image (the seed's behaviour) instead of 400.",
+        False, description="Alias kept from v1: `true` means MISSING_MASK=full (an explicit "
+        "MISSING_MASK wins).",
     )
     mask_threshold: int = Field(
         0,
@@ -152,6 +158,16 @@ class Settings(BaseSettings):
     watermark_templates_dir: Path | None = Field(
         None, description="Folder of known watermarks (RGBA PNG, file stem = name) for the "
         "`templates` detector; unset: that detector is off.",
+    )
+    detection_max_side: int = Field(
+        1024, ge=32, description="Longest side sent to the served detector models: larger images "
+        "are downscaled for them and their maps scaled back (bounds detection time and memory).",
+    )
+    detector_keep_scores: dict[str, float] = Field(
+        default_factory=dict, description="JSON object: per served detector, the region score "
+        "(mean probability x watermark likeness) needed to enter the mask, overriding the "
+        "model's tuned profile (detect.regions.MAP_PROFILES; an operator's own model: 0.55), "
+        'e.g. {"my_model": 0.7}.',
     )
     template_min_score: float = Field(
         0.35, gt=0, le=1, description="Edge correlation (NCC) a template match must reach; "
@@ -350,6 +366,13 @@ class Settings(BaseSettings):
         if "*" in value:
             raise ValueError("CORS_ORIGINS may not be `*` (API keys travel in headers); list the origins")
         return value
+
+    @model_validator(mode="after")
+    def _allow_missing_mask_alias(self) -> Settings:
+        """ALLOW_MISSING_MASK=true is the v1 spelling of MISSING_MASK=full."""
+        if self.allow_missing_mask and "missing_mask" not in self.model_fields_set:
+            self.missing_mask = "full"
+        return self
 
     @property
     def effective_triton_url(self) -> str:

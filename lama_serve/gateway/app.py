@@ -16,8 +16,11 @@ from PIL import Image
 
 from lama_serve.core.errors import ConfigurationError
 from lama_serve.core.settings import Settings, get_settings
+from lama_serve.detect.detectors import Detector, local_detectors
+from lama_serve.detect.types import DetectionConfigError
 from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.deps import Services
+from lama_serve.gateway.detection.service import DetectionService
 from lama_serve.gateway.errors import install_error_handlers
 from lama_serve.gateway.idempotency import IdempotencyMiddleware
 from lama_serve.gateway.inpaint.cost import InferenceTime, longest_deadline_s
@@ -25,7 +28,7 @@ from lama_serve.gateway.job_handlers import job_processor
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
-from lama_serve.gateway.routes import batch, health, inpaint, jobs
+from lama_serve.gateway.routes import batch, detect, health, inpaint, jobs
 from lama_serve.gateway.stats import UsageStore
 from lama_serve.gateway.triton import TritonModel
 from lama_serve.jobs.service import open_jobs
@@ -40,6 +43,8 @@ _EXPOSED_HEADERS = [
     "X-HD-Strategy",
     "X-Inpaint-Windows",
     "X-Batch-Failed",
+    "X-Mask-Source",
+    "X-Watermark-Regions",
     "Retry-After",
     "X-RateLimit-Limit",
     "X-RateLimit-Remaining",
@@ -50,8 +55,10 @@ _EXPOSED_HEADERS = [
 ]
 DESCRIPTION = """Remove watermarks or objects from images with LaMa served by NVIDIA Triton.
 
-Send the image and a mask (white = remove, black = keep, gray = blend) as multipart form
-data with your key in `X-API-Key`. Errors are JSON `{error, detail, status_code}`.
+Send the image as multipart form data with your key in `X-API-Key`. Without a mask the
+watermark is detected automatically (`/api/v1/detect` shows what would be removed); or send
+a mask (white = remove, black = keep, gray = blend), `rectangles`, or an RGBA image whose
+transparent area is to be filled. Errors are JSON `{error, detail, status_code}`.
 """
 
 
@@ -74,6 +81,14 @@ def _build_services(settings: Settings) -> Services:
         usage=UsageStore(settings.stats_db_path, settings.stats_flush_interval_s),
         router=VersionRouter(settings.rollout_state_path),
     )
+
+
+def _local_detectors(settings: Settings) -> tuple[Detector, ...]:
+    """Built at start, so a bad WATERMARK_TEMPLATES_DIR fails before serving."""
+    try:
+        return local_detectors(settings)
+    except DetectionConfigError as error:
+        raise ConfigurationError(f"watermark detection: {error}") from error
 
 
 def _openapi_without_422(app: FastAPI) -> None:
@@ -101,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Pillow's own bomb guard, in line with ours (checked from the header before decoding).
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
     services = _build_services(settings)
+    local = _local_detectors(settings)
     services.job_processor = job_processor(services)
 
     @asynccontextmanager
@@ -114,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_after_s=settings.retry_after_s,
             longest_timeout_s=longest_deadline_s(InferenceTime.from_settings(settings)),
         )
+        services.detection = DetectionService(settings, services.triton, local)
         services.usage.start()
         try:
             async with open_jobs(settings, services.job_processor) as services.jobs:
@@ -122,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.jobs = None
             await services.usage.stop()
             await services.triton.close()
-            services.triton = None
+            services.triton = services.detection = None
 
     app = FastAPI(
         title="LaMa watermark removal API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
@@ -132,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _openapi_without_422(app)
     app.include_router(inpaint.router)
     app.include_router(batch.router)
+    app.include_router(detect.router)
     app.include_router(health.router)
     app.include_router(jobs.router)
     # Added innermost first: CORS -> headers -> metrics -> body limit -> idempotency -> routes.

@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader
 
 from lama_serve.core.settings import Settings
 from lama_serve.gateway.auth import KeyStore
+from lama_serve.gateway.detection.service import DetectionService
 from lama_serve.gateway.errors import unavailable
 from lama_serve.gateway.inpaint.imaging import ImageLimits
 from lama_serve.gateway.metrics import GatewayMetrics
@@ -24,7 +25,8 @@ from lama_serve.traffic.router import VersionRouter
 
 @dataclass
 class Services:
-    """Everything a request needs, built once per app; `triton` exists while the app runs."""
+    """Everything a request needs, built once per app; `triton` and `detection` exist while
+    the app runs."""
 
     settings: Settings
     keys: KeyStore
@@ -33,6 +35,7 @@ class Services:
     router: VersionRouter
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     triton: TritonModel | None = None
+    detection: DetectionService | None = None  # built with `triton`
     # Set before start-up to run async jobs in this process; `jobs` exists while the app runs.
     job_processor: Processor | None = None
     jobs: JobService | None = None
@@ -64,6 +67,16 @@ def require_triton(services: ServicesDep) -> TritonModel:
 
 
 TritonDep = Annotated[TritonModel, Depends(require_triton)]
+
+
+def require_detection(services: ServicesDep) -> DetectionService:
+    """The detection service, or 503 while the app starts or stops."""
+    if services.detection is None:
+        raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
+    return services.detection
+
+
+DetectionDep = Annotated[DetectionService, Depends(require_detection)]
 
 
 def choose_model_version(services: ServicesDep) -> str | None:

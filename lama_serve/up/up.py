@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from lama_serve.core.contract import MODEL_NAME
+from lama_serve.core.contract import DETECTOR_MODELS, MODEL_NAME
 from lama_serve.core.errors import ConfigurationError, LamaServeError
 from lama_serve.core.repository import ModelRepository
 from lama_serve.triton.bundle import TritonNotInstalledError
@@ -79,6 +79,23 @@ def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAU
         raise UpError(f"export failed: {error}") from error
 
 
+def ensure_detectors(repository: Path) -> None:
+    """Export each detector model the repository has no version of (seconds: a copy and a
+    graph edit). A failure (e.g. the rapidocr wheel is not installed) is a warning: the
+    gateway then detects without that model; start-up is never blocked."""
+    for name in DETECTOR_MODELS:
+        if ModelRepository(repository, name).exported_versions():
+            continue
+        LOGGER.info("no %s in %s yet: exporting it (watermark detection)", name, repository)
+        try:
+            from lama_serve.export.detectors import export_detector  # pulls in onnx
+
+            export_detector(repository, name)
+        except (ImportError, OSError, LamaServeError) as error:
+            LOGGER.warning("cannot export detector model %s (%s); serving without it. "
+                           "`lama-serve detector export` retries.", name, error)
+
+
 def released_weights(settings: Settings) -> FetchedWeights | None:
     """The released big-lama from WEIGHTS_CACHE_DIR or the network, verified; None (random
     weights) when that fails, unless REQUIRE_REAL_WEIGHTS makes it fatal."""
@@ -110,6 +127,7 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
                         settings.triton_url)
             return _serve_gateway(app, settings, None, key_notice.getvalue())
         ensure_model(settings.model_repository, settings.lama_checkpoint, arch=arch, settings=settings)
+        ensure_detectors(settings.model_repository)
         admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
         with TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
                            metrics_port=settings.triton_metrics_port,

@@ -72,8 +72,18 @@ async def test_wait_answers_like_the_sync_route(client: httpx.AsyncClient) -> No
     sync = await client.post(URL, headers=AUTH, files=parts(1))
     waited = await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=parts(1))
     assert waited.status_code == 200 and waited.content == sync.content
-    no_mask = {"image": parts(1)["image"]}
-    assert_error(await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=no_mask), 400, "mask")
+    not_an_image = {"image": ("image.png", b"not an image", "image/png")}
+    assert_error(await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=not_an_image), 400,
+                 "Invalid image format")
+
+
+async def test_mask_conveniences_and_detection_travel_with_the_job(client: httpx.AsyncClient) -> None:
+    image = {"image": parts(2)["image"]}
+    for data in ({"rectangles": "[[2, 2, 6, 6]]", "grow_mask": "2"}, {}):  # rectangles; detected
+        sync = await client.post(URL, headers=AUTH, files=image, data=data)
+        waited = await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=image, data=data)
+        assert waited.status_code == 200 and waited.content == sync.content
+        assert waited.headers["X-Mask-Source"] == sync.headers["X-Mask-Source"]
 
 
 async def test_batch_job_zip_matches_the_sync_zip(client: httpx.AsyncClient) -> None:

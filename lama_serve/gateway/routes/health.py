@@ -28,6 +28,10 @@ class HealthResponse(BaseModel):
         None, description="Weights of the served version (export.json): `name`, `sha256` "
         "(`random` for random weights), and `md5`, `source` when recorded",
         examples=[{"name": "big-lama", "sha256": "344c77bb...", "source": "fetched"}])
+    detectors: list[str] | None = Field(
+        None, description="Watermark detectors active now, in DETECTORS order: local ones "
+        "(`templates`, `tiled`) and the detector models Triton has loaded",
+        examples=[["watermark_text", "watermark_seg", "tiled"]])
     # The v1 error fields, present only when unhealthy.
     error: str | None = None
     detail: str | None = None
@@ -87,6 +91,7 @@ async def health(services: ServicesDep, settings: SettingsDep, response: Respons
     body.warning = random_weights_warning(settings.model_repository, settings.model_name, status.version)
     manifest = ModelRepository(settings.model_repository, settings.model_name).manifest(status.version)
     body.weights = manifest.weights if manifest else None
+    body.detectors = await services.detection.active() if services.detection else None
     return body
 
 
