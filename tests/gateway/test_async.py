@@ -3,7 +3,6 @@ bundled Triton: a job's result is the synchronous answer, byte for byte."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import zipfile
@@ -16,7 +15,17 @@ from standardwebhooks import Webhook
 
 from lama_serve.gateway.auth import hash_key
 from lama_serve.triton.process import TritonProcess
-from tests.gateway.conftest import AUTH, SettingsFactory, assert_error, box_mask, encode, files, gateway, noise
+from tests.gateway.conftest import (
+    AUTH,
+    SettingsFactory,
+    assert_error,
+    box_mask,
+    encode,
+    files,
+    finished,
+    gateway,
+    noise,
+)
 from tests.jobs.conftest import WEBHOOK_SECRET, Receiver, receiver  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
@@ -39,15 +48,6 @@ async def client(make_settings: SettingsFactory, triton_server: TritonProcess,
 
 def parts(seed: int = 0) -> dict[str, tuple[str, bytes, str]]:
     return files(encode(noise(48, 40, seed)), encode(box_mask(48, 40)))
-
-
-async def finished(client: httpx.AsyncClient, location: str) -> dict:
-    for _ in range(600):
-        job = (await client.get(location, headers=AUTH)).json()
-        if job["status"] not in ("queued", "processing"):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {location} did not finish: {job}")
 
 
 async def test_202_poll_result_is_the_sync_answer(client: httpx.AsyncClient) -> None:

@@ -17,7 +17,7 @@ from lama_serve.detect.synth import random_photo
 from lama_serve.triton.process import TritonProcess
 from tests.detect.images import blend, photo, place, text_alpha
 
-from .conftest import AUTH, SettingsFactory, assert_error, decode, encode, files, gateway
+from .conftest import AUTH, SettingsFactory, assert_error, decode, encode, files, finished, gateway
 
 pytestmark = pytest.mark.anyio
 URL = "/api/v1/remove-watermark"
@@ -80,6 +80,20 @@ async def test_detect_json_and_png(client: httpx.AsyncClient) -> None:
         assert (mask[truth] == 255).mean() > 0.9 and (mask[~truth] == 255).mean() < 0.05
     clean = (await client.post(DETECT, headers=AUTH, files=files(encode(flat())))).json()
     assert clean == {"watermark_found": False, "regions": [], "coverage": 0.0}
+
+
+async def test_detect_as_a_job_answers_like_the_sync_route(client: httpx.AsyncClient) -> None:
+    image, _ = marked_photo()
+    for params in ({}, {"format": "png"}):
+        sync = await client.post(DETECT, headers=AUTH, params=params, files=files(encode(image)))
+        accepted = await client.post(DETECT, headers={**AUTH, "Prefer": "respond-async"}, params=params,
+                                     files=files(encode(image)))
+        assert accepted.status_code == 202, accepted.text
+        job = await finished(client, accepted.headers["location"])
+        assert job["status"] == "succeeded", job
+        result = await client.get(job["urls"]["result"], headers=AUTH)
+        assert result.content == sync.content
+        assert result.headers["content-type"] == sync.headers["content-type"]
 
 
 async def test_health_lists_the_active_detectors(client: httpx.AsyncClient) -> None:

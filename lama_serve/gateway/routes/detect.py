@@ -10,13 +10,15 @@ import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from PIL import Image
 from pydantic import BaseModel, Field
 
 from lama_serve.detect.types import DetectionResult
 from lama_serve.gateway import processing
-from lama_serve.gateway.deps import ApiKeyDep, DetectionDep, ServicesDep
+from lama_serve.gateway.deps import require_detection
+from lama_serve.gateway.job_handlers import Call, handles
+from lama_serve.gateway.routes._async import ASYNC_RESPONSES, JobRequestDep
 from lama_serve.gateway.routes._common import RESPONSES as PROCESSING_RESPONSES
 from lama_serve.gateway.routes._common import AcceptHeader, recorded_usage
 
@@ -63,21 +65,28 @@ def _body(result: DetectionResult) -> DetectResponse:
                           regions=[DetectedRegion(**region.as_dict()) for region in result.regions])
 
 
-@router.post("/detect", response_model=DetectResponse, responses=RESPONSES, operation_id="detectWatermark")
+@handles("detect")
+async def run_detect(call: Call) -> Response:
+    """Detection of one image; the answer of the route, now or as a job."""
+    services = call.services
+    with recorded_usage(services, call.key_id):
+        loaded = await processing.load(services, call.uploads["image"][0], None)
+        with services.metrics.stage("detect"):
+            result = await require_detection(services).detect(loaded.decoded.rgb)
+    if call.params["format"] == "png":
+        return Response(_mask_png(result.mask), media_type="image/png")
+    return JSONResponse(_body(result).model_dump())
+
+
+@router.post("/detect", response_model=DetectResponse, responses={**RESPONSES, **ASYNC_RESPONSES},
+             operation_id="detectWatermark")
 async def detect_watermark(
-    key_id: ApiKeyDep,
-    services: ServicesDep,
-    detection: DetectionDep,
+    job: JobRequestDep,
     image: Annotated[UploadFile, File(description="Image to examine: JPEG, PNG or WebP.")],
     output_format: DetectFormatQuery = None,
     accept: AcceptHeader = None,
-) -> Response | DetectResponse:
-    """Find the watermark without removing it: regions with scores, or the mask itself."""
+) -> Response:
+    """Find the watermark without removing it: regions with scores, or the mask itself.
+    `Prefer: respond-async` (or a `webhook`) makes it a job."""
     wants_png = output_format == "png" or (output_format is None and "image/png" in (accept or ""))
-    with recorded_usage(services, key_id):
-        loaded = await processing.load(services, image, None)
-        with services.metrics.stage("detect"):
-            result = await detection.detect(loaded.decoded.rgb)
-    if wants_png:
-        return Response(_mask_png(result.mask), media_type="image/png")
-    return _body(result)
+    return await job.respond("detect", {"image": [image]}, {"format": "png" if wants_png else "json"})
