@@ -157,6 +157,19 @@ async def test_batch_detect_shared_masks_every_item(client: httpx.AsyncClient) -
         assert changed[truth].mean() > 0.5 and changed[~truth].mean() < 0.1
 
 
+async def test_batch_detect_shared_with_two_items_detects_each_on_its_own(client: httpx.AsyncClient) -> None:
+    image, truth = marked_photo()  # two items are too few for a median: per-item detection
+    parts = [("image", (f"{i}.png", encode(image), "image/png")) for i in range(2)]
+    response = await client.post(URL + "/batch", headers=AUTH, files=parts, data={"detect": "shared"})
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        items = json.loads(archive.read("results.json"))["items"]
+        outs = [decode(archive.read(item["file"])) for item in items]
+    for item, out in zip(items, outs, strict=True):
+        assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
+        assert (out != image).any(axis=2)[truth].mean() > 0.9
+
+
 async def test_without_detector_models_local_detectors_serve_with_one_warning(
     make_settings: SettingsFactory, triton_server: TritonProcess, caplog: pytest.LogCaptureFixture
 ) -> None:

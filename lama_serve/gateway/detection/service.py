@@ -19,7 +19,7 @@ from anyio import to_thread
 
 from lama_serve.core.settings import Settings
 from lama_serve.detect.detectors import Detector, detect_from_maps, run_detectors, served_detectors
-from lama_serve.detect.shared import detect_shared
+from lama_serve.detect.shared import MIN_IMAGES, detect_shared
 from lama_serve.detect.types import DetectionResult
 from lama_serve.gateway.detection.maps import map_of, model_input
 from lama_serve.gateway.tasks import gather_or_cancel
@@ -52,8 +52,14 @@ class DetectionService:
             partial(detect_from_maps, maps, image, local, keep_scores=self._keep_scores))
 
     async def detect_shared(self, images: Sequence[np.ndarray]) -> list[DetectionResult]:
-        """One mark estimated over all `images` (batch `detect=shared`), located in each."""
-        return await to_thread.run_sync(detect_shared, list(images))
+        """One mark estimated over all `images` (batch `detect=shared`), located in each. Too few
+        images for a median (shared.MIN_IMAGES) or no mark common to them: each image is detected
+        on its own, so a client asking for shared detection still gets its marks removed."""
+        if len(images) >= MIN_IMAGES:
+            found = await to_thread.run_sync(detect_shared, list(images))
+            if any(result.watermark_found for result in found):
+                return found
+        return list(await gather_or_cancel([self.detect(image) for image in images]))
 
     async def active(self) -> list[str]:
         """The detectors that run now, in DETECTORS order: local ones and the served models
