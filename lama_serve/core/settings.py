@@ -189,6 +189,18 @@ class Settings(BaseSettings):
     health_timeout_s: float = Field(2.0, gt=0, description="Deadline of the Triton readiness probe.")
     retry_after_s: int = Field(5, ge=1, description="`Retry-After` sent with 503 responses.")
 
+    # --- health and self-healing (gateway probe, `up` supervisor) -------------------------
+    health_cache_s: float = Field(
+        2.0, ge=0, description="How long one health probe (a tiny real inference) answers every "
+        "/api/v1/health hit: a health flood costs Triton one call per period.")
+    recovery_backoff_s: float = Field(
+        2.0, gt=0, description="First wait before retrying a failed model reload or Triton "
+        "restart; doubles per failure up to RECOVERY_BACKOFF_MAX_S.")
+    recovery_backoff_max_s: float = Field(60.0, gt=0, description="Longest wait between recovery attempts.")
+    triton_restart_attempts: int = Field(
+        5, ge=0, description="Consecutive restarts `up` tries when tritonserver exits; then it "
+        "stops the gateway and exits non-zero. 0: never restart.")
+
     # --- gateway: output, stats, logging, CORS -------------------------------------------
     output_format: Literal["png", "jpeg", "webp"] = Field(
         "png", description="Format when neither `?format=` nor Accept asks for another."

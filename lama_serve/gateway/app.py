@@ -19,6 +19,7 @@ from lama_serve.core.settings import Settings, get_settings
 from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.deps import Services
 from lama_serve.gateway.errors import install_error_handlers
+from lama_serve.gateway.health_probe import build_health_probe
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
@@ -101,11 +102,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             timeout_s=settings.inference_timeout_s,
             probe_timeout_s=settings.health_timeout_s,
             retry_after_s=settings.retry_after_s,
+            headers=settings.admin_headers,
         )
+        services.health = build_health_probe(settings, services.triton)
         services.usage.start()
         try:
             yield
         finally:
+            await services.health.close()
             await services.usage.stop()
             await services.triton.close()
             services.triton = None

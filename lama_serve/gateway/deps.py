@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from lama_serve.core.settings import Settings
 from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.errors import unavailable
+from lama_serve.gateway.health_probe import HealthProbe
 from lama_serve.gateway.inpaint.imaging import ImageLimits
 from lama_serve.gateway.metrics import GatewayMetrics
 from lama_serve.gateway.middleware import RATE_LIMIT_STATE
@@ -31,6 +32,7 @@ class Services:
     router: VersionRouter
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     triton: TritonModel | None = None
+    health: HealthProbe | None = None  # exists while the app runs
 
     @property
     def limits(self) -> ImageLimits:
@@ -54,6 +56,9 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 def _triton(services: ServicesDep) -> TritonModel:
     if services.triton is None:
         raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
+    if services.health is not None and services.health.recovering:
+        raise unavailable("the model is being reloaded after its backend failed",
+                          services.settings.retry_after_s)
     return services.triton
 
 

@@ -14,13 +14,15 @@ from pathlib import Path
 import anyio
 import numpy as np
 
-from lama_serve.core.contract import INPAINTED
+from lama_serve.core.contract import INPAINTED, SPATIAL_MULTIPLE
 from lama_serve.core.repository import ModelRepository
 from lama_serve.gateway.errors import ApiError, api_error
 from lama_serve.triton.client import AsyncTriton, inpainting_inputs
 from lama_serve.triton.errors import TritonError, TritonTimeout
 
 log = logging.getLogger(__name__)
+# Side of the health probe's image: the smallest the model takes (two of its strides).
+PROBE_SIDE = 2 * SPATIAL_MULTIPLE
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,11 @@ class TritonModel:
     """Calls one model on one Triton server; every failure leaves as an `ApiError`."""
 
     def __init__(
-        self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int
+        self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        self._triton = AsyncTriton(url, timeout_s=timeout_s)
+        """`headers`: sent with every call (the key of a Triton that restricts inference)."""
+        self._triton = AsyncTriton(url, timeout_s=timeout_s, headers=headers)
         self._model, self._version = model, version
         self._timeout_s, self._probe_timeout_s = timeout_s, probe_timeout_s
         self._retry_after_s = retry_after_s
@@ -68,6 +72,20 @@ class TritonModel:
         except TritonError as exc:
             raise self._api_error(exc) from exc
         return Inpainted(result.arrays[INPAINTED.name][0], result.model_version)
+
+    async def probe(self) -> TritonError | None:
+        """One tiny real inference (what Triton's readiness cannot tell: can the backend
+        still compute?); the failure, or None."""
+        image = np.zeros((1, PROBE_SIDE, PROBE_SIDE, 3), np.uint8)
+        mask = np.full((1, PROBE_SIDE, PROBE_SIDE, 1), 255, np.uint8)
+        try:
+            with anyio.fail_after(self._probe_timeout_s):
+                await self._triton.infer(self._model, self._version, inpainting_inputs(image, mask))
+        except TimeoutError:
+            return TritonTimeout(f"the probe inference took over {self._probe_timeout_s:g} s")
+        except TritonError as exc:
+            return exc
+        return None
 
     async def status(self) -> ModelStatus:
         """Readiness, serving version and device; never raises (health must answer)."""
