@@ -13,6 +13,7 @@ The model repository (admin) API is restricted to callers sending the header in
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import secrets
@@ -233,6 +234,9 @@ class TritonProcess:
                 LOGGER.warning("tritonserver still running %d s after SIGTERM; killing it", grace)
                 os.killpg(process.pid, signal.SIGKILL)  # still unreaped: the group is ours
                 process.wait()
+        elif process is not None:  # it died: end the stubs it may have left behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
         self._join_reader()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
