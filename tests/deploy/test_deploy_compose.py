@@ -112,7 +112,7 @@ def test_triton_gpu_reservation_and_health(compose):
     triton = compose["services"]["triton"]
     (device,) = triton["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
-    assert any("/v2/health/ready" in part for part in triton["healthcheck"]["test"])
+    assert any("/v2/health/live" in part for part in triton["healthcheck"]["test"])
     assert ("./model_repository", "/models") in _bind_mounts(triton)
     assert triton["depends_on"]["export"]["condition"] == "service_completed_successfully"
 
