@@ -13,7 +13,7 @@ if [ "${1:-}" = "--test" ]; then
 fi
 # libb64-0d: perf_analyzer (`lama-serve bench triton`) links against it.
 # fonts-*: watermark text of the synthetic composites (lama_serve/detect/sources.py).
-APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf)
+APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf gcc libc6-dev)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

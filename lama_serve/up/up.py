@@ -25,7 +25,8 @@ from lama_serve.core.contract import MODEL_NAME
 from lama_serve.core.errors import ConfigurationError, LamaServeError
 from lama_serve.core.repository import ModelRepository
 from lama_serve.triton.bundle import TritonNotInstalledError
-from lama_serve.triton.process import TritonProcess, TritonStartupError
+from lama_serve.triton.process import LOCKED_APIS, TritonProcess, TritonStartupError
+from lama_serve.triton.secret_shim import SecretShimError
 from lama_serve.up.keys import ensure_api_key
 from lama_serve.up.supervisor import TritonSupervisor
 
@@ -124,7 +125,7 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
             return _serve_gateway(app, settings, supervisor, key_notice.getvalue())
         finally:
             supervisor.stop()
-    except (UpError, TritonNotInstalledError, TritonStartupError) as error:
+    except (UpError, TritonNotInstalledError, TritonStartupError, SecretShimError) as error:
         LOGGER.error("%s", error)
         return 1
     except _StopRequested:
@@ -162,7 +163,8 @@ def _supervisor(settings: Settings) -> TritonSupervisor:
     admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
     return TritonSupervisor(
         lambda: TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
-                              metrics_port=settings.triton_metrics_port, repository_api_key=admin_key),
+                              metrics_port=settings.triton_metrics_port, repository_api_key=admin_key,
+                              restricted_apis=LOCKED_APIS),
         ready_timeout_s=READY_TIMEOUT_S, attempts=settings.triton_restart_attempts,
         backoff=Backoff(settings.recovery_backoff_s, settings.recovery_backoff_max_s),
         on_ready=lambda triton: _restore_rollout(settings, triton))
