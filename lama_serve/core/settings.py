@@ -117,6 +117,22 @@ class Settings(BaseSettings):
         30.0, ge=0, description="Sustained requests per minute per key (token refill rate); 0 disables."
     )
     rate_limit_burst: int = Field(10, ge=1, description="Token bucket size: requests allowed at once.")
+    auth_failures_per_minute: float = Field(
+        60.0, ge=0, description="Requests without a valid key allowed per client address and "
+        "minute (then 429); 0 disables.")
+    auth_failures_burst: int = Field(20, ge=1, description="Bucket size of AUTH_FAILURES_PER_MINUTE.")
+
+    # --- gateway: connections (uvicorn, set by `up` and `python -m lama_serve.gateway.serve`) ---
+    body_read_timeout_s: float = Field(
+        30.0, gt=0, description="Longest wait for the next piece of a request body (408 after): "
+        "a lying Content-Length or a stalled upload frees its connection.")
+    keep_alive_timeout_s: float = Field(5.0, gt=0, description="Idle keep-alive connections close after this.")
+    max_connections: int = Field(
+        256, ge=1, description="Open connections and requests the gateway serves at once; "
+        "beyond, uvicorn answers 503 at once.")
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Largest request line plus headers (uvicorn's "
+        "h11_max_incomplete_event_size).")
 
     # --- gateway: request limits --------------------------------------------------------
     max_upload_bytes: int = Field(

@@ -10,15 +10,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.middleware.cors import CORSMiddleware
 from PIL import Image
 
 from lama_serve.core.errors import ConfigurationError
 from lama_serve.core.settings import Settings, get_settings
 from lama_serve.gateway.auth import KeyStore
-from lama_serve.gateway.deps import Services
+from lama_serve.gateway.deps import Services, authenticate
 from lama_serve.gateway.errors import install_error_handlers
+from lama_serve.gateway.guard import AuthGate, BodyReadTimeout
 from lama_serve.gateway.health_probe import build_health_probe
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
@@ -86,6 +89,17 @@ def _openapi_without_422(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _key_routes(routers: tuple[APIRouter, ...]) -> frozenset[tuple[str, str]]:
+    """(method, path) of the routes that depend on `deps.authenticate` (AuthGate checks them)."""
+
+    def needs_key(dependant: Dependant) -> bool:
+        return any(dep.call is authenticate or needs_key(dep) for dep in dependant.dependencies)
+
+    return frozenset((method, route.path) for router in routers for route in router.routes
+                     if isinstance(route, APIRoute) and needs_key(route.dependant)
+                     for method in route.methods)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.getLogger("lama_serve.gateway").setLevel(settings.log_level.upper())
@@ -120,16 +134,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     _openapi_without_422(app)
-    app.include_router(inpaint.router)
-    app.include_router(batch.router)
-    app.include_router(health.router)
-    # Added innermost first: CORS -> headers -> metrics -> body limit -> routes.
+    routers = (inpaint.router, batch.router, health.router)
+    for router in routers:
+        app.include_router(router)
+    # Added innermost first: CORS -> headers -> metrics -> auth -> read timeout -> body limit -> routes.
     app.add_middleware(
         BodySizeLimit,
         max_bytes=2 * settings.max_upload_bytes + _MULTIPART_OVERHEAD,
         hint=f"send an image and a mask of at most {_megabytes(settings.max_upload_bytes)} each, "
         "or split a batch into smaller requests",
     )
+    app.add_middleware(BodyReadTimeout, timeout_s=settings.body_read_timeout_s)
+    app.add_middleware(AuthGate, routes=_key_routes(routers), keys=services.keys, limiter=services.limiter,
+                       anonymous=TokenBucketLimiter(settings.auth_failures_per_minute,
+                                                    settings.auth_failures_burst))
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     app.add_middleware(ResponseHeaders)
     if settings.cors_origins:

@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from lama_serve.core.settings import Settings
 from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.errors import unavailable
+from lama_serve.gateway.guard import AUTH_STATE
 from lama_serve.gateway.health_probe import HealthProbe
 from lama_serve.gateway.inpaint.imaging import ImageLimits
 from lama_serve.gateway.metrics import GatewayMetrics
@@ -82,10 +83,14 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def _authenticate(
+def authenticate(
     request: Request, services: ServicesDep, key: Annotated[str | None, Security(_api_key_header)]
 ) -> str:
-    """The caller's key id after the key check and one token of its rate limit."""
+    """The caller's key id after the key check and one token of its rate limit (both done
+    by guard.AuthGate before the body was read, when the app has it in front)."""
+    checked = getattr(request.state, AUTH_STATE, None)
+    if checked is not None:
+        return checked
     caller = services.keys.authenticate(key)
     if services.limiter.enabled:
         state = services.limiter.acquire(caller)
@@ -94,4 +99,4 @@ def _authenticate(
     return caller
 
 
-ApiKeyDep = Annotated[str, Depends(_authenticate)]
+ApiKeyDep = Annotated[str, Depends(authenticate)]

@@ -49,6 +49,10 @@ class PayloadTooLarge(ApiError):
     """Body or uploaded file over the byte limit."""
 
 
+class RequestTimeout(ApiError):
+    """The body stopped arriving (BODY_READ_TIMEOUT_S)."""
+
+
 class RateLimited(ApiError):
     """The key's token bucket is empty."""
 
@@ -70,6 +74,7 @@ STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
     Unauthorized: HTTPStatus.UNAUTHORIZED,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     RateLimited: HTTPStatus.TOO_MANY_REQUESTS,
+    RequestTimeout: HTTPStatus.REQUEST_TIMEOUT,
     UpstreamFailed: HTTPStatus.BAD_GATEWAY,
     ModelUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     InferenceTimeout: HTTPStatus.GATEWAY_TIMEOUT,

@@ -186,8 +186,9 @@ def _serve_gateway(app: FastAPI, settings: Settings, supervisor: TritonSuperviso
     just before the gateway starts."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(
-        app, host=settings.gateway_host, port=settings.gateway_port, log_level=settings.log_level))
+    from lama_serve.gateway.serve import uvicorn_options
+
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings)))
     gave_up = threading.Event()
     if supervisor is not None:
         threading.Thread(target=_watch, args=(supervisor, server, gave_up),

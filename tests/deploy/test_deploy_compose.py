@@ -178,7 +178,7 @@ def test_gateway_image_without_torch_and_with_healthcheck(compose):
     assert "torch" not in installs and "[export]" not in installs
     healthcheck = dict(instructions)["HEALTHCHECK"]
     assert "/api/v1/health" in healthcheck
-    assert "gateway.app:create_app" in dict(instructions)["CMD"]
+    assert "lama_serve.gateway.serve" in dict(instructions)["CMD"]  # uvicorn with Settings' limits
 
 
 def test_dockerignore_allows_every_package():
