@@ -196,6 +196,14 @@ class Settings(BaseSettings):
         description="Most `crop` windows per image; a mask with more regions is inpainted as the "
         "whole image in one call.",
     )
+    inference_memory_budget_mb: int = Field(
+        6144, ge=64, description="Model memory one request (a batch: all its items) may take: "
+        "its tiles' pixels times INFERENCE_BYTES_PER_PIXEL. Over it, `original` gets 413 naming "
+        "`crop`/`resize`; `crop` falls back to a resized whole image that fits; `resize` is "
+        "capped to fit. Default: 2048x2048 at most on CPU f32 (~9 GB) is refused.")
+    inference_bytes_per_pixel: float = Field(
+        9e9 / (2048 * 2048), gt=0, description="Peak model memory per tile pixel (calibrated: "
+        "big-lama, ONNX Runtime f32 on CPU, ~9 GB at 2048x2048); lower it for a GPU fp16 model.")
     batch_max_items: int = Field(
         8, ge=1, description="Most image/mask pairs in one `/remove-watermark/batch` request."
     )

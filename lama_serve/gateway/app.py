@@ -23,6 +23,7 @@ from lama_serve.gateway.deps import Services, authenticate
 from lama_serve.gateway.errors import install_error_handlers
 from lama_serve.gateway.guard import AuthGate, BodyReadTimeout
 from lama_serve.gateway.health_probe import build_health_probe
+from lama_serve.gateway.limits import describe_limits
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.triton = None
 
     app = FastAPI(
-        title="LaMa watermark removal API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
+        title="LaMa watermark removal API", version="1.0.0",
+        description=DESCRIPTION + describe_limits(settings), lifespan=lifespan
     )
     app.state.services = services
     install_error_handlers(app)

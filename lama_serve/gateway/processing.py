@@ -18,6 +18,7 @@ from fastapi import UploadFile
 from lama_serve.gateway.deps import Services
 from lama_serve.gateway.errors import BadInput, PayloadTooLarge
 from lama_serve.gateway.inpaint import imaging, tiling
+from lama_serve.gateway.inpaint.budget import Budget, BudgetExceeded, Meter, model_pixels
 from lama_serve.gateway.inpaint.imaging import OutputFormat
 from lama_serve.gateway.inpaint.pipeline import assemble, plan
 from lama_serve.gateway.inpaint.tiling import Strategy
@@ -39,6 +40,14 @@ async def read_upload(upload: UploadFile, limit: int, what: str) -> bytes:
     if upload.size is not None and upload.size > limit:
         raise PayloadTooLarge(f"{what} too large. Max size: {limit / 1024 / 1024:g}MB; send a smaller file.")
     return await upload.read()
+
+
+def reserve(meter: Meter, windows: list[tiling.Window], what: str) -> None:
+    """Count `windows` against the request's memory budget; 413 when they do not fit."""
+    try:
+        meter.reserve(model_pixels(windows), what)
+    except BudgetExceeded as error:
+        raise PayloadTooLarge(str(error)) from error
 
 
 async def gather_or_cancel(calls: Iterable[Awaitable[T]]) -> list[T]:
@@ -69,8 +78,10 @@ async def inpaint(
     mask: UploadFile | None,
     fmt: OutputFormat,
     hd_strategy: Strategy | None,
+    meter: Meter | None = None,
 ) -> Inpainting:
-    """Encoded result of one image/mask pair; every failure leaves as an `ApiError`."""
+    """Encoded result of one image/mask pair; every failure leaves as an `ApiError`.
+    `meter`: the memory budget shared with the other items of a batch (None: its own)."""
     settings, metrics, threshold = services.settings, services.metrics, services.settings.mask_threshold
     image_bytes = await read_upload(image, settings.max_upload_bytes, "Image")
     mask_bytes = await read_upload(mask, settings.max_upload_bytes, "Mask") if mask is not None else None
@@ -91,6 +102,7 @@ async def inpaint(
     strategy = tiling.choose_strategy(hd_strategy, shape, settings.hd_strategy_crop_trigger)
     with metrics.stage("preprocess"):
         windows = await to_thread.run_sync(plan, settings, strategy, shape, holes)
+        reserve(meter or Meter(Budget.from_settings(settings)), windows, f"`{strategy}` on {decoded.size_label}")
         tiles = await to_thread.run_sync(
             lambda: [tiling.extract(decoded.rgb, holes, window, threshold) for window in windows]
         )

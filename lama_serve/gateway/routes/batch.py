@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from lama_serve.gateway import processing
 from lama_serve.gateway.deps import ApiKeyDep, ModelVersionDep, ServicesDep, TritonDep
 from lama_serve.gateway.errors import ApiError, BadInput, ErrorBody, PayloadTooLarge, error_responses
+from lama_serve.gateway.inpaint.budget import Budget, Meter
 from lama_serve.gateway.routes._common import (
     AcceptHeader,
     FormatQuery,
@@ -100,6 +101,7 @@ async def remove_watermark_batch(
     fmt = choose_format(output_format, accept, settings.output_format)
     strategy = hd_strategy or hd_strategy_query
     started = time.perf_counter()
+    meter = Meter(Budget.from_settings(settings))  # all items may meet in one Triton call
 
     async def item(
         index: int, upload: UploadFile, mask_upload: UploadFile | None
@@ -108,7 +110,8 @@ async def remove_watermark_batch(
         item_started = time.perf_counter()
         try:
             with recorded_usage(services, key_id):
-                result = await processing.inpaint(services, triton, version, upload, mask_upload, fmt, strategy)
+                result = await processing.inpaint(services, triton, version, upload, mask_upload, fmt,
+                                                  strategy, meter)
         except ApiError as exc:
             status = HTTPStatus(exc.status_code)
             body = ErrorBody(error=status.phrase, detail=str(exc.detail), status_code=status.value)
