@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 from lama_serve.core.backoff import Backoff
 from lama_serve.core.settings import Settings
 from lama_serve.gateway.triton import ModelStatus, TritonModel
@@ -93,7 +92,7 @@ class HealthProbe:
             started = self._clock()
             try:
                 versions = await asyncio.to_thread(reload)
-            except Exception as error:  # noqa: BLE001 - the loop must outlive any failure
+            except Exception as error:  # the loop must outlive any failure
                 wait = self._backoff.next_wait()
                 log.error("model reload failed (%r); retrying in %.0f s", error, wait)
                 await asyncio.sleep(wait)

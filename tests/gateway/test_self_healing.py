@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from lama_serve.core.backoff import Backoff
+from lama_serve.triton.client import SyncTriton
 from lama_serve.triton.process import TritonProcess
 from tests.conftest import child_pids
 from tests.gateway.conftest import AUTH, SettingsFactory, box_mask, encode, files, gateway, noise
@@ -65,3 +67,29 @@ async def test_killed_stub_is_reported_and_reloaded(
         assert (await client.get("/api/v1/health")).status_code == 200
     print(f"stub killed: health 503 after {detected:.1f} s, inference 200 again after "
           f"{detected + recovered:.1f} s")
+
+
+def _inference_count(triton: TritonProcess) -> int:
+    client = SyncTriton(triton.http_url, timeout_s=10)
+    try:
+        stats = client.call("read statistics", "get_inference_statistics", "lama")
+    finally:
+        client.close()
+    return sum(model["inference_stats"]["success"]["count"] for model in stats["model_stats"])
+
+
+async def test_health_flood_costs_one_probe_per_period(
+    triton_server: TritonProcess, make_settings: SettingsFactory
+) -> None:
+    async with gateway(make_settings(triton_url=triton_server.http_url, health_cache_s=60)) as client:
+        before = _inference_count(triton_server)
+        responses = await asyncio.gather(*(client.get("/api/v1/health") for _ in range(30)))
+        assert {r.status_code for r in responses} == {200}
+        assert _inference_count(triton_server) - before == 1
+
+
+def test_backoff_doubles_up_to_its_cap_and_resets() -> None:
+    backoff = Backoff(first=0.5, longest=3.0)
+    assert [backoff.next_wait() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    backoff.reset()
+    assert backoff.next_wait() == 0.5
