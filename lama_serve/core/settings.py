@@ -118,6 +118,22 @@ class Settings(BaseSettings):
         30.0, ge=0, description="Sustained requests per minute per key (token refill rate); 0 disables."
     )
     rate_limit_burst: int = Field(10, ge=1, description="Token bucket size: requests allowed at once.")
+    auth_failures_per_minute: float = Field(
+        60.0, ge=0, description="Requests without a valid key allowed per client address and "
+        "minute (then 429); 0 disables.")
+    auth_failures_burst: int = Field(20, ge=1, description="Bucket size of AUTH_FAILURES_PER_MINUTE.")
+
+    # --- gateway: connections (uvicorn, set by `up` and `python -m lama_serve.gateway.serve`) ---
+    body_read_timeout_s: float = Field(
+        30.0, gt=0, description="Longest wait for the next piece of a request body (408 after): "
+        "a lying Content-Length or a stalled upload frees its connection.")
+    keep_alive_timeout_s: float = Field(5.0, gt=0, description="Idle keep-alive connections close after this.")
+    max_connections: int = Field(
+        256, ge=1, description="Open connections and requests the gateway serves at once; "
+        "beyond, uvicorn answers 503 at once.")
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Largest request line plus headers (uvicorn's "
+        "h11_max_incomplete_event_size).")
 
     # --- gateway: request limits --------------------------------------------------------
     max_upload_bytes: int = Field(
@@ -197,6 +213,14 @@ class Settings(BaseSettings):
         description="Most `crop` windows per image; a mask with more regions is inpainted as the "
         "whole image in one call.",
     )
+    inference_memory_budget_mb: int = Field(
+        6144, ge=64, description="Model memory one request (a batch: all its items) may take: "
+        "its tiles' pixels times INFERENCE_BYTES_PER_PIXEL. Over it, `original` gets 413 naming "
+        "`crop`/`resize`; `crop` falls back to a resized whole image that fits; `resize` is "
+        "capped to fit. Default: 2048x2048 at most on CPU f32 (~9 GB) is refused.")
+    inference_bytes_per_pixel: float = Field(
+        9e9 / (2048 * 2048), gt=0, description="Peak model memory per tile pixel (calibrated: "
+        "big-lama, ONNX Runtime f32 on CPU, ~9 GB at 2048x2048); lower it for a GPU fp16 model.")
     batch_max_items: int = Field(
         8, ge=1, description="Most image/mask pairs in one `/remove-watermark/batch` request."
     )
@@ -214,6 +238,18 @@ class Settings(BaseSettings):
         "front (422, pointing to hd_strategy=crop) instead of timing out.")
     health_timeout_s: float = Field(2.0, gt=0, description="Deadline of the Triton readiness probe.")
     retry_after_s: int = Field(5, ge=1, description="`Retry-After` sent with 503 responses.")
+
+    # --- health and self-healing (gateway probe, `up` supervisor) -------------------------
+    health_cache_s: float = Field(
+        2.0, ge=0, description="How long one health probe (a tiny real inference) answers every "
+        "/api/v1/health hit: a health flood costs Triton one call per period.")
+    recovery_backoff_s: float = Field(
+        2.0, gt=0, description="First wait before retrying a failed model reload or Triton "
+        "restart; doubles per failure up to RECOVERY_BACKOFF_MAX_S.")
+    recovery_backoff_max_s: float = Field(60.0, gt=0, description="Longest wait between recovery attempts.")
+    triton_restart_attempts: int = Field(
+        5, ge=0, description="Consecutive restarts `up` tries when tritonserver exits; then it "
+        "stops the gateway and exits non-zero. 0: never restart.")
 
     # --- gateway: output, stats, logging, CORS -------------------------------------------
     output_format: Literal["png", "jpeg", "webp"] = Field(

@@ -10,8 +10,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from PIL import Image
 
 from lama_serve.core.errors import ConfigurationError
@@ -19,12 +21,15 @@ from lama_serve.core.settings import Settings, get_settings
 from lama_serve.detect.detectors import Detector, local_detectors
 from lama_serve.detect.types import DetectionConfigError
 from lama_serve.gateway.auth import KeyStore
-from lama_serve.gateway.deps import Services
+from lama_serve.gateway.deps import Services, authenticate
 from lama_serve.gateway.detection.service import DetectionService
 from lama_serve.gateway.errors import install_error_handlers
+from lama_serve.gateway.guard import AuthGate, BodyReadTimeout
+from lama_serve.gateway.health_probe import build_health_probe
 from lama_serve.gateway.idempotency import IdempotencyMiddleware
 from lama_serve.gateway.inpaint.cost import InferenceTime, longest_deadline_s
 from lama_serve.gateway.job_handlers import job_processor
+from lama_serve.gateway.limits import describe_limits
 from lama_serve.gateway.metrics import MetricsMiddleware
 from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
@@ -110,6 +115,17 @@ def _openapi_without_422(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _key_routes(routers: tuple[APIRouter, ...]) -> frozenset[tuple[str, str]]:
+    """(method, path) of the routes that depend on `deps.authenticate` (AuthGate checks them)."""
+
+    def needs_key(dependant: Dependant) -> bool:
+        return any(dep.call is authenticate or needs_key(dep) for dep in dependant.dependencies)
+
+    return frozenset((method, route.path) for router in routers for route in router.routes
+                     if isinstance(route, APIRoute) and needs_key(route.dependant)
+                     for method in route.methods)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.getLogger("lama_serve.gateway").setLevel(settings.log_level.upper())
@@ -129,30 +145,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             probe_timeout_s=settings.health_timeout_s,
             retry_after_s=settings.retry_after_s,
             longest_timeout_s=longest_deadline_s(InferenceTime.from_settings(settings)),
+            headers=settings.admin_headers,
         )
         services.detection = DetectionService(settings, services.triton, local)
+        services.health = build_health_probe(settings, services.triton)
         services.usage.start()
         try:
             async with open_jobs(settings, services.job_processor) as services.jobs:
                 yield
         finally:
             services.jobs = None
+            await services.health.close()
             await services.usage.stop()
             await services.triton.close()
             services.triton = services.detection = None
 
     app = FastAPI(
-        title="LaMa watermark removal API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan
+        title="LaMa watermark removal API", version="1.0.0",
+        description=DESCRIPTION + describe_limits(settings), lifespan=lifespan
     )
     app.state.services = services
     install_error_handlers(app)
     _openapi_without_422(app)
-    app.include_router(inpaint.router)
-    app.include_router(batch.router)
-    app.include_router(detect.router)
-    app.include_router(health.router)
-    app.include_router(jobs.router)
-    # Added innermost first: CORS -> headers -> metrics -> body limit -> idempotency -> routes.
+    routers = (inpaint.router, batch.router, detect.router, health.router, jobs.router)
+    for router in routers:
+        app.include_router(router)
+    # Added innermost first: CORS -> headers -> metrics -> auth -> read timeout -> body limit
+    # -> idempotency -> routes.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         BodySizeLimit,
@@ -160,6 +179,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hint=f"send an image and a mask of at most {_megabytes(settings.max_upload_bytes)} each, "
         "or split a batch into smaller requests",
     )
+    app.add_middleware(BodyReadTimeout, timeout_s=settings.body_read_timeout_s)
+    app.add_middleware(AuthGate, routes=_key_routes(routers), keys=services.keys, limiter=services.limiter,
+                       anonymous=TokenBucketLimiter(settings.auth_failures_per_minute,
+                                                    settings.auth_failures_burst))
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     app.add_middleware(ResponseHeaders)
     if settings.cors_origins:

@@ -60,6 +60,10 @@ class PayloadTooLarge(ApiError):
     """Body or uploaded file over the byte limit."""
 
 
+class RequestTimeout(ApiError):
+    """The body stopped arriving (BODY_READ_TIMEOUT_S)."""
+
+
 class RateLimited(ApiError):
     """The key's token bucket is empty."""
 
@@ -105,6 +109,7 @@ STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
     Conflict: HTTPStatus.CONFLICT,
     Gone: HTTPStatus.GONE,
     Unprocessable: HTTPStatus.UNPROCESSABLE_ENTITY,
+    RequestTimeout: HTTPStatus.REQUEST_TIMEOUT,
     UpstreamFailed: HTTPStatus.BAD_GATEWAY,
     ModelUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     InferenceTimeout: HTTPStatus.GATEWAY_TIMEOUT,

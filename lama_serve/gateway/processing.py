@@ -19,6 +19,7 @@ from lama_serve.gateway.deps import Services
 from lama_serve.gateway.detection.masking import MaskOptions, MaskSource, choose_mask
 from lama_serve.gateway.errors import PayloadTooLarge, TooMuchWork
 from lama_serve.gateway.inpaint import cost, imaging, tiling
+from lama_serve.gateway.inpaint.budget import Budget, BudgetExceeded, Meter, model_pixels
 from lama_serve.gateway.inpaint.imaging import DecodedImage, OutputFormat
 from lama_serve.gateway.inpaint.pipeline import assemble, plan
 from lama_serve.gateway.inpaint.tiling import Strategy, Window
@@ -41,6 +42,14 @@ async def read_upload(upload: UploadFile, limit: int, what: str) -> bytes:
     if upload.size is not None and upload.size > limit:
         raise PayloadTooLarge(f"{what} too large. Max size: {limit / 1024 / 1024:g}MB; send a smaller file.")
     return await upload.read()
+
+
+def reserve(meter: Meter, windows: list[tiling.Window], what: str) -> None:
+    """Count `windows` against the request's memory budget; 413 when they do not fit."""
+    try:
+        meter.reserve(model_pixels(windows), what)
+    except BudgetExceeded as error:
+        raise PayloadTooLarge(str(error)) from error
 
 
 async def infer_all(
@@ -92,10 +101,12 @@ async def inpaint(
     fmt: OutputFormat,
     hd_strategy: Strategy | None,
     options: MaskOptions = MaskOptions(),
+    meter: Meter | None = None,
 ) -> Inpainting:
-    """Encoded result of one image/mask pair; every failure leaves as an `ApiError`."""
+    """Encoded result of one image/mask pair; every failure leaves as an `ApiError`.
+    `meter`: the memory budget shared with the other items of a batch (None: its own)."""
     loaded = await load(services, image, mask)
-    return await inpaint_loaded(services, triton, version, loaded, fmt, hd_strategy, options)
+    return await inpaint_loaded(services, triton, version, loaded, fmt, hd_strategy, options, meter=meter)
 
 
 async def inpaint_loaded(
@@ -107,8 +118,10 @@ async def inpaint_loaded(
     hd_strategy: Strategy | None,
     options: MaskOptions,
     detected: DetectionResult | None = None,
+    meter: Meter | None = None,
 ) -> Inpainting:
-    """Choose the mask (`detected`: found beforehand, e.g. shared over a batch), then inpaint."""
+    """Choose the mask (`detected`: found beforehand, e.g. shared over a batch), then inpaint.
+    `meter`: the memory budget shared with the other items of a batch (None: its own)."""
     settings, metrics, threshold = services.settings, services.metrics, services.settings.mask_threshold
     choice = await choose_mask(services, loaded.decoded, loaded.mask_bytes, options, detected)
     decoded, holes = choice.image, choice.holes
@@ -117,6 +130,7 @@ async def inpaint_loaded(
     with metrics.stage("preprocess"):
         windows = await to_thread.run_sync(plan, settings, strategy, shape, holes)
         deadline_s = inference_deadline(settings, windows)
+        reserve(meter or Meter(Budget.from_settings(settings)), windows, f"`{strategy}` on {decoded.size_label}")
         tiles = await to_thread.run_sync(
             lambda: [tiling.extract(decoded.rgb, holes, window, threshold) for window in windows]
         )

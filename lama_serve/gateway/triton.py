@@ -15,7 +15,7 @@ from pathlib import Path
 import anyio
 import numpy as np
 
-from lama_serve.core.contract import IMAGE, INPAINTED, OUTPUTS, PROBABILITY, TensorSpec
+from lama_serve.core.contract import IMAGE, INPAINTED, MIN_SIDE, OUTPUTS, PROBABILITY, TensorSpec
 from lama_serve.core.repository import ModelRepository
 from lama_serve.gateway.errors import ApiError, api_error
 from lama_serve.triton.client import AsyncTriton, Outputs, inpainting_inputs
@@ -42,11 +42,12 @@ class TritonModel:
 
     def __init__(
         self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int,
-        longest_timeout_s: float | None = None,
+        longest_timeout_s: float | None = None, headers: dict[str, str] | None = None,
     ) -> None:
         """`timeout_s`: the default deadline of a call; `longest_timeout_s`: the longest one a
-        caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`."""
-        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0))
+        caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`; `headers`:
+        sent with every call (the key of a Triton that restricts inference)."""
+        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), headers=headers)
         self._model, self._version = model, version
         self._timeout_s, self._probe_timeout_s = timeout_s, probe_timeout_s
         self._retry_after_s = retry_after_s
@@ -106,6 +107,20 @@ class TritonModel:
                 f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "
                 "hd_strategy=crop or later."
             ) from exc
+
+    async def probe(self) -> TritonError | None:
+        """One tiny real inference (what Triton's readiness cannot tell: can the backend
+        still compute?) at the smallest side the model takes; the failure, or None."""
+        image = np.zeros((1, MIN_SIDE, MIN_SIDE, 3), np.uint8)
+        mask = np.full((1, MIN_SIDE, MIN_SIDE, 1), 255, np.uint8)
+        try:
+            with anyio.fail_after(self._probe_timeout_s):
+                await self._triton.infer(self._model, self._version, inpainting_inputs(image, mask))
+        except TimeoutError:
+            return TritonTimeout(f"the probe inference took over {self._probe_timeout_s:g} s")
+        except TritonError as exc:
+            return exc
+        return None
 
     async def status(self) -> ModelStatus:
         """Readiness, serving version and device; never raises (health must answer)."""

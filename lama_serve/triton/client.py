@@ -60,8 +60,10 @@ class AsyncTriton:
     """asyncio client of one Triton (the gateway's). Cancelling the awaiting task cancels the
     HTTP request, which Triton then drops."""
 
-    def __init__(self, url: str, *, timeout_s: float) -> None:
+    def __init__(self, url: str, *, timeout_s: float, headers: Mapping[str, str] | None = None) -> None:
+        """`headers` go with every call: the key of a Triton that restricts inference."""
         self.url = url
+        self.headers = dict(headers or {})
         # aiohttp's own deadline is a backstop: callers enforce theirs with anyio.fail_after.
         self._client = triton_aio.InferenceServerClient(url, conn_timeout=timeout_s + 5.0)
 
@@ -72,20 +74,20 @@ class AsyncTriton:
                     outputs: Sequence[TensorSpec] = OUTPUTS) -> Outputs:
         with translated(self.url, f"run {model} v{version or 'latest'}"):
             result = await self._client.infer(model, infer_inputs(arrays), model_version=version,
-                                              outputs=requested_outputs(outputs))
+                                              outputs=requested_outputs(outputs), headers=self.headers)
         return _outputs(result, outputs, version)
 
     async def model_ready(self, model: str, version: str = "") -> bool:
         with translated(self.url, f"check {model} readiness"):
-            return bool(await self._client.is_model_ready(model, version))
+            return bool(await self._client.is_model_ready(model, version, headers=self.headers))
 
     async def model_metadata(self, model: str, version: str = "") -> dict:
         with translated(self.url, f"read {model} metadata"):
-            return await self._client.get_model_metadata(model, version)
+            return await self._client.get_model_metadata(model, version, headers=self.headers)
 
     async def model_config(self, model: str, version: str = "") -> dict:
         with translated(self.url, f"read {model} config"):
-            return await self._client.get_model_config(model, version)
+            return await self._client.get_model_config(model, version, headers=self.headers)
 
 
 class SyncTriton:
@@ -109,7 +111,7 @@ class SyncTriton:
               outputs: Sequence[TensorSpec] = OUTPUTS) -> Outputs:
         with translated(self.url, f"run {model} v{version or 'latest'}"):
             result = self.raw.infer(model, infer_inputs(arrays), model_version=version,
-                                    outputs=requested_outputs(outputs))
+                                    outputs=requested_outputs(outputs), headers=self.headers)
         return _outputs(result, outputs, version)
 
     def server_ready(self) -> bool:

@@ -112,7 +112,7 @@ def test_triton_gpu_reservation_and_health(compose):
     triton = compose["services"]["triton"]
     (device,) = triton["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
-    assert any("/v2/health/ready" in part for part in triton["healthcheck"]["test"])
+    assert any("/v2/health/live" in part for part in triton["healthcheck"]["test"])
     assert ("./model_repository", "/models") in _bind_mounts(triton)
     assert triton["depends_on"]["export"]["condition"] == "service_completed_successfully"
 
@@ -190,7 +190,7 @@ def test_gateway_image_without_torch_and_with_healthcheck(compose):
     assert "torch" not in installs and "[export]" not in installs
     healthcheck = dict(instructions)["HEALTHCHECK"]
     assert "/api/v1/health" in healthcheck
-    assert "gateway.app:create_app" in dict(instructions)["CMD"]
+    assert "lama_serve.gateway.serve" in dict(instructions)["CMD"]  # uvicorn with Settings' limits
 
 
 def test_dockerignore_allows_every_package():

@@ -13,24 +13,30 @@ import numpy as np
 
 from lama_serve.core.settings import Settings
 from lama_serve.gateway.inpaint import imaging, tiling
+from lama_serve.gateway.inpaint.budget import Budget, model_pixels
 from lama_serve.gateway.inpaint.imaging import DecodedImage
 from lama_serve.gateway.inpaint.tiling import Strategy, Window
 
 
 def plan(settings: Settings, strategy: Strategy, shape: tuple[int, int], holes: np.ndarray) -> list[Window]:
-    """The windows of `strategy`; past `max_windows_per_request` (a mask of many scattered
-    regions) the whole image in one call, which bounds what one request queues in Triton."""
+    """The windows of `strategy`. `resize` is capped to the memory budget; `crop` gives way
+    to the whole image, resized to fit the budget, past `max_windows_per_request` (a mask of
+    many scattered regions) or when its windows would not fit together."""
+    fitting = Budget.from_settings(settings)
     plan_for = partial(
         tiling.plan,
         image_hw=shape,
         mask=holes,
         threshold=settings.mask_threshold,
         margin=settings.hd_strategy_crop_margin,
-        resize_limit=settings.hd_strategy_resize_limit,
+        resize_limit=min(settings.hd_strategy_resize_limit, fitting.longest_side(shape)),
         buckets=settings.tile_buckets,
     )
     windows = plan_for(strategy)
-    return plan_for("original") if len(windows) > settings.max_windows_per_request else windows
+    too_many = len(windows) > settings.max_windows_per_request
+    if strategy == "crop" and (too_many or not fitting.fits(model_pixels(windows))):
+        return plan_for("resize")
+    return windows
 
 
 def assemble(

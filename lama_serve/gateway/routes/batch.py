@@ -25,6 +25,7 @@ from lama_serve.gateway import processing
 from lama_serve.gateway.deps import Services, ServicesDep, choose_model_version, require_detection, require_triton
 from lama_serve.gateway.detection.masking import MaskOptions
 from lama_serve.gateway.errors import ApiError, BadInput, ErrorBody, PayloadTooLarge, error_responses
+from lama_serve.gateway.inpaint.budget import Budget, Meter
 from lama_serve.gateway.job_handlers import Call, handles
 from lama_serve.gateway.processing import Loaded
 from lama_serve.gateway.routes._async import ASYNC_RESPONSES, JobRequestDep
@@ -102,6 +103,7 @@ async def run_batch(call: Call) -> Response:
     services, fmt, strategy = call.services, call.params["format"], call.params["hd_strategy"]
     triton, version = require_triton(services), choose_model_version(services)
     options = MaskOptions(grow=call.params.get("grow_mask", 0))
+    meter = Meter(Budget.from_settings(services.settings))  # all items may meet in one Triton call
     started = time.perf_counter()
     images, masks = call.uploads["image"], call.uploads.get("mask", [])
     pairs = list(zip(images, masks or [None] * len(images), strict=True))
@@ -117,7 +119,7 @@ async def run_batch(call: Call) -> Response:
                 if isinstance(prepared, ApiError):
                     raise prepared
                 result = await processing.inpaint_loaded(
-                    services, triton, version, prepared, fmt, strategy, options, detected)
+                    services, triton, version, prepared, fmt, strategy, options, detected, meter=meter)
         except ApiError as exc:
             status = HTTPStatus(exc.status_code)
             body = ErrorBody(error=status.phrase, detail=str(exc.detail), status_code=status.value)
