@@ -21,6 +21,7 @@ from lama_serve.gateway.errors import PayloadTooLarge, TooMuchWork
 from lama_serve.gateway.inpaint import cost, imaging, tiling
 from lama_serve.gateway.inpaint.budget import Budget, BudgetExceeded, Meter, model_pixels
 from lama_serve.gateway.inpaint.imaging import DecodedImage, OutputFormat
+from lama_serve.gateway.inpaint.mask import MaskField
 from lama_serve.gateway.inpaint.pipeline import assemble, plan
 from lama_serve.gateway.inpaint.tiling import Strategy, Window
 from lama_serve.gateway.tasks import gather_or_cancel
@@ -122,23 +123,23 @@ async def inpaint_loaded(
 ) -> Inpainting:
     """Choose the mask (`detected`: found beforehand, e.g. shared over a batch), then inpaint.
     `meter`: the memory budget shared with the other items of a batch (None: its own)."""
-    settings, metrics, threshold = services.settings, services.metrics, services.settings.mask_threshold
+    settings, metrics = services.settings, services.metrics
     choice = await choose_mask(services, loaded.decoded, loaded.mask_bytes, options, detected)
-    decoded, holes = choice.image, choice.holes
+    decoded, mask = choice.image, MaskField(choice.gray, settings.mask_threshold)
     shape = decoded.rgb.shape[:2]
     strategy = tiling.choose_strategy(hd_strategy, shape, settings.hd_strategy_crop_trigger)
     with metrics.stage("preprocess"):
-        windows = await to_thread.run_sync(plan, settings, strategy, shape, holes)
+        windows = await to_thread.run_sync(plan, settings, strategy, shape, mask)
         deadline_s = inference_deadline(settings, windows)
         reserve(meter or Meter(Budget.from_settings(settings)), windows, f"`{strategy}` on {decoded.size_label}")
         tiles = await to_thread.run_sync(
-            lambda: [tiling.extract(decoded.rgb, holes, window, threshold) for window in windows]
+            lambda: [tiling.extract(decoded.rgb, mask, window) for window in windows]
         )
     with metrics.stage("triton"):
         results = await infer_all(triton, tiles, version, deadline_s)
     with metrics.stage("encode"):
         blended = await to_thread.run_sync(
-            assemble, decoded, holes, windows, [r.pixels for r in results], threshold)
+            assemble, decoded, mask, windows, [r.pixels for r in results])
         encoded = await to_thread.run_sync(
             imaging.encode, blended, decoded.alpha, fmt, settings.png_compress_level, settings.lossy_quality
         )

@@ -35,7 +35,7 @@ class MaskOptions:
 @dataclass(frozen=True)
 class MaskChoice:
     image: DecodedImage  # what is inpainted: restored when a mark was un-blended
-    holes: np.ndarray  # (H, W) uint8, 255 = inpaint
+    gray: np.ndarray  # (H, W) uint8 mask: 255 = inpaint, gray = blend (see inpaint.mask.MaskField)
     source: MaskSource
     regions: int | None = None  # detected regions removed; None when the client chose the mask
 
@@ -53,8 +53,8 @@ def client_mask(decoded: DecodedImage, mask_bytes: bytes | None, options: MaskOp
         rects = parse_rectangles(options.rectangles, width, height)
         return MaskChoice(decoded, rectangles_mask(rects, height, width), "upload")
     if decoded.alpha is not None and (decoded.alpha < OPAQUE).any():
-        holes = mask_from_alpha(np.dstack([decoded.rgb, decoded.alpha]))
-        return MaskChoice(replace(decoded, alpha=None), holes, "upload")
+        gray = mask_from_alpha(np.dstack([decoded.rgb, decoded.alpha]))
+        return MaskChoice(replace(decoded, alpha=None), gray, "upload")
     return None
 
 
@@ -71,7 +71,7 @@ async def choose_mask(services: Services, decoded: DecodedImage, mask_bytes: byt
         if choice is None:
             choice = await _missing_mask(services, decoded, detected)
         if options.grow and choice.source != "full":
-            choice = replace(choice, holes=await to_thread.run_sync(grow_mask, choice.holes, options.grow))
+            choice = replace(choice, gray=await to_thread.run_sync(grow_mask, choice.gray, options.grow))
     except DetectionInputError as error:
         raise input_error(error) from error
     return choice

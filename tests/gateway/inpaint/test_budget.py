@@ -6,6 +6,7 @@ import pytest
 
 from lama_serve.core.settings import Settings
 from lama_serve.gateway.inpaint.budget import Budget, BudgetExceeded, Meter, model_pixels
+from lama_serve.gateway.inpaint.mask import MaskField
 from lama_serve.gateway.inpaint.pipeline import plan
 
 # 1 MiB at 1 byte per pixel: 1048576 model pixels, i.e. 1024x1024.
@@ -48,7 +49,7 @@ def _settings(**overrides: object) -> Settings:
 
 def test_resize_is_capped_to_the_budget() -> None:
     holes = np.full((4096, 4096), 255, np.uint8)
-    (window,) = plan(_settings(), "resize", (4096, 4096), holes)
+    (window,) = plan(_settings(), "resize", (4096, 4096), MaskField(holes))
     assert window.shape == (1024, 1024)
 
 
@@ -57,6 +58,6 @@ def test_crop_that_would_not_fit_becomes_a_resized_whole_image() -> None:
     for row in (100, 1500, 2800):  # three far-apart 600 px regions: 3 x 768^2+ > 1 Mpx
         holes[row : row + 100, 100:700] = 255
         holes[row : row + 100, 2200:2800] = 255
-    windows = plan(_settings(), "crop", (3000, 3000), holes)
+    windows = plan(_settings(), "crop", (3000, 3000), MaskField(holes))
     assert len(windows) == 1 and model_pixels(windows) <= ONE_MPX.max_pixels
     assert windows[0].box.height == 3000  # the whole image
