@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     )
     triton_admin_header: str = Field(
         REPOSITORY_API_HEADER, description="Header carrying TRITON_ADMIN_KEY.")
+    triton_admin_key_file: Path | None = Field(
+        None, description="File holding TRITON_ADMIN_KEY (a Docker or Kubernetes secret), read "
+        "at start when TRITON_ADMIN_KEY is unset; surrounding whitespace is ignored.")
 
     # --- rollouts (`lama-serve rollout/promote/rollback`) -------------------------------
     rollout_ready_timeout_s: float = Field(
@@ -408,6 +411,23 @@ class Settings(BaseSettings):
         """ALLOW_MISSING_MASK=true is the v1 spelling of MISSING_MASK=full."""
         if self.allow_missing_mask and "missing_mask" not in self.model_fields_set:
             self.missing_mask = "full"
+        return self
+
+    @model_validator(mode="after")
+    def _read_admin_key_file(self) -> Settings:
+        """TRITON_ADMIN_KEY_FILE fills TRITON_ADMIN_KEY (compose and Kubernetes share one
+        stored secret between Triton and the gateway this way)."""
+        if self.triton_admin_key is not None or self.triton_admin_key_file is None:
+            return self
+        try:
+            key = self.triton_admin_key_file.read_text().strip()
+        except OSError as error:
+            raise ValueError(f"TRITON_ADMIN_KEY_FILE {self.triton_admin_key_file}: {error.strerror}; "
+                             "mount the Triton admin key secret there (docs/deploy.md)") from None
+        if not key:
+            raise ValueError(f"TRITON_ADMIN_KEY_FILE {self.triton_admin_key_file} is empty; write "
+                             "the key into it (e.g. `openssl rand -hex 32`)")
+        self.triton_admin_key = SecretStr(key)
         return self
 
     @property
