@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     )
     triton_admin_header: str = Field(
         REPOSITORY_API_HEADER, description="Header carrying TRITON_ADMIN_KEY.")
+    up_info_path: Path = Field(
+        Path("var/up.json"), description="Where `lama-serve up` publishes its Triton's URL and "
+        "admin key and the rollout state path (mode 0600, removed on exit); `lama-serve rollout` "
+        "reads it when TRITON_URL and TRITON_ADMIN_KEY are unset.")
     triton_admin_key_file: Path | None = Field(
         None, description="File holding TRITON_ADMIN_KEY (a Docker or Kubernetes secret), read "
         "at start when TRITON_ADMIN_KEY is unset; surrounding whitespace is ignored.")
