@@ -233,6 +233,11 @@ class Settings(BaseSettings):
     )
 
     # --- gateway: Triton calls ----------------------------------------------------------
+    high_priority_max_pixels: int = Field(
+        1024 * 1024, ge=0, description="Triton calls of at most this many pixels (all images of "
+        "the call) are queued at Triton priority 1, ahead of larger ones; the lama configs have "
+        "two priority levels and two CPU instances, so a small request does not wait behind a "
+        "heavy one. 0: every call at the default level.")
     inference_timeout_s: float = Field(
         60.0, gt=0, description="Base of a request's inference deadline (504 after); it grows by "
         "INFERENCE_SECONDS_PER_MEGAPIXEL for every megapixel the request sends to the model.")

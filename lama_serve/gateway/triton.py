@@ -18,7 +18,7 @@ import numpy as np
 from lama_serve.core.contract import IMAGE, INPAINTED, MIN_SIDE, OUTPUTS, PROBABILITY, TensorSpec
 from lama_serve.core.repository import ModelRepository
 from lama_serve.gateway.errors import ApiError, api_error
-from lama_serve.triton.client import AsyncTriton, Outputs, inpainting_inputs
+from lama_serve.triton.client import HIGH_PRIORITY, AsyncTriton, Outputs, inpainting_inputs, priority_for
 from lama_serve.triton.errors import TritonError, TritonTimeout, TritonUnavailable
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,14 @@ class TritonModel:
     def __init__(
         self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int,
         longest_timeout_s: float | None = None, headers: dict[str, str] | None = None,
+        high_priority_max_pixels: int = 0,
     ) -> None:
         """`timeout_s`: the default deadline of a call; `longest_timeout_s`: the longest one a
         caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`; `headers`:
-        sent with every call (the key of a Triton that restricts inference)."""
+        sent with every call (the key of a Triton that restricts inference);
+        `high_priority_max_pixels`: calls this small jump Triton's queue (`priority_for`)."""
         self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), headers=headers)
+        self._high_priority_max_pixels = high_priority_max_pixels
         self._model, self._version = model, version
         self._timeout_s, self._probe_timeout_s = timeout_s, probe_timeout_s
         self._retry_after_s = retry_after_s
@@ -101,7 +104,8 @@ class TritonModel:
         timeout_s = self._timeout_s if timeout_s is None else timeout_s
         try:
             with anyio.fail_after(timeout_s):
-                return await self._triton.infer(model, version, arrays, outputs)
+                return await self._triton.infer(model, version, arrays, outputs,
+                                                priority_for(arrays, self._high_priority_max_pixels))
         except TimeoutError as exc:
             raise TritonTimeout(
                 f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "
@@ -115,7 +119,8 @@ class TritonModel:
         mask = np.full((1, MIN_SIDE, MIN_SIDE, 1), 255, np.uint8)
         try:
             with anyio.fail_after(self._probe_timeout_s):
-                await self._triton.infer(self._model, self._version, inpainting_inputs(image, mask))
+                await self._triton.infer(self._model, self._version, inpainting_inputs(image, mask),
+                                         priority=HIGH_PRIORITY)
         except TimeoutError:
             return TritonTimeout(f"the probe inference took over {self._probe_timeout_s:g} s")
         except TritonError as exc:
