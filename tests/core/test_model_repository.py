@@ -106,3 +106,9 @@ def test_small_calls_have_a_priority_level_of_their_own(path: Path) -> None:
 @pytest.mark.parametrize("path", [CPU_CONFIG, CPU_OPENVINO_CONFIG], ids=lambda p: p.name)
 def test_cpu_configs_run_a_small_call_next_to_a_heavy_one(path: Path) -> None:
     assert sum(group.count for group in load(path).instance_group) == 2
+
+
+def test_cpu_config_releases_memory_after_calls_larger_than_a_tile() -> None:
+    """Tile-sized calls keep OpenVINO's buffers; whole-image calls beyond the largest give them back."""
+    above = int(load(CPU_CONFIG).parameters["release_memory_above_pixels"].string_value)
+    assert above == max(Settings.model_fields["tile_buckets"].default) ** 2

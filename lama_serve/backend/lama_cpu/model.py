@@ -12,6 +12,8 @@ Config parameters (configs/cpu.pbtxt):
   threads:     runtime threads of all instances together ("0"/absent = the cores this process
                may use), split evenly over instance_group's count (triton_io.instance_threads)
   warm_sides:  comma-separated square sides run once at load (the gateway's tile buckets)
+  release_memory_above_pixels: OpenVINO returns its buffers to the OS after a call on more
+               pixels than this (all images); "0"/absent = never
 The outcome is logged and exported as the Triton metric
 `lama_inference_precision{runtime,precision} 1` (the config is frozen before load, so
 the gate's result cannot go into the model config).
@@ -44,7 +46,8 @@ class TritonPythonModel:
         try:
             self._run, choice = load_runtime(
                 path, parameter(config, "runtime", "openvino"), parameter(config, "precision", "auto"),
-                threads, warm, lambda line: pb_utils.Logger.log_warn(line))
+                threads, warm, lambda line: pb_utils.Logger.log_warn(line),
+                int(parameter(config, "release_memory_above_pixels", "0")))
         except Exception as error:
             raise RuntimeError(
                 f"cannot load ONNX model {path}: {error}. Check the runtime/precision parameters, re-export "
