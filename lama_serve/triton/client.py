@@ -16,7 +16,6 @@ from tritonclient.http import aio as triton_aio
 from lama_serve.core.contract import INPUTS, OUTPUTS, TensorSpec
 from lama_serve.triton.errors import classify
 
-
 # Triton priorities of the lama configs' dynamic batcher (`priority_levels: 2`): level 1 is
 # taken from the queue before level 2, the default (0 = the config's default_priority_level).
 HIGH_PRIORITY = 1

@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from lama_serve.triton.process import free_port
-
 from lama_serve.triton.secret_shim import PLACEHOLDER
 
 from .deploy_files import DEPLOY, REPO, assert_locked_like_up, compose_default
