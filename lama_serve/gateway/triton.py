@@ -1,12 +1,16 @@
 """The gateway's view of its model on Triton: inpaint calls and a readiness probe.
 
 A thin adapter over `triton.client.AsyncTriton`: it adds the inference deadline and turns
-`triton.errors` into the gateway's HTTP errors (`errors.api_error`).
+`triton.errors` into the gateway's HTTP errors (`errors.api_error`). Small inpainting calls
+go at Triton's high priority; large ones run one at a time per gateway process, so the
+second CPU instance stays free for small calls and two large calls never hold twice the
+memory budget at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +55,7 @@ class TritonModel:
         `high_priority_max_pixels`: calls this small jump Triton's queue (`priority_for`)."""
         self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), headers=headers)
         self._high_priority_max_pixels = high_priority_max_pixels
+        self._large_calls = anyio.Semaphore(1)
         self._model, self._version = model, version
         self._timeout_s, self._probe_timeout_s = timeout_s, probe_timeout_s
         self._retry_after_s = retry_after_s
@@ -102,10 +107,12 @@ class TritonModel:
                                timeout_s: float | None = None) -> Outputs:
         """One Triton call under `timeout_s` (None: the default deadline); a TritonTimeout after it."""
         timeout_s = self._timeout_s if timeout_s is None else timeout_s
+        priority = priority_for(arrays, self._high_priority_max_pixels)
+        one_at_a_time = model == self._model and self._high_priority_max_pixels and priority != HIGH_PRIORITY
         try:
             with anyio.fail_after(timeout_s):
-                return await self._triton.infer(model, version, arrays, outputs,
-                                                priority_for(arrays, self._high_priority_max_pixels))
+                async with self._large_calls if one_at_a_time else contextlib.nullcontext():
+                    return await self._triton.infer(model, version, arrays, outputs, priority)
         except TimeoutError as exc:
             raise TritonTimeout(
                 f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "

@@ -63,3 +63,44 @@ def test_small_request_completes_while_a_heavy_one_runs(triton_server: TritonPro
     print(f"\nsmall {SMALL_SIDE} px alone {done['alone']:.3f} s, while a {HEAVY_SIDE} px call ran "
           f"{done['small']:.3f} s; the heavy call took {done['heavy']:.1f} s")
     assert done["small"] < done["heavy"] / 2
+
+
+@pytest.mark.slow
+def test_large_calls_run_one_at_a_time_beside_small_ones(triton_server: TritonProcess) -> None:
+    """Two large requests at once: the second waits in the gateway (two would hold twice the
+    memory budget and take the small calls' instance); a small one still goes through."""
+    in_flight = {"large": 0, "most": 0}
+    finished: list[str] = []
+
+    async def scenario() -> None:
+        model = TritonModel(triton_server.http_url, MODEL_NAME, "", timeout_s=300, probe_timeout_s=10,
+                            retry_after_s=1, high_priority_max_pixels=SMALL)
+        real_infer = model._triton.infer
+
+        async def counting_infer(*args: object, **kwargs: object) -> object:
+            large = args[-1] != HIGH_PRIORITY
+            in_flight["large"] += large
+            in_flight["most"] = max(in_flight["most"], in_flight["large"])
+            try:
+                return await real_infer(*args, **kwargs)
+            finally:
+                in_flight["large"] -= large
+
+        model._triton.infer = counting_infer
+
+        async def call(name: str, side: int) -> None:
+            await model.infer(*_call(side))
+            finished.append(name)
+
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(call, "large-1", 2048)
+                tasks.start_soon(call, "large-2", 2048)
+                await anyio.sleep(0.5)
+                tasks.start_soon(call, "small", SMALL_SIDE)
+        finally:
+            await model.close()
+
+    anyio.run(scenario)
+    assert in_flight["most"] == 1
+    assert finished.index("small") < 2, finished  # not behind both large calls
