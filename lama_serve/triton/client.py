@@ -16,6 +16,19 @@ from tritonclient.http import aio as triton_aio
 from lama_serve.core.contract import INPUTS, OUTPUTS, TensorSpec
 from lama_serve.triton.errors import classify
 
+# Triton priorities of the lama configs' dynamic batcher (`priority_levels: 2`): level 1 is
+# taken from the queue before level 2, the default (0 = the config's default_priority_level).
+HIGH_PRIORITY = 1
+DEFAULT_PRIORITY = 0
+
+
+def priority_for(arrays: Mapping[TensorSpec, np.ndarray], high_priority_max_pixels: int) -> int:
+    """Small calls (at most `high_priority_max_pixels` over all their images) go ahead of
+    queued large ones, so a heavy request does not make every small one wait behind it."""
+    first = next(iter(arrays.values()))
+    pixels = int(np.prod(first.shape[:3]))  # N*H*W of the [N,H,W,C] inputs
+    return HIGH_PRIORITY if pixels <= high_priority_max_pixels else DEFAULT_PRIORITY
+
 
 def infer_inputs(arrays: Mapping[TensorSpec, np.ndarray]) -> list[triton_http.InferInput]:
     """Binary-encoded Triton inputs, one per contract tensor (arrays carry the batch axis)."""
@@ -71,10 +84,12 @@ class AsyncTriton:
         await self._client.close()
 
     async def infer(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
-                    outputs: Sequence[TensorSpec] = OUTPUTS) -> Outputs:
+                    outputs: Sequence[TensorSpec] = OUTPUTS, priority: int = DEFAULT_PRIORITY) -> Outputs:
+        """`priority`: Triton queue priority (`priority_for`); the default level when 0."""
         with translated(self.url, f"run {model} v{version or 'latest'}"):
             result = await self._client.infer(model, infer_inputs(arrays), model_version=version,
-                                              outputs=requested_outputs(outputs), headers=self.headers)
+                                              outputs=requested_outputs(outputs), priority=priority,
+                                              headers=self.headers)
         return _outputs(result, outputs, version)
 
     async def model_ready(self, model: str, version: str = "") -> bool:
