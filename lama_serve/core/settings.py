@@ -293,6 +293,9 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for JOBS_BACKEND=redis.")
     jobs_concurrency: int = Field(
         4, ge=1, description="Jobs processed at once per process; Triton's batcher groups their calls.")
+    jobs_transient_retries: int = Field(
+        10, ge=0, description="Times a job that met a transient 503 (model reloading, Triton "
+        "restarting) runs again, after its Retry-After, before it fails with that 503.")
     jobs_max_active_per_key: int = Field(
         100, ge=1, description="Queued + processing jobs one key may have (429 beyond).")
     job_result_ttl_s: float = Field(
