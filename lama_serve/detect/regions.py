@@ -40,13 +40,14 @@ class MapProfile:
     glyph_radius: int = 0
 
 
-# Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, 4 per kind,
-# seeds 0 and 1; docs/detection.md). The text net's DB map is the shrunk core of each text
-# line and nearly binary: a low threshold loses nothing, the glyphs reach ~12 px beyond the
-# core (then detect.glyphs keeps the strokes). The segmenter's regions need less watermark evidence
-# than text: it was trained on marks only.
+# Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, 8 per kind,
+# seeds 0 and 1; checked on seed 2; docs/detection.md). The text net's DB map is the shrunk
+# core of each text line and nearly binary: a low threshold loses nothing, the glyphs reach
+# ~8 px beyond the core (then detect.glyphs keeps the strokes; more growth merges tiled lines
+# into blobs kept whole). The segmenter's regions need less watermark evidence than text:
+# it was trained on marks only.
 MAP_PROFILES = {
-    "watermark_text": MapProfile(threshold=0.3, keep_score=0.45, grow=12, glyph_radius=12),
+    "watermark_text": MapProfile(threshold=0.3, keep_score=0.55, grow=8, glyph_radius=12),
     "watermark_seg": MapProfile(threshold=0.5, keep_score=0.35),
 }
 

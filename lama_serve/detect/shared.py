@@ -36,7 +36,11 @@ EDGE_SHARE = 0.25  # median edges above this share of the strongest belong to th
 NOISE_FACTOR = 3.0  # median edges this many times their image-wide median stand out of the photos
 DENSITY_RADIUS = 8  # a mark's edges are dense within this radius; leftovers of photos are not
 MIN_DENSITY = 0.08  # share of strong-edge pixels around a mark's pixel (text: ~0.3)
-DETAIL_RADIUS = 8  # integrating noisy median gradients drifts; strokes are finer than this
+DETAIL_RADIUS = 8  # integrating noisy median gradients drifts; strokes at 256 px are finer
+# Marks are sized to the image: at 512 px and more bold strokes get wider than DETAIL_RADIUS
+# and a high-pass that narrow keeps only their rims (measured IoU 0.09-0.32), so the radius
+# grows with the short side.
+STROKE_SCALE = 40  # short-side pixels per pixel of high-pass radius (once over DETAIL_RADIUS)
 MARGIN = 3  # pixels around the mark's edges that its mask may cover
 
 
@@ -107,7 +111,8 @@ def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
     if ys.size == 0:
         return None
     box = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
-    mark = filters.high_pass(poisson_reconstruct(gy[box], gx[box]).astype(np.float32), DETAIL_RADIUS)
+    radius = max(DETAIL_RADIUS, round(min(height, width) / STROKE_SCALE))
+    mark = filters.high_pass(poisson_reconstruct(gy[box], gx[box]).astype(np.float32), radius)
     mark = filters.brighter_tail_up(mark)
     mask = ((mark > filters.otsu_threshold(mark)) & strong[box]) | core[box]
     return SharedMark(edges=edges[box], mask=mask, level=level,

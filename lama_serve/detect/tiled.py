@@ -18,6 +18,11 @@ from lama_serve.detect.types import DetectionResult
 DETAIL_RADIUS = 8  # high-pass: photo content coarser than this is not part of a tiled mark
 MIN_PERIOD = 12  # lags shorter than this are the texture's own correlation
 MIN_REPEATS = 2  # a period must fit this many times in the image
+# A per-cell median over fewer tiles than this keeps the photo (measured: lattices of 2-3
+# tiles were textures or single marks); a mask over more of the image than MAX_COVERAGE is a
+# texture's lattice, not a mark (tiled text covers 4-25 % of the composites' pixels).
+MIN_TILES = 4
+MAX_COVERAGE = 0.5
 MIN_PEAK = 0.12  # normalised autocorrelation a lattice peak must reach
 MIN_Z = 10.0  # and how far above the autocorrelation's spread (robust z-score)
 MIN_SINE = 0.5  # |sin| of the angle between the two lattice vectors (30 degrees)
@@ -109,10 +114,14 @@ class TiledDetector:
         if vectors is None:
             return DetectionResult.empty(image.shape)
         cells = fold(detail.shape, *vectors)
+        if cells.size < MIN_TILES * (int(cells.max()) + 1):
+            return DetectionResult.empty(image.shape)
         medians = filters.brighter_tail_up(cell_medians(detail, cells))
         if medians.max() < MIN_LEVEL:
             return DetectionResult.empty(image.shape)
         tile_mask = (medians > filters.otsu_threshold(medians))[cells]
         mask = grow_mask(np.where(tile_mask, 255, 0).astype(np.uint8), EDGE_GROWTH)
+        if np.count_nonzero(mask) > MAX_COVERAGE * mask.size:
+            return DetectionResult.empty(image.shape)
         score = float(acf[acf.shape[0] // 2 + vectors[0][0], acf.shape[1] // 2 + vectors[0][1]])
         return DetectionResult(mask=mask, regions=regions_of_mask(mask, score, "tiled"))

@@ -1,7 +1,8 @@
 """Train the watermark segmenter on synthetic composites (CPU, bounded time, seeded).
 
-A fixed pool of training-split composites (lama_serve.detect.synth) is drawn from the seed;
-each step takes random crops and flips of pool items. With the same seed and step count
+A fixed pool of training-split composites (export.segmenter_data: two scales, a share
+recoloured to low contrast) is drawn from the seed; each step takes random crops and flips
+of pool items. With the same seed and step count
 the run is reproducible on one machine; `minutes` only caps wall time (a run it cuts short
 records the steps it reached). The result is the served graph (segmenter.ServedSegmenter)
 as ONNX plus a JSON recipe next to it.
@@ -17,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lama_serve.detect import synth
 from lama_serve.export.segmenter import (
     SegNet,
     export_segmenter,
     normalise,
     parameter_count,
 )
+from lama_serve.export.segmenter_data import make_pool, sample_batch
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "detect" / "weights" / "watermark_seg.onnx"
 
@@ -33,45 +34,21 @@ class TrainConfig:
     seed: int = 0
     steps: int = 300
     minutes: float = 7.0
-    pool: int = 1200
-    composite_side: int = 256
-    crop: int = 128
+    pool: int = 1000
+    sides: tuple[int, ...] = (256, 512)
+    low_contrast: float = 0.25
+    crop: int = 160
     batch: int = 8
     learning_rate: float = 3e-3
+    pos_weight: float = 3.0
     threads: int = 2
 
 
-def make_pool(rng: np.random.Generator, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """`pool` composites of every kind (clean included): images uint8 NHWC, masks float N1HW."""
-    side = (config.composite_side, config.composite_side)
-    items = [synth.make_composite(rng, synth.KINDS[i % len(synth.KINDS)], "train", side)
-             for i in range(config.pool)]
-    images = np.stack([c.image for c in items])
-    masks = np.stack([c.mask for c in items])[:, None].astype(np.float32)
-    return images, masks
-
-
-def sample_batch(rng: np.random.Generator, images: np.ndarray, masks: np.ndarray,
-                 config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random crops (with vertical/horizontal flips) of random pool items."""
-    picks = rng.integers(0, len(images), config.batch)
-    limit = config.composite_side - config.crop + 1
-    xs, ys = [], []
-    for index in picks:
-        y, x = rng.integers(0, limit, 2)
-        image = images[index, y:y + config.crop, x:x + config.crop]
-        mask = masks[index, :, y:y + config.crop, x:x + config.crop]
-        if rng.random() < 0.5:
-            image, mask = image[::-1], mask[:, ::-1]
-        xs.append(np.ascontiguousarray(image))
-        ys.append(np.ascontiguousarray(mask))
-    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
-
-
-def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """BCE (marks are a few % of pixels, so positives weigh more) plus soft Dice."""
+def loss_fn(logits: torch.Tensor, target: torch.Tensor, pos_weight: float) -> torch.Tensor:
+    """BCE (marks are a few % of pixels, so positives weigh more) plus soft Dice (recall
+    of whole marks counts as much as the pixels' calibration)."""
     bce = torch.nn.functional.binary_cross_entropy_with_logits(
-        logits, target, pos_weight=torch.tensor(3.0))
+        logits, target, pos_weight=torch.tensor(pos_weight))
     probability = torch.sigmoid(logits)
     dice = 1 - (2 * (probability * target).sum() + 1) / (probability.sum() + target.sum() + 1)
     return bce + dice
@@ -83,16 +60,16 @@ def train(config: TrainConfig, progress: Callable[[str], None] = print) -> tuple
     torch.set_num_threads(config.threads)
     rng = np.random.default_rng(config.seed)
     started = time.monotonic()
-    images, masks = make_pool(rng, config)
-    progress(f"pool of {len(images)} composites in {time.monotonic() - started:.0f} s")
+    pool = make_pool(rng, config.pool, config.sides, config.low_contrast)
+    progress(f"pool of {len(pool)} composites in {time.monotonic() - started:.0f} s")
     net = SegNet()
     optimiser = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, config.learning_rate, total_steps=config.steps)
     deadline = started + 60 * config.minutes
     step, running = 0, 0.0
     while step < config.steps and time.monotonic() < deadline:
-        batch, target = sample_batch(rng, images, masks, config)
-        loss = loss_fn(net(normalise(batch)), target)
+        batch, target = sample_batch(rng, pool, config.batch, config.crop)
+        loss = loss_fn(net(normalise(batch)), target, config.pos_weight)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()

@@ -62,3 +62,12 @@ def test_textured_item_is_found_in_place():
     mark = estimate_mark(images)
     assert mark is not None and mark.origin is not None
     assert iou(locate(images[0], mark).mask, truths[0]) >= 0.5
+
+
+def test_bold_mark_on_large_images_is_filled_not_hollow():
+    """Marks scale with the image: at 1024 px a 150 px word has strokes wider than the 256 px
+    high-pass radius, which kept only their rims (IoU 0.09); the radius scales with the image."""
+    side, alpha = 1024, text_alpha("HOME", 150, 0.5)
+    images = [blend(photo(i, side, side), (0, 0, 0), alpha, 40, 40) for i in range(8)]
+    truth = place((side, side), alpha, 40, 40)
+    assert min(iou(r.mask, truth) for r in detect_shared(images)) >= 0.5

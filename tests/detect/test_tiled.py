@@ -75,3 +75,23 @@ def test_dark_tiled_mark_is_found_too():
             image = blend(image, (0, 0, 0), alpha, x, y)
             dark_truth |= place((SIDE, SIDE), alpha, x, y)
     assert recall(TiledDetector().detect(image).mask, dark_truth) >= 0.9
+
+
+def test_a_lattice_of_two_or_three_tiles_is_not_a_mark():
+    """Two copies of one mark 256 px apart (cells of half the image): a median over 2 tiles
+    keeps the photo, so nothing is reported."""
+    alpha = text_alpha("SAMPLE", 28, 0.5)
+    image = photo(4, SIDE, SIDE)
+    for y in (60, 316):
+        for x in (60, 316):
+            image = blend(image, (255, 255, 255), alpha, x, y)
+    assert TiledDetector().detect(image).coverage == 0.0
+
+
+def test_a_lattice_covering_most_of_the_image_is_texture():
+    """A fine checkerboard has a perfect lattice, but its 'mark' would be half the image."""
+    ys, xs = np.indices((SIDE, SIDE))
+    board = np.where((ys // 16 + xs // 16) % 2 == 0, 200, 50).astype(np.uint8)
+    noisy = np.clip(board + np.random.default_rng(1).normal(0, 5, board.shape), 0, 255)
+    image = np.repeat(noisy.astype(np.uint8)[..., None], 3, axis=2)
+    assert TiledDetector().detect(image).coverage == 0.0
