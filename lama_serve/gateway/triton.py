@@ -67,7 +67,8 @@ class TritonModel:
         timeout_s = self._timeout_s if timeout_s is None else timeout_s
         try:
             with anyio.fail_after(timeout_s):
-                result = await self._triton.infer(self._model, version, inpainting_inputs(image, mask))
+                result = await self._triton.infer(self._model, version, inpainting_inputs(image, mask),
+                                                  deadline_s=timeout_s)
         except TimeoutError as exc:
             raise self._api_error(TritonTimeout(
                 f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "

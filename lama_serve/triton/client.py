@@ -57,8 +57,13 @@ def translated(url: str, what: str) -> Iterator[None]:
 
 
 class AsyncTriton:
-    """asyncio client of one Triton (the gateway's). Cancelling the awaiting task cancels the
-    HTTP request, which Triton then drops."""
+    """asyncio client of one Triton (the gateway's).
+
+    Cancelling the awaiting task closes the HTTP request, but Triton 2.51's HTTP endpoint does
+    not cancel a request whose client left (only gRPC does): it still queues and computes it.
+    So `infer` also sends the caller's deadline as Triton's request timeout: a request still
+    queued when it passes is dropped by Triton uncomputed (the model's queue policy must set
+    `allow_timeout_override: true`; measured in tests/reliability/test_cancellation.py)."""
 
     def __init__(self, url: str, *, timeout_s: float) -> None:
         self.url = url
@@ -69,10 +74,12 @@ class AsyncTriton:
         await self._client.close()
 
     async def infer(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
-                    outputs: Sequence[TensorSpec] = OUTPUTS) -> Outputs:
+                    outputs: Sequence[TensorSpec] = OUTPUTS, deadline_s: float | None = None) -> Outputs:
+        """`deadline_s`: Triton drops the request if it is still queued after this long."""
+        timeout_us = None if deadline_s is None else max(1, int(deadline_s * 1e6))
         with translated(self.url, f"run {model} v{version or 'latest'}"):
             result = await self._client.infer(model, infer_inputs(arrays), model_version=version,
-                                              outputs=requested_outputs(outputs))
+                                              outputs=requested_outputs(outputs), timeout=timeout_us)
         return _outputs(result, outputs, version)
 
     async def model_ready(self, model: str, version: str = "") -> bool:

@@ -1,0 +1,109 @@
+"""Work for nobody stops (issue 16): when the gateway gives up on a request, Triton does not
+compute it.
+
+Against a private bundled Triton serving the tiny model, made slow by large images (a
+2048 px window takes the tiny model ~1.5 s on 2 cores; shapes differ so that no two
+requests share a batch and each runs alone). What is measured comes from Triton's own
+metrics: executions (`nv_inference_exec_count`) and requests answered
+(`nv_inference_request_success` / `_failure`), and how long after the gateway gave up a
+small request is served again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import anyio
+import httpx
+import numpy as np
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from lama_serve.core.contract import MODEL_NAME
+from lama_serve.triton.process import TritonProcess
+from tests.gateway.conftest import AUTH, SettingsFactory, assert_error, encode, gateway
+
+from .conftest import URL, Figures, good_parts
+
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+# Distinct shapes: Triton's batcher only batches equal shapes, so each one is its own execution.
+SHAPES = ((2048, 2048), (2048, 2032), (2032, 2048))
+DEADLINE_S = 0.5
+COUNTERS = ("nv_inference_exec_count", "nv_inference_request_success", "nv_inference_request_failure")
+
+
+def large_parts(height: int, width: int) -> dict[str, tuple[str, bytes, str]]:
+    """A flat image (small upload, same compute) with a small hole, sent `original`."""
+    mask = np.zeros((height, width), np.uint8)
+    mask[100:164, 100:164] = 255
+    return {"image": ("image.png", encode(np.full((height, width, 3), 90, np.uint8)), "image/png"),
+            "mask": ("mask.png", encode(mask), "image/png")}
+
+
+def counters(metrics_url: str) -> dict[str, float]:
+    """Triton's lama counters, summed over versions."""
+    totals = dict.fromkeys(COUNTERS, 0.0)
+    for family in text_string_to_metric_families(httpx.get(metrics_url).text):
+        if family.name in totals:
+            totals[family.name] += sum(s.value for s in family.samples
+                                       if s.labels.get("model") == MODEL_NAME and s.name.endswith("_total"))
+    return totals
+
+
+def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, int]:
+    return {name.removeprefix("nv_inference_"): int(after[name] - before[name]) for name in COUNTERS}
+
+
+async def batch_seconds(client: httpx.AsyncClient, height: int, width: int) -> float:
+    """How long one large request takes when nothing is abandoned (the 'one batch' unit)."""
+    started = time.monotonic()
+    response = await client.post(URL + "?hd_strategy=original", headers=AUTH, files=large_parts(height, width))
+    assert response.status_code == 200, response.text
+    return time.monotonic() - started
+
+
+async def seconds_until_served(client: httpx.AsyncClient) -> float:
+    started = time.monotonic()
+    response = await client.post(URL, headers=AUTH, files=good_parts())
+    assert response.status_code == 200, response.text
+    return time.monotonic() - started
+
+
+async def test_abandoned_requests_are_not_computed(
+    make_settings: SettingsFactory, start_triton: Callable[..., TritonProcess], figures: Figures,
+) -> None:
+    triton = start_triton()
+    settings = make_settings(triton_url=triton.http_url, inference_timeout_s=DEADLINE_S,
+                             inference_seconds_per_megapixel=0.0)
+    generous = make_settings(triton_url=triton.http_url, inference_timeout_s=60.0,
+                             inference_seconds_per_megapixel=0.0)
+    async with gateway(generous) as client:
+        for shape in SHAPES:  # first call of a shape compiles it: keep that out of the figures
+            await batch_seconds(client, *shape)
+        one_batch_s = await batch_seconds(client, *SHAPES[0])
+
+    before = counters(triton.metrics_url)
+    async with gateway(settings) as client:
+        responses: list[httpx.Response] = []
+
+        async def post(shape: tuple[int, int]) -> None:
+            responses.append(await client.post(URL + "?hd_strategy=original", headers=AUTH,
+                                               files=large_parts(*shape)))
+
+        async with anyio.create_task_group() as group:
+            for shape in SHAPES:
+                group.start_soon(post, shape)
+        gave_up = time.monotonic()
+        for response in responses:
+            assert_error(response, 504, "longer than")
+    async with gateway(generous) as client:
+        idle_after_s = await seconds_until_served(client) + (time.monotonic() - gave_up)
+    await anyio.sleep(one_batch_s)  # whatever still runs has finished and is counted
+    work = delta(counters(triton.metrics_url), before)
+    figures["cancel_after_504"] = {"one_batch_s": round(one_batch_s, 2), "abandoned": len(SHAPES),
+                                   "served_again_after_s": round(idle_after_s, 2), **work}
+    print(figures["cancel_after_504"])
+    # the small request + at most the one abandoned execution that had already started
+    assert work["exec_count"] <= 2, work
+    assert idle_after_s < one_batch_s + 1.0, (idle_after_s, one_batch_s)
