@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         description="host:port of an external Triton HTTP endpoint. Unset: `lama-serve up` "
         "starts the bundled tritonserver on 127.0.0.1:TRITON_HTTP_PORT.",
     )
+    triton_grpc_url: str | None = Field(
+        None,
+        description="host:port of the same Triton's gRPC endpoint; set, the gateway infers over "
+        "gRPC so that requests it gives up on (deadline, client gone, another window failed) are "
+        "cancelled in Triton. Unset: HTTP, where only still-queued requests past their deadline "
+        "are dropped (Triton's HTTP endpoint does not cancel).",
+    )
     model_name: str = Field(MODEL_NAME, description="Triton model name of the inpainting model.")
     model_version: str = Field("", description="Model version to call; empty = Triton's latest ready.")
     model_repository: Path = Field(Path("model_repository"), description="Triton model repository.")

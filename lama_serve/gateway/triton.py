@@ -41,11 +41,12 @@ class TritonModel:
 
     def __init__(
         self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int,
-        longest_timeout_s: float | None = None,
+        longest_timeout_s: float | None = None, grpc_url: str | None = None,
     ) -> None:
         """`timeout_s`: the default deadline of a call; `longest_timeout_s`: the longest one a
-        caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`."""
-        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0))
+        caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`;
+        `grpc_url`: infer over gRPC, so that calls the gateway gives up on are cancelled in Triton."""
+        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), grpc_url=grpc_url)
         self._model, self._version = model, version
         self._timeout_s, self._probe_timeout_s = timeout_s, probe_timeout_s
         self._retry_after_s = retry_after_s
