@@ -177,14 +177,14 @@ def run(args: argparse.Namespace) -> int:
 def case_ratios(rows: dict[str, dict[str, object]]) -> dict[str, float]:
     """original/crop and crop/plain median latencies, and the concurrent crops' Triton batch
     size, for the cases that ran (crop/plain is issue 16's end-to-end target: <= 1.2)."""
-    median = {case: float(row["median_s"]) for case, row in rows.items()}  # type: ignore[arg-type]
+    median = {case: float(row["median_s"]) for case, row in rows.items()}
     ratios = {}
     if {"original", "crop"} <= set(median):
         ratios["original_over_crop"] = round(median["original"] / median["crop"], 2)
     if {"crop", "plain"} <= set(median):
         ratios["crop_over_plain"] = round(median["crop"] / median["plain"], 2)
     if "crop concurrent" in rows:
-        ratios["concurrent_crop_avg_batch"] = float(rows["crop concurrent"]["avg_batch"])  # type: ignore[arg-type]
+        ratios["concurrent_crop_avg_batch"] = float(rows["crop concurrent"]["avg_batch"])
     return ratios
 
 
