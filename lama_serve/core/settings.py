@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     gateway_port: int = Field(8080, ge=1, le=65535, description="Gateway port (the seed's 8080).")
     triton_http_port: int = Field(8000, ge=1, le=65535, description="Bundled Triton HTTP port.")
     triton_metrics_port: int = Field(8002, ge=1, le=65535, description="Bundled Triton metrics port.")
+    triton_grpc_port: int = Field(
+        8001, ge=0, le=65535, description="Bundled Triton gRPC port, on 127.0.0.1: the gateway infers "
+        "over it, so calls it gives up on are cancelled in Triton. 0 = no gRPC (inference over HTTP).")
 
     # --- gateway: authentication and rate limits ------------------------------------
     api_key: SecretStr | None = Field(
@@ -361,6 +364,14 @@ class Settings(BaseSettings):
     @property
     def effective_triton_url(self) -> str:
         return self.triton_url or f"127.0.0.1:{self.triton_http_port}"
+
+    @property
+    def effective_triton_grpc_url(self) -> str | None:
+        """Where inference goes over gRPC: TRITON_GRPC_URL beside an external TRITON_URL, else
+        the bundled Triton's gRPC port; None = over HTTP."""
+        if self.triton_url:
+            return self.triton_grpc_url
+        return f"127.0.0.1:{self.triton_grpc_port}" if self.triton_grpc_port else None
 
     @property
     def admin_headers(self) -> dict[str, str]:

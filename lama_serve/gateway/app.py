@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             probe_timeout_s=settings.health_timeout_s,
             retry_after_s=settings.retry_after_s,
             longest_timeout_s=longest_deadline_s(InferenceTime.from_settings(settings)),
-            grpc_url=settings.triton_grpc_url,
+            grpc_url=settings.effective_triton_grpc_url,
         )
         services.usage.start()
         try:

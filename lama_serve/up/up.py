@@ -113,6 +113,7 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
         admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
         with TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
                            metrics_port=settings.triton_metrics_port,
+                           grpc_port=settings.triton_grpc_port or None,
                            repository_api_key=admin_key) as triton:
             triton.wait_ready(READY_TIMEOUT_S)
             _restore_rollout(settings, triton)

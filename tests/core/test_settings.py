@@ -53,3 +53,11 @@ def test_defaults_are_safe(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_wildcard_cors_rejected() -> None:
     with pytest.raises(ValidationError, match="list the origins"):
         Settings(cors_origins="*")
+
+
+def test_inference_goes_over_grpc_where_there_is_one() -> None:
+    assert Settings(api_key="k" * 24).effective_triton_grpc_url == "127.0.0.1:8001"  # bundled
+    assert Settings(api_key="k" * 24, triton_grpc_port=0).effective_triton_grpc_url is None
+    external = Settings(api_key="k" * 24, triton_url="triton:8000")
+    assert external.effective_triton_grpc_url is None  # HTTP unless its gRPC endpoint is named
+    assert external.model_copy(update={"triton_grpc_url": "triton:8001"}).effective_triton_grpc_url == "triton:8001"
