@@ -18,6 +18,7 @@ from lama_serve.core.errors import ConfigurationError
 from lama_serve.core.settings import Settings, get_settings
 from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.deps import Services
+from lama_serve.gateway.disconnect import CancelOnDisconnect
 from lama_serve.gateway.errors import install_error_handlers
 from lama_serve.gateway.idempotency import IdempotencyMiddleware
 from lama_serve.gateway.inpaint.cost import InferenceTime, longest_deadline_s
@@ -135,7 +136,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(batch.router)
     app.include_router(health.router)
     app.include_router(jobs.router)
-    # Added innermost first: CORS -> headers -> metrics -> body limit -> idempotency -> routes.
+    # Added innermost first: CORS -> disconnect -> headers -> metrics -> body limit -> idempotency
+    # -> routes.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         BodySizeLimit,
@@ -145,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     app.add_middleware(ResponseHeaders)
+    app.add_middleware(CancelOnDisconnect)  # outside idempotency: it must see the real channel
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

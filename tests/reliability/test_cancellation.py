@@ -27,7 +27,7 @@ from lama_serve.gateway.triton import TritonModel
 from lama_serve.triton.process import TritonProcess, free_port
 from tests.gateway.conftest import AUTH, SettingsFactory, assert_error, encode, gateway
 
-from .conftest import URL, Figures, good_parts
+from .conftest import URL, Figures, good_parts, live_gateway
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 # Distinct shapes: Triton's batcher only batches equal shapes, so each one is its own execution.
@@ -142,3 +142,36 @@ async def test_sibling_windows_of_a_failed_window_are_not_computed(
         await model.close()
     figures["cancel_sibling_windows"] = {"one_batch_s": round(one_batch_s, 2), "cancelled": len(windows), **work}
     assert work["exec_count"] <= 1, work  # at most the window that had already started
+
+
+async def test_requests_of_a_client_that_left_are_not_computed(
+    make_settings: SettingsFactory, start_triton: Callable[..., TritonProcess], figures: Figures,
+) -> None:
+    """The client gives up (its own 0.5 s timeout closes the connection) while the gateway's
+    deadline is generous: the gateway must notice and cancel its Triton calls."""
+    triton = start_triton(grpc_port=free_port())
+    settings = make_settings(triton_url=triton.http_url, triton_grpc_url=triton.grpc_url,
+                             inference_timeout_s=60.0, inference_seconds_per_megapixel=0.0)
+    with live_gateway(settings) as base_url:
+        async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as client:
+            for shape in SHAPES:
+                await batch_seconds(client, *shape)
+            one_batch_s = await batch_seconds(client, *SHAPES[0])
+        before = counters(triton.metrics_url)
+        async with httpx.AsyncClient(base_url=base_url, timeout=DEADLINE_S) as impatient:
+            async def post(shape: tuple[int, int]) -> None:
+                with pytest.raises(httpx.TimeoutException):
+                    await impatient.post(URL + "?hd_strategy=original", headers=AUTH, files=large_parts(*shape))
+
+            async with anyio.create_task_group() as group:
+                for shape in SHAPES:
+                    group.start_soon(post, shape)
+        gave_up = time.monotonic()
+        async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as client:
+            idle_after_s = await seconds_until_served(client) + (time.monotonic() - gave_up)
+        await anyio.sleep(one_batch_s)
+        work = delta(counters(triton.metrics_url), before)
+    figures["cancel_client_gone"] = {"one_batch_s": round(one_batch_s, 2), "abandoned": len(SHAPES),
+                                     "served_again_after_s": round(idle_after_s, 2), **work}
+    assert work["exec_count"] <= 2, work
+    assert idle_after_s < 2 * one_batch_s, (idle_after_s, one_batch_s)
