@@ -2,6 +2,7 @@
 # Entry point of the export image: export the model once, then stay out of the way:
 # from $LAMA_CHECKPOINT when that file exists, else from the released big-lama, fetched
 # and verified (LAMA_MODEL_URL/_MD5/_SHA256 for a mirror; fails rather than export noise).
+# The watermark detector models are exported first when missing (a failure only warns).
 # Exits 0 without work when any version of the model already has a model.onnx, so
 # `docker compose up` can run it before Triton every time. Extra arguments go to
 # `lama-serve export` (e.g. --precision fp16, --trust-checkpoint).
@@ -11,6 +12,19 @@ repository="${MODEL_REPOSITORY:-/models}"
 model="${MODEL_NAME:-lama}"
 checkpoint="${LAMA_CHECKPOINT:-/checkpoints/big-lama.pt}"
 version="${EXPORT_MODEL_VERSION:-1}"
+
+# The watermark detector models, once each (seconds: copies and a graph edit); a failure
+# only warns: the gateway then detects without that model, and Triton does not load it.
+for detector in watermark_text watermark_seg; do
+  found=""
+  for existing in "$repository/$detector"/[0-9]*/model.onnx; do
+    [ -f "$existing" ] && found="$existing"
+  done
+  if [ -z "$found" ]; then
+    lama-serve detector export --repository "$repository" --model "$detector" \
+      || echo "export: WARNING: $detector not exported; watermark detection runs without it" >&2
+  fi
+done
 
 for existing in "$repository/$model"/[0-9]*/model.onnx; do
   if [ -f "$existing" ]; then

@@ -33,5 +33,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/v1/health' % os.environ.get('GATEWAY_PORT', '8080'), timeout=3)"]
 
 # sh -c so that GATEWAY_HOST/GATEWAY_PORT (the gateway's settings) pick the bind address;
-# exec keeps uvicorn as PID 1 so it receives SIGTERM and drains.
-CMD ["sh", "-c", "exec uvicorn --factory lama_serve.gateway.app:create_app --host \"$GATEWAY_HOST\" --port \"$GATEWAY_PORT\" --no-server-header"]
+# python runs uvicorn as PID 1 so it receives SIGTERM and drains.
+# Connection limits (keep-alive, max connections, header size) come from Settings.
+CMD ["python", "-m", "lama_serve.gateway.serve"]

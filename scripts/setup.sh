@@ -14,7 +14,8 @@ fi
 # libb64-0d: perf_analyzer (`lama-serve bench triton`) links against it.
 # fonts-*: watermark text of the synthetic composites (lama_serve/detect/sources.py).
 # redis-server: tests of JOBS_BACKEND=redis start a real one on a loopback port.
-APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf redis-server)
+# gcc, libc6-dev: `up` compiles the tiny shim that keeps Triton's secret off its command line.
+APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf redis-server gcc libc6-dev)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -79,6 +79,7 @@ def _triton_sender(args: argparse.Namespace, batch: list[Sample], stack: AsyncEx
     """Direct Triton calls with the tensors the gateway itself would send for each sample:
     the same window and bucket padding (`tiling`), the same request builder (batch of 1)."""
     from lama_serve.gateway.inpaint import tiling
+    from lama_serve.gateway.inpaint.mask import MaskField
     from lama_serve.triton.client import AsyncTriton, inpainting_inputs
 
     client = AsyncTriton(args.triton_url, timeout_s=args.timeout)
@@ -87,7 +88,7 @@ def _triton_sender(args: argparse.Namespace, batch: list[Sample], stack: AsyncEx
     def tensors(sample: Sample) -> dict:
         mask = sample.mask[..., 0]
         window = tiling.whole_window(mask.shape, None, tiling.DEFAULT_BUCKETS)
-        image, holes = tiling.extract(sample.image, mask, window)
+        image, holes = tiling.extract(sample.image, MaskField(mask), window)
         return inpainting_inputs(image[None], holes[None, ..., None])
 
     requests = [tensors(sample) for sample in batch]

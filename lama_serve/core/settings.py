@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lama_serve.core.contract import MODEL_NAME, SPATIAL_MULTIPLE
@@ -128,6 +128,22 @@ class Settings(BaseSettings):
         30.0, ge=0, description="Sustained requests per minute per key (token refill rate); 0 disables."
     )
     rate_limit_burst: int = Field(10, ge=1, description="Token bucket size: requests allowed at once.")
+    auth_failures_per_minute: float = Field(
+        60.0, ge=0, description="Requests without a valid key allowed per client address and "
+        "minute (then 429); 0 disables.")
+    auth_failures_burst: int = Field(20, ge=1, description="Bucket size of AUTH_FAILURES_PER_MINUTE.")
+
+    # --- gateway: connections (uvicorn, set by `up` and `python -m lama_serve.gateway.serve`) ---
+    body_read_timeout_s: float = Field(
+        30.0, gt=0, description="Longest wait for the next piece of a request body (408 after): "
+        "a lying Content-Length or a stalled upload frees its connection.")
+    keep_alive_timeout_s: float = Field(5.0, gt=0, description="Idle keep-alive connections close after this.")
+    max_connections: int = Field(
+        256, ge=1, description="Open connections and requests the gateway serves at once; "
+        "beyond, uvicorn answers 503 at once.")
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="Largest request line plus headers (uvicorn's "
+        "h11_max_incomplete_event_size).")
 
     # --- gateway: request limits --------------------------------------------------------
     max_upload_bytes: int = Field(
@@ -140,9 +156,15 @@ class Settings(BaseSettings):
         description="Largest width*height, checked from the header before decoding "
         "(decompression bombs); also set as PIL.Image.MAX_IMAGE_PIXELS.",
     )
+    missing_mask: Literal["detect", "reject", "full"] = Field(
+        "detect",
+        description="A request without `mask` (nor `rectangles`, nor transparency): `detect` finds "
+        "the watermark (DETECTORS) and inpaints it; `reject` answers 400; `full` inpaints the "
+        "whole image (the seed's behaviour).",
+    )
     allow_missing_mask: bool = Field(
-        False,
-        description="Without a mask, inpaint the whole image (the seed's behaviour) instead of 400.",
+        False, description="Alias kept from v1: `true` means MISSING_MASK=full (an explicit "
+        "MISSING_MASK wins).",
     )
     mask_threshold: int = Field(
         0,
@@ -162,6 +184,16 @@ class Settings(BaseSettings):
     watermark_templates_dir: Path | None = Field(
         None, description="Folder of known watermarks (RGBA PNG, file stem = name) for the "
         "`templates` detector; unset: that detector is off.",
+    )
+    detection_max_side: int = Field(
+        1024, ge=32, description="Longest side sent to the served detector models: larger images "
+        "are downscaled for them and their maps scaled back (bounds detection time and memory).",
+    )
+    detector_keep_scores: dict[str, float] = Field(
+        default_factory=dict, description="JSON object: per served detector, the region score "
+        "(mean probability x watermark likeness) needed to enter the mask, overriding the "
+        "model's tuned profile (detect.regions.MAP_PROFILES; an operator's own model: 0.55), "
+        'e.g. {"my_model": 0.7}.',
     )
     template_min_score: float = Field(
         0.35, gt=0, le=1, description="Edge correlation (NCC) a template match must reach; "
@@ -191,6 +223,14 @@ class Settings(BaseSettings):
         description="Most `crop` windows per image; a mask with more regions is inpainted as the "
         "whole image in one call.",
     )
+    inference_memory_budget_mb: int = Field(
+        6144, ge=64, description="Model memory one request (a batch: all its items) may take: "
+        "its tiles' pixels times INFERENCE_BYTES_PER_PIXEL. Over it, `original` gets 413 naming "
+        "`crop`/`resize`; `crop` falls back to a resized whole image that fits; `resize` is "
+        "capped to fit. Default: 2048x2048 at most on CPU f32 (~9 GB) is refused.")
+    inference_bytes_per_pixel: float = Field(
+        9e9 / (2048 * 2048), gt=0, description="Peak model memory per tile pixel (calibrated: "
+        "big-lama, ONNX Runtime f32 on CPU, ~9 GB at 2048x2048); lower it for a GPU fp16 model.")
     batch_max_items: int = Field(
         8, ge=1, description="Most image/mask pairs in one `/remove-watermark/batch` request."
     )
@@ -208,6 +248,18 @@ class Settings(BaseSettings):
         "front (422, pointing to hd_strategy=crop) instead of timing out.")
     health_timeout_s: float = Field(2.0, gt=0, description="Deadline of the Triton readiness probe.")
     retry_after_s: int = Field(5, ge=1, description="`Retry-After` sent with 503 responses.")
+
+    # --- health and self-healing (gateway probe, `up` supervisor) -------------------------
+    health_cache_s: float = Field(
+        2.0, ge=0, description="How long one health probe (a tiny real inference) answers every "
+        "/api/v1/health hit: a health flood costs Triton one call per period.")
+    recovery_backoff_s: float = Field(
+        2.0, gt=0, description="First wait before retrying a failed model reload or Triton "
+        "restart; doubles per failure up to RECOVERY_BACKOFF_MAX_S.")
+    recovery_backoff_max_s: float = Field(60.0, gt=0, description="Longest wait between recovery attempts.")
+    triton_restart_attempts: int = Field(
+        5, ge=0, description="Consecutive restarts `up` tries when tritonserver exits; then it "
+        "stops the gateway and exits non-zero. 0: never restart.")
 
     # --- gateway: output, stats, logging, CORS -------------------------------------------
     output_format: Literal["png", "jpeg", "webp"] = Field(
@@ -360,6 +412,13 @@ class Settings(BaseSettings):
         if "*" in value:
             raise ValueError("CORS_ORIGINS may not be `*` (API keys travel in headers); list the origins")
         return value
+
+    @model_validator(mode="after")
+    def _allow_missing_mask_alias(self) -> Settings:
+        """ALLOW_MISSING_MASK=true is the v1 spelling of MISSING_MASK=full."""
+        if self.allow_missing_mask and "missing_mask" not in self.model_fields_set:
+            self.missing_mask = "full"
+        return self
 
     @property
     def effective_triton_url(self) -> str:

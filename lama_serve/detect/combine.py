@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from lama_serve.detect.types import DetectionResult
+from lama_serve.detect.types import DetectionResult, Region
 
 
 def combine_maps(maps: Mapping[str, np.ndarray], thresholds: Mapping[str, float],
@@ -34,3 +34,12 @@ def combine_results(results: Sequence[DetectionResult], shape: tuple[int, ...]) 
         restored = result.restored if result.restored is not None else restored
     regions = tuple(sorted((r for res in results for r in res.regions), key=lambda r: -r.score))
     return DetectionResult(mask=mask, regions=regions, restored=restored)
+
+
+def removed_regions(result: DetectionResult, image: np.ndarray) -> tuple[Region, ...]:
+    """The regions acted upon: masked (to inpaint) or un-blended (restored differs from
+    `image` there). Candidates reported with a low score and left alone are not counted."""
+    changed = (result.mask > 0) if result.restored is None else \
+        (result.mask > 0) | (result.restored != image).any(axis=-1)
+    return tuple(r for r in result.regions
+                 if changed[r.y : r.y + r.height, r.x : r.x + r.width].any())

@@ -7,7 +7,7 @@ dropped into the repository: the caller supplies how to build those (the Triton 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from typing import Protocol
 
@@ -38,13 +38,19 @@ class MapDetector:
     def __init__(self, name: str, predict: Callable[[np.ndarray], np.ndarray], *,
                  threshold: float | None = None, keep_score: float | None = None,
                  profile: MapProfile | None = None) -> None:
-        profile = profile or profile_for(name)
-        overrides = {"threshold": threshold, "keep_score": keep_score}
         self.name, self.predict = name, predict
-        self.profile = replace(profile, **{k: v for k, v in overrides.items() if v is not None})
+        self.profile = map_profile(name, threshold=threshold, keep_score=keep_score, profile=profile)
 
     def detect(self, image: np.ndarray) -> DetectionResult:
         return regions_from_map(self.predict(image), image, kind=self.name, **asdict(self.profile))
+
+
+def map_profile(name: str, *, threshold: float | None = None, keep_score: float | None = None,
+                profile: MapProfile | None = None) -> MapProfile:
+    """`profile` (default: the model's tuned one, regions.MAP_PROFILES) with the given
+    threshold and keep_score overriding it."""
+    overrides = {"threshold": threshold, "keep_score": keep_score}
+    return replace(profile or profile_for(name), **{k: v for k, v in overrides.items() if v is not None})
 
 
 def _templates(settings: Settings) -> Detector | None:
@@ -59,6 +65,18 @@ LOCAL_DETECTORS: dict[str, Callable[[Settings], Detector | None]] = {
     "templates": _templates,
     "tiled": lambda settings: TiledDetector(),
 }
+
+
+def local_detectors(settings: Settings) -> tuple[Detector, ...]:
+    """The detectors of DETECTORS that run in the caller's process, in order (served models
+    left out: an async caller fetches their maps itself and hands them to `detect_from_maps`)."""
+    return build_detectors(settings.model_copy(update={"detectors": tuple(
+        name for name in settings.detectors if name in LOCAL_DETECTORS)}))
+
+
+def served_detectors(settings: Settings) -> tuple[str, ...]:
+    """The names of DETECTORS that are served models (probability-map contract)."""
+    return tuple(name for name in settings.detectors if name not in LOCAL_DETECTORS)
 
 
 def build_detectors(settings: Settings,
@@ -89,3 +107,16 @@ def run_detectors(detectors: Sequence[Detector], image: np.ndarray) -> Detection
             image = result.restored
         results.append(result)
     return combine_results(results, image.shape)
+
+
+def detect_from_maps(maps: Mapping[str, np.ndarray], image: np.ndarray,
+                     local: DetectionResult | None = None,
+                     keep_scores: Mapping[str, float] | None = None) -> DetectionResult:
+    """Served models' probability maps (computed on `image`) plus the local detectors'
+    result, as one. Each map goes through its model's profile (regions.MAP_PROFILES), with
+    `keep_scores` overriding a model's keep score. When `local` un-blended a mark, `image`
+    must be its restored image (the maps of the original would find the mark again)."""
+    results = [regions_from_map(probability, image, kind=name,
+                                **asdict(map_profile(name, keep_score=(keep_scores or {}).get(name))))
+               for name, probability in maps.items()]
+    return combine_results([*([local] if local is not None else []), *results], image.shape)

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from lama_serve.core.contract import DETECTOR_MODELS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("detector", help="watermark detector models (train, export)")
@@ -31,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "DIR/watermark_seg/V/model.onnx (the committed segmenter), with configs.")
     export.add_argument("--repository", type=Path, default=Path("model_repository"))
     export.add_argument("--model-version", type=int, default=1)
+    export.add_argument("--model", action="append", choices=DETECTOR_MODELS, dest="models",
+                        help="only this detector model (repeatable; default: all)")
     export.set_defaults(func=run_export)
 
 
@@ -48,8 +52,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from lama_serve.export.detectors import export_detectors
+    from lama_serve.export.detectors import export_detector
 
-    for path in export_detectors(args.repository, args.model_version):
-        print(f"wrote {path}")
+    for name in args.models or DETECTOR_MODELS:
+        print(f"wrote {export_detector(args.repository, name, args.model_version)}")
     return 0

@@ -3,6 +3,7 @@ watermark_text and watermark_seg versions next to `lama` (configs come with the 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from lama_serve.core import contract
@@ -25,10 +26,22 @@ def export_segmenter_weights(version_dir: Path, weights: Path = SEG_WEIGHTS) -> 
     return Path(shutil.copyfile(weights, version_dir / MODEL_FILENAME))
 
 
+# How each detector model of core.contract.DETECTOR_MODELS gets its version_dir filled.
+EXPORTERS: dict[str, Callable[[Path], Path]] = {
+    contract.TEXT_MODEL_NAME: export_text_detector,
+    contract.SEG_MODEL_NAME: export_segmenter_weights,
+}
+
+
+def export_detector(repository: Path, name: str, version: int = 1) -> Path:
+    """Write repository/<name>/<version>/model.onnx (configs copied from the project when absent)."""
+    models = ModelRepository(Path(repository), name)
+    models.ensure_configs()
+    return EXPORTERS[name](models.version_dir(version))
+
+
 def export_detectors(repository: Path, version: int = 1) -> tuple[Path, ...]:
     """Write repository/{watermark_text,watermark_seg}/<version>/model.onnx; returns both paths.
 
     Idempotent: an existing version is overwritten with the same bytes."""
-    text = export_text_detector(ModelRepository(Path(repository), contract.TEXT_MODEL_NAME).version_dir(version))
-    seg = export_segmenter_weights(ModelRepository(Path(repository), contract.SEG_MODEL_NAME).version_dir(version))
-    return text, seg
+    return tuple(export_detector(repository, name, version) for name in EXPORTERS)

@@ -10,7 +10,10 @@ from fastapi.security import APIKeyHeader
 
 from lama_serve.core.settings import Settings
 from lama_serve.gateway.auth import KeyStore
+from lama_serve.gateway.detection.service import DetectionService
 from lama_serve.gateway.errors import unavailable
+from lama_serve.gateway.guard import AUTH_STATE
+from lama_serve.gateway.health_probe import HealthProbe
 from lama_serve.gateway.inpaint.imaging import ImageLimits
 from lama_serve.gateway.metrics import GatewayMetrics
 from lama_serve.gateway.middleware import RATE_LIMIT_STATE
@@ -24,7 +27,8 @@ from lama_serve.traffic.router import VersionRouter
 
 @dataclass
 class Services:
-    """Everything a request needs, built once per app; `triton` exists while the app runs."""
+    """Everything a request needs, built once per app; `triton` and `detection` exist while
+    the app runs."""
 
     settings: Settings
     keys: KeyStore
@@ -33,6 +37,8 @@ class Services:
     router: VersionRouter
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     triton: TritonModel | None = None
+    detection: DetectionService | None = None  # built with `triton`
+    health: HealthProbe | None = None  # exists while the app runs
     # Set before start-up to run async jobs in this process; `jobs` exists while the app runs.
     job_processor: Processor | None = None
     jobs: JobService | None = None
@@ -60,10 +66,23 @@ def require_triton(services: ServicesDep) -> TritonModel:
     """The Triton adapter, or 503 while the app starts or stops."""
     if services.triton is None:
         raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
+    if services.health is not None and services.health.recovering:
+        raise unavailable("the model is being reloaded after its backend failed",
+                          services.settings.retry_after_s)
     return services.triton
 
 
 TritonDep = Annotated[TritonModel, Depends(require_triton)]
+
+
+def require_detection(services: ServicesDep) -> DetectionService:
+    """The detection service, or 503 while the app starts or stops."""
+    if services.detection is None:
+        raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
+    return services.detection
+
+
+DetectionDep = Annotated[DetectionService, Depends(require_detection)]
 
 
 def choose_model_version(services: ServicesDep) -> str | None:
@@ -83,10 +102,14 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def _authenticate(
+def authenticate(
     request: Request, services: ServicesDep, key: Annotated[str | None, Security(_api_key_header)]
 ) -> str:
-    """The caller's key id after the key check and one token of its rate limit."""
+    """The caller's key id after the key check and one token of its rate limit (both done
+    by guard.AuthGate before the body was read, when the app has it in front)."""
+    checked = getattr(request.state, AUTH_STATE, None)
+    if checked is not None:
+        return checked
     caller = services.keys.authenticate(key)
     if services.limiter.enabled:
         state = services.limiter.acquire(caller)
@@ -95,4 +118,4 @@ def _authenticate(
     return caller
 
 
-ApiKeyDep = Annotated[str, Depends(_authenticate)]
+ApiKeyDep = Annotated[str, Depends(authenticate)]

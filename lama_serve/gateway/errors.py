@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from lama_serve.detect.types import DetectionInputError
 from lama_serve.gateway.headers import SECURITY_HEADERS
 from lama_serve.jobs.errors import (
     IdempotencyInFlight,
@@ -57,6 +58,10 @@ class Unauthorized(ApiError):
 
 class PayloadTooLarge(ApiError):
     """Body or uploaded file over the byte limit."""
+
+
+class RequestTimeout(ApiError):
+    """The body stopped arriving (BODY_READ_TIMEOUT_S)."""
 
 
 class RateLimited(ApiError):
@@ -104,6 +109,7 @@ STATUS_BY_ERROR: dict[type[ApiError], HTTPStatus] = {
     Conflict: HTTPStatus.CONFLICT,
     Gone: HTTPStatus.GONE,
     Unprocessable: HTTPStatus.UNPROCESSABLE_ENTITY,
+    RequestTimeout: HTTPStatus.REQUEST_TIMEOUT,
     UpstreamFailed: HTTPStatus.BAD_GATEWAY,
     ModelUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     InferenceTimeout: HTTPStatus.GATEWAY_TIMEOUT,
@@ -122,6 +128,11 @@ def api_error(error: TritonError, retry_after_s: int) -> ApiError:
     if isinstance(error, _RETRYABLE):
         return unavailable("the inference server is busy or the model is not loaded", retry_after_s)
     return UpstreamFailed(f"The inference server failed: {error}. The operator should check Triton's log.")
+
+
+def input_error(error: DetectionInputError) -> BadInput:
+    """A mask convenience the client got wrong (rectangles, grow_mask, alpha): its 400."""
+    return BadInput(f"Invalid mask input: {error}")
 
 
 # The jobs package's domain errors as HTTP.

@@ -13,7 +13,7 @@ from typing import Literal
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Stage = Literal["decode", "preprocess", "triton", "encode"]
+Stage = Literal["decode", "detect", "preprocess", "triton", "encode"]
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _BYTE_BUCKETS = tuple(float(4**n * 1024) for n in range(1, 10))  # 4 KiB .. 256 MiB
 

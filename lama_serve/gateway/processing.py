@@ -1,4 +1,5 @@
-"""One image through the model, per request: read, decode, plan, call Triton, assemble, encode.
+"""One image through the model, per request: read, decode, choose the mask (detect when
+none is given), plan, call Triton, assemble, encode.
 
 Shared by the single-image and the batch routes. CPU work runs in worker threads, and all
 windows of one image are sent at once, all under one model version.
@@ -6,25 +7,25 @@ windows of one image are sent at once, all under one model version.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 from anyio import to_thread
 from fastapi import UploadFile
 
 from lama_serve.core.settings import Settings
+from lama_serve.detect.types import DetectionResult
 from lama_serve.gateway.deps import Services
-from lama_serve.gateway.errors import BadInput, PayloadTooLarge, TooMuchWork
+from lama_serve.gateway.detection.masking import MaskOptions, MaskSource, choose_mask
+from lama_serve.gateway.errors import PayloadTooLarge, TooMuchWork
 from lama_serve.gateway.inpaint import cost, imaging, tiling
-from lama_serve.gateway.inpaint.imaging import OutputFormat
+from lama_serve.gateway.inpaint.budget import Budget, BudgetExceeded, Meter, model_pixels
+from lama_serve.gateway.inpaint.imaging import DecodedImage, OutputFormat
+from lama_serve.gateway.inpaint.mask import MaskField
 from lama_serve.gateway.inpaint.pipeline import assemble, plan
 from lama_serve.gateway.inpaint.tiling import Strategy, Window
+from lama_serve.gateway.tasks import gather_or_cancel
 from lama_serve.gateway.triton import Inpainted, TritonModel
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Inpainting:
     strategy: Strategy
     windows: int  # Triton calls made; 0 when the mask has no hole
     model_version: str | None  # None when no call was made and no version is pinned
+    mask_source: MaskSource
+    regions: int | None  # detected regions removed; None when the client gave the mask
 
 
 async def read_upload(upload: UploadFile, limit: int, what: str) -> bytes:
@@ -42,17 +45,12 @@ async def read_upload(upload: UploadFile, limit: int, what: str) -> bytes:
     return await upload.read()
 
 
-async def gather_or_cancel(calls: Iterable[Awaitable[T]]) -> list[T]:
-    """asyncio.gather, except that when one call fails (or the client goes away) the others
-    are cancelled rather than left computing, and failing, for nobody."""
-    tasks = [asyncio.ensure_future(call) for call in calls]
+def reserve(meter: Meter, windows: list[tiling.Window], what: str) -> None:
+    """Count `windows` against the request's memory budget; 413 when they do not fit."""
     try:
-        return await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+        meter.reserve(model_pixels(windows), what)
+    except BudgetExceeded as error:
+        raise PayloadTooLarge(str(error)) from error
 
 
 async def infer_all(
@@ -76,6 +74,25 @@ def inference_deadline(settings: Settings, windows: list[Window]) -> float:
     return cost.deadline_seconds(pixels, time)
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """One uploaded image decoded, with its mask still as bytes (decoded at the image's size)."""
+
+    decoded: DecodedImage
+    mask_bytes: bytes | None
+
+
+async def load(services: Services, image: UploadFile, mask: UploadFile | None) -> Loaded:
+    """Read and decode the image; every failure leaves as an `ApiError`."""
+    settings, metrics = services.settings, services.metrics
+    image_bytes = await read_upload(image, settings.max_upload_bytes, "Image")
+    mask_bytes = await read_upload(mask, settings.max_upload_bytes, "Mask") if mask is not None else None
+    metrics.payload.labels(direction="request").observe(len(image_bytes) + len(mask_bytes or b""))
+    with metrics.stage("decode"):
+        decoded = await to_thread.run_sync(imaging.decode_image, image_bytes, services.limits)
+    return Loaded(decoded, mask_bytes)
+
+
 async def inpaint(
     services: Services,
     triton: TritonModel,
@@ -84,40 +101,48 @@ async def inpaint(
     mask: UploadFile | None,
     fmt: OutputFormat,
     hd_strategy: Strategy | None,
+    options: MaskOptions = MaskOptions(),
+    meter: Meter | None = None,
 ) -> Inpainting:
-    """Encoded result of one image/mask pair; every failure leaves as an `ApiError`."""
-    settings, metrics, threshold = services.settings, services.metrics, services.settings.mask_threshold
-    image_bytes = await read_upload(image, settings.max_upload_bytes, "Image")
-    mask_bytes = await read_upload(mask, settings.max_upload_bytes, "Mask") if mask is not None else None
-    if mask_bytes is None and not settings.allow_missing_mask:
-        raise BadInput(
-            "A mask is required: send `mask` (white = remove, black = keep). "
-            "Automatic watermark detection is not available yet."
-        )
-    metrics.payload.labels(direction="request").observe(len(image_bytes) + len(mask_bytes or b""))
+    """Encoded result of one image/mask pair; every failure leaves as an `ApiError`.
+    `meter`: the memory budget shared with the other items of a batch (None: its own)."""
+    loaded = await load(services, image, mask)
+    return await inpaint_loaded(services, triton, version, loaded, fmt, hd_strategy, options, meter=meter)
 
-    with metrics.stage("decode"):
-        decoded = await to_thread.run_sync(imaging.decode_image, image_bytes, services.limits)
-        shape = decoded.rgb.shape[:2]
-        if mask_bytes is None:
-            holes = np.full(shape, 255, np.uint8)
-        else:
-            holes = await to_thread.run_sync(imaging.decode_mask, mask_bytes, services.limits, shape)
+
+async def inpaint_loaded(
+    services: Services,
+    triton: TritonModel,
+    version: str | None,
+    loaded: Loaded,
+    fmt: OutputFormat,
+    hd_strategy: Strategy | None,
+    options: MaskOptions,
+    detected: DetectionResult | None = None,
+    meter: Meter | None = None,
+) -> Inpainting:
+    """Choose the mask (`detected`: found beforehand, e.g. shared over a batch), then inpaint.
+    `meter`: the memory budget shared with the other items of a batch (None: its own)."""
+    settings, metrics = services.settings, services.metrics
+    choice = await choose_mask(services, loaded.decoded, loaded.mask_bytes, options, detected)
+    decoded, mask = choice.image, MaskField(choice.gray, settings.mask_threshold)
+    shape = decoded.rgb.shape[:2]
     strategy = tiling.choose_strategy(hd_strategy, shape, settings.hd_strategy_crop_trigger)
     with metrics.stage("preprocess"):
-        windows = await to_thread.run_sync(plan, settings, strategy, shape, holes)
+        windows = await to_thread.run_sync(plan, settings, strategy, shape, mask)
         deadline_s = inference_deadline(settings, windows)
+        reserve(meter or Meter(Budget.from_settings(settings)), windows, f"`{strategy}` on {decoded.size_label}")
         tiles = await to_thread.run_sync(
-            lambda: [tiling.extract(decoded.rgb, holes, window, threshold) for window in windows]
+            lambda: [tiling.extract(decoded.rgb, mask, window) for window in windows]
         )
     with metrics.stage("triton"):
         results = await infer_all(triton, tiles, version, deadline_s)
     with metrics.stage("encode"):
         blended = await to_thread.run_sync(
-            assemble, decoded, holes, windows, [r.pixels for r in results], threshold)
+            assemble, decoded, mask, windows, [r.pixels for r in results])
         encoded = await to_thread.run_sync(
             imaging.encode, blended, decoded.alpha, fmt, settings.png_compress_level, settings.lossy_quality
         )
     metrics.payload.labels(direction="response").observe(len(encoded))
     served = results[0].model_version if results else version
-    return Inpainting(encoded, decoded.size_label, strategy, len(windows), served)
+    return Inpainting(encoded, decoded.size_label, strategy, len(windows), served, choice.source, choice.regions)

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 import numpy as np
 
-from lama_serve.core.contract import INPAINTED
+from lama_serve.core.contract import IMAGE, INPAINTED, MIN_SIDE, OUTPUTS, PROBABILITY, TensorSpec
 from lama_serve.core.repository import ModelRepository
 from lama_serve.gateway.errors import ApiError, api_error
-from lama_serve.triton.client import AsyncTriton, inpainting_inputs
-from lama_serve.triton.errors import TritonError, TritonTimeout
+from lama_serve.triton.client import AsyncTriton, Outputs, inpainting_inputs
+from lama_serve.triton.errors import TritonError, TritonTimeout, TritonUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,15 @@ class TritonModel:
 
     def __init__(
         self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int,
-        longest_timeout_s: float | None = None, grpc_url: str | None = None,
+        longest_timeout_s: float | None = None, headers: dict[str, str] | None = None,
+        grpc_url: str | None = None,
     ) -> None:
         """`timeout_s`: the default deadline of a call; `longest_timeout_s`: the longest one a
-        caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`;
-        `grpc_url`: infer over gRPC, so that calls the gateway gives up on are cancelled in Triton."""
-        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), grpc_url=grpc_url)
+        caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`; `headers`:
+        sent with every call (the key of a Triton that restricts inference); `grpc_url`: infer
+        over gRPC, so that calls the gateway gives up on are cancelled in Triton."""
+        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), headers=headers,
+                                   grpc_url=grpc_url)
         self._model, self._version = model, version
         self._timeout_s, self._probe_timeout_s = timeout_s, probe_timeout_s
         self._retry_after_s = retry_after_s
@@ -65,19 +69,61 @@ class TritonModel:
         name the same version while a rollout changes what is served; `timeout_s` (None:
         the default) is the request's deadline, scaled to its pixels (inpaint/cost.py)."""
         version = self._version if version is None else version
-        timeout_s = self._timeout_s if timeout_s is None else timeout_s
         try:
-            with anyio.fail_after(timeout_s):
-                result = await self._triton.infer(self._model, version, inpainting_inputs(image, mask),
-                                                  deadline_s=timeout_s)
-        except TimeoutError as exc:
-            raise self._api_error(TritonTimeout(
-                f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "
-                "hd_strategy=crop or later."
-            )) from exc
+            result = await self._within_deadline(self._model, version, inpainting_inputs(image, mask),
+                                                 timeout_s=timeout_s)
         except TritonError as exc:
             raise self._api_error(exc) from exc
         return Inpainted(result.arrays[INPAINTED.name][0], result.model_version)
+
+    async def probability_map(self, model: str, image: np.ndarray) -> np.ndarray | None:
+        """[N,H,W,1] map of a detector model (core.contract.PROBABILITY_MAP) for [N,H,W,3]
+        uint8 images; None when Triton runs but does not serve `model` (not loaded)."""
+        try:
+            result = await self._within_deadline(model, "", {IMAGE: image}, (PROBABILITY,))
+        except TritonUnavailable as exc:
+            if await self.model_ready(model) is False:
+                return None
+            raise self._api_error(exc) from exc
+        except TritonError as exc:
+            raise self._api_error(exc) from exc
+        return result.arrays[PROBABILITY.name]
+
+    async def model_ready(self, model: str) -> bool | None:
+        """Whether Triton serves `model` (latest version); None when Triton cannot be asked."""
+        try:
+            with anyio.fail_after(self._probe_timeout_s):
+                return await self._triton.model_ready(model)
+        except (TimeoutError, TritonError):
+            return None
+
+    async def _within_deadline(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
+                               outputs: tuple[TensorSpec, ...] = OUTPUTS, *,
+                               timeout_s: float | None = None) -> Outputs:
+        """One Triton call under `timeout_s` (None: the default deadline); a TritonTimeout after it."""
+        timeout_s = self._timeout_s if timeout_s is None else timeout_s
+        try:
+            with anyio.fail_after(timeout_s):
+                return await self._triton.infer(model, version, arrays, outputs, deadline_s=timeout_s)
+        except TimeoutError as exc:
+            raise TritonTimeout(
+                f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "
+                "hd_strategy=crop or later."
+            ) from exc
+
+    async def probe(self) -> TritonError | None:
+        """One tiny real inference (what Triton's readiness cannot tell: can the backend
+        still compute?) at the smallest side the model takes; the failure, or None."""
+        image = np.zeros((1, MIN_SIDE, MIN_SIDE, 3), np.uint8)
+        mask = np.full((1, MIN_SIDE, MIN_SIDE, 1), 255, np.uint8)
+        try:
+            with anyio.fail_after(self._probe_timeout_s):
+                await self._triton.infer(self._model, self._version, inpainting_inputs(image, mask))
+        except TimeoutError:
+            return TritonTimeout(f"the probe inference took over {self._probe_timeout_s:g} s")
+        except TritonError as exc:
+            return exc
+        return None
 
     async def status(self) -> ModelStatus:
         """Readiness, serving version and device; never raises (health must answer)."""

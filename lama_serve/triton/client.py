@@ -67,8 +67,11 @@ class AsyncTriton:
     cancelling the awaiting task cancels the request in Triton too (triton/grpc_infer.py).
     Measured in tests/reliability/test_cancellation.py."""
 
-    def __init__(self, url: str, *, timeout_s: float, grpc_url: str | None = None) -> None:
+    def __init__(self, url: str, *, timeout_s: float, headers: Mapping[str, str] | None = None,
+                 grpc_url: str | None = None) -> None:
+        """`headers` go with every call: the key of a Triton that restricts inference."""
         self.url = url
+        self.headers = dict(headers or {})
         self._grpc = grpc_client(grpc_url) if grpc_url else None
         # aiohttp's own deadline is a backstop: callers enforce theirs with anyio.fail_after.
         self._client = triton_aio.InferenceServerClient(url, conn_timeout=timeout_s + 5.0)
@@ -84,22 +87,24 @@ class AsyncTriton:
         timeout_us = None if deadline_s is None else max(1, int(deadline_s * 1e6))
         with translated(self.url, f"run {model} v{version or 'latest'}"):
             if self._grpc is not None:
-                return Outputs(*await infer_grpc(self._grpc, model, version, arrays, outputs, timeout_us))
+                return Outputs(*await infer_grpc(self._grpc, model, version, arrays, outputs, timeout_us,
+                                                 self.headers))
             result = await self._client.infer(model, infer_inputs(arrays), model_version=version,
-                                              outputs=requested_outputs(outputs), timeout=timeout_us)
+                                              outputs=requested_outputs(outputs), timeout=timeout_us,
+                                              headers=self.headers)
         return _outputs(result, outputs, version)
 
     async def model_ready(self, model: str, version: str = "") -> bool:
         with translated(self.url, f"check {model} readiness"):
-            return bool(await self._client.is_model_ready(model, version))
+            return bool(await self._client.is_model_ready(model, version, headers=self.headers))
 
     async def model_metadata(self, model: str, version: str = "") -> dict:
         with translated(self.url, f"read {model} metadata"):
-            return await self._client.get_model_metadata(model, version)
+            return await self._client.get_model_metadata(model, version, headers=self.headers)
 
     async def model_config(self, model: str, version: str = "") -> dict:
         with translated(self.url, f"read {model} config"):
-            return await self._client.get_model_config(model, version)
+            return await self._client.get_model_config(model, version, headers=self.headers)
 
 
 class SyncTriton:
@@ -123,7 +128,7 @@ class SyncTriton:
               outputs: Sequence[TensorSpec] = OUTPUTS) -> Outputs:
         with translated(self.url, f"run {model} v{version or 'latest'}"):
             result = self.raw.infer(model, infer_inputs(arrays), model_version=version,
-                                    outputs=requested_outputs(outputs))
+                                    outputs=requested_outputs(outputs), headers=self.headers)
         return _outputs(result, outputs, version)
 
     def server_ready(self) -> bool:

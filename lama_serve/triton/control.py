@@ -56,6 +56,19 @@ class TritonControl:
         self._triton.call(f"load {self.model} versions {wanted}", "load_model", self.model,
                           config=json.dumps(config), headers=self._triton.headers)
 
+    def reload(self) -> list[str]:
+        """Load again the versions serving now (blocks until warmed up); returns them. What
+        brings back a model whose Python stub died: Triton keeps reporting it ready, but a
+        load with a config override starts new instances (new stubs) and swaps them in. (An
+        unload first would hang: the dead instance never finishes its failed request.)"""
+        versions = self.ready_versions()
+        if versions:
+            self.load_versions(versions)
+        else:  # none is READY: let the version policy choose
+            self._triton.call(f"load {self.model}", "load_model", self.model,
+                              headers=self._triton.headers)
+        return versions
+
     def wait_ready(self, version: str, timeout_s: float) -> None:
         """Block until `version` answers ready (its warmup done)."""
         deadline = time.monotonic() + timeout_s

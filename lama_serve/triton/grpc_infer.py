@@ -15,6 +15,9 @@ from tritonclient.grpc import aio as grpc_aio
 
 from lama_serve.core.contract import TensorSpec
 
+# Triton 2.51 reads a restricted protocol's key from this metadata name, not the bare header's.
+RESTRICTED_PREFIX = "triton-grpc-protocol-"
+
 
 def grpc_client(url: str) -> grpc_aio.InferenceServerClient:
     return grpc_aio.InferenceServerClient(url)
@@ -22,14 +25,17 @@ def grpc_client(url: str) -> grpc_aio.InferenceServerClient:
 
 async def infer_grpc(client: grpc_aio.InferenceServerClient, model: str, version: str,
                      arrays: Mapping[TensorSpec, np.ndarray], outputs: Sequence[TensorSpec],
-                     timeout_us: int | None) -> tuple[dict[str, np.ndarray], str]:
-    """(output name -> batched array, the version Triton ran) of one call."""
+                     timeout_us: int | None, headers: Mapping[str, str]) -> tuple[dict[str, np.ndarray], str]:
+    """(output name -> batched array, the version Triton ran) of one call; `headers` (the key of
+    a Triton that restricts inference) travel as gRPC metadata, named the way Triton's
+    `--grpc-restricted-protocol` expects them."""
     inputs = []
     for spec, array in arrays.items():
         tensor = triton_grpc.InferInput(spec.name, list(array.shape), spec.dtype)
         tensor.set_data_from_numpy(np.ascontiguousarray(array, dtype=spec.numpy_dtype))
         inputs.append(tensor)
     result = await client.infer(model, inputs, model_version=version, timeout=timeout_us,
+                                headers={f"{RESTRICTED_PREFIX}{k.lower()}": v for k, v in headers.items()},
                                 outputs=[triton_grpc.InferRequestedOutput(s.name) for s in outputs])
     served = result.get_response().model_version or version
     return {spec.name: result.as_numpy(spec.name) for spec in outputs}, str(served)

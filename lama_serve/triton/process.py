@@ -7,12 +7,15 @@ Used by `lama-serve up`, the test fixtures and anything else that needs a local 
         ...                              # talk to triton.http_url
     # stopped here: SIGTERM, then SIGKILL if it outlives its exit timeout
 
-The model repository (admin) API is restricted to callers sending the header in
-`repository_api_headers`; its secret is generated per instance and never logged.
+The model repository (admin), logging, trace and shared-memory APIs (and inference, with
+`restricted_apis=LOCKED_APIS`) are restricted to callers sending the header in
+`repository_api_headers`; its secret is generated per instance, never logged and never on
+the command line (secret_shim.py).
 """
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import os
 import secrets
@@ -32,6 +35,7 @@ from lama_serve.core.settings import REPOSITORY_API_HEADER
 from lama_serve.triton.bundle import TritonBundle
 from lama_serve.triton.client import SyncTriton
 from lama_serve.triton.errors import TritonError
+from lama_serve.triton.secret_shim import PLACEHOLDER, build_shim, with_secret
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11
@@ -39,6 +43,9 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger(__name__)
 TRITON_LOG = logging.getLogger("lama_serve.triton.tritonserver")
 _LOG_TAIL_LINES = 60
+# Triton APIs only the operator's tools may call; LOCKED_APIS: the gateway's inference too.
+ADMIN_APIS = ("model-repository", "logging", "trace", "shared-memory")
+LOCKED_APIS = (*ADMIN_APIS, "inference")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -68,12 +75,16 @@ class TritonProcess:
         log_verbose: int = 0,
         exit_timeout: int = 10,
         repository_api_key: str | None = None,
+        restricted_apis: tuple[str, ...] = ADMIN_APIS,
     ) -> None:
         """`grpc_port=None` disables GRPC; `model_config_name=None` uses config.pbtxt;
         `models=None` loads `served_models(repository)` (lama plus present detectors).
 
         `repository_api_key`: the repository API's secret (TRITON_ADMIN_KEY), so that
         `lama-serve rollout` can reach a Triton started by `up`; None generates one.
+
+        `restricted_apis`: Triton APIs that need the secret's header; `LOCKED_APIS` adds
+        inference, so that only the gateway (which has the secret) can use this Triton.
 
         `exit_timeout`: seconds Triton waits on SIGTERM for in-flight requests and open
         client connections before it exits; `stop()` kills it 10 s after that.
@@ -89,6 +100,7 @@ class TritonProcess:
         self._log_verbose = log_verbose
         self._exit_timeout = exit_timeout
         self._secret = repository_api_key or secrets.token_urlsafe(24)
+        self._restricted = ",".join(restricted_apis)
         self._log_tail: collections.deque[str] = collections.deque(maxlen=_LOG_TAIL_LINES)
         self._process: subprocess.Popen[str] | None = None
         self._workdir: Path | None = None
@@ -126,7 +138,7 @@ class TritonProcess:
             f"--metrics-port={self._metrics_port}",
             "--allow-metrics=true",
             "--allow-gpu-metrics=false",
-            f"--http-restricted-api=model-repository:{REPOSITORY_API_HEADER}={self._secret}",
+            f"--http-restricted-api={self._restricted}:{REPOSITORY_API_HEADER}={PLACEHOLDER}",
             f"--log-verbose={self._log_verbose}",
             f"--exit-timeout-secs={self._exit_timeout}",
         ]
@@ -134,7 +146,7 @@ class TritonProcess:
             command.append("--allow-grpc=false")
         else:
             command += [f"--grpc-address={self._host}", f"--grpc-port={self._grpc_port}",
-                        f"--grpc-restricted-protocol=model-repository:{REPOSITORY_API_HEADER}={self._secret}"]
+                        f"--grpc-restricted-protocol={self._restricted}:{REPOSITORY_API_HEADER}={PLACEHOLDER}"]
         if self._model_config_name:
             command.append(f"--model-config-name={self._model_config_name}")
         return command
@@ -150,9 +162,10 @@ class TritonProcess:
         LOGGER.info("starting tritonserver: repository=%s http=%s metrics=%s config=%s",
                     self.repository, self.http_url, self.metrics_url,
                     self._model_config_name or "config.pbtxt")
+        shim = build_shim(self._workdir)
         self._process = subprocess.Popen(
             self._command(backend_dir, bundle.executable),
-            env=bundle.environment(),
+            env=with_secret(bundle.environment(), shim, self._secret),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -234,6 +247,9 @@ class TritonProcess:
                 LOGGER.warning("tritonserver still running %d s after SIGTERM; killing it", grace)
                 os.killpg(process.pid, signal.SIGKILL)  # still unreaped: the group is ours
                 process.wait()
+        elif process is not None:  # it died: end the stubs it may have left behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
         self._join_reader()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)

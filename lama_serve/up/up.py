@@ -2,27 +2,33 @@
 
 `run_up(settings)` is the whole command minus argument parsing, so tests drive it directly.
 Triton is a child in its own session: Ctrl-C/SIGTERM reach only this process, which stops
-the gateway and then Triton. A Triton that dies while serving stops the gateway and makes
-the command exit non-zero instead of leaving a gateway that answers 503 forever.
+the gateway and then Triton. A Triton that dies while serving is restarted (up/supervisor.py);
+when restarts fail, the gateway stops and the command exits non-zero instead of leaving a
+gateway that answers 503 forever.
 """
 from __future__ import annotations
 
 import io
 import logging
+import secrets
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from lama_serve.core.contract import MODEL_NAME
+from pydantic import SecretStr
+
+from lama_serve.core.backoff import Backoff
+from lama_serve.core.contract import DETECTOR_MODELS, MODEL_NAME
 from lama_serve.core.errors import ConfigurationError, LamaServeError
 from lama_serve.core.repository import ModelRepository
 from lama_serve.triton.bundle import TritonNotInstalledError
-from lama_serve.triton.process import TritonProcess, TritonStartupError
+from lama_serve.triton.process import LOCKED_APIS, TritonProcess, TritonStartupError
+from lama_serve.triton.secret_shim import SecretShimError
 from lama_serve.up.keys import ensure_api_key
+from lama_serve.up.supervisor import TritonSupervisor
 
 if TYPE_CHECKING:  # the gateway (FastAPI, uvicorn) is imported only when it is started
     import uvicorn
@@ -79,6 +85,23 @@ def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAU
         raise UpError(f"export failed: {error}") from error
 
 
+def ensure_detectors(repository: Path) -> None:
+    """Export each detector model the repository has no version of (seconds: a copy and a
+    graph edit). A failure (e.g. the rapidocr wheel is not installed) is a warning: the
+    gateway then detects without that model; start-up is never blocked."""
+    for name in DETECTOR_MODELS:
+        if ModelRepository(repository, name).exported_versions():
+            continue
+        LOGGER.info("no %s in %s yet: exporting it (watermark detection)", name, repository)
+        try:
+            from lama_serve.export.detectors import export_detector  # pulls in onnx
+
+            export_detector(repository, name)
+        except (ImportError, OSError, LamaServeError) as error:
+            LOGGER.warning("cannot export detector model %s (%s); serving without it. "
+                           "`lama-serve detector export` retries.", name, error)
+
+
 def released_weights(settings: Settings) -> FetchedWeights | None:
     """The released big-lama from WEIGHTS_CACHE_DIR or the network, verified; None (random
     weights) when that fails, unless REQUIRE_REAL_WEIGHTS makes it fatal."""
@@ -104,21 +127,23 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
         # A generated key is shown once the service is ready, after Triton's start-up tables.
         key_notice = io.StringIO()
         settings = ensure_api_key(settings, key_notice)
+        if not settings.triton_url and settings.triton_admin_key is None:
+            # One secret per start, known to the gateway too: it may reload a failed model.
+            settings = settings.model_copy(update={"triton_admin_key": SecretStr(secrets.token_urlsafe(24))})
         app = _create_gateway(settings)  # before Triton: a misconfigured gateway fails at once
         if settings.triton_url:
             LOGGER.info("TRITON_URL=%s: using that Triton, starting only the gateway",
                         settings.triton_url)
             return _serve_gateway(app, settings, None, key_notice.getvalue())
         ensure_model(settings.model_repository, settings.lama_checkpoint, arch=arch, settings=settings)
-        admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
-        with TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
-                           metrics_port=settings.triton_metrics_port,
-                           grpc_port=settings.triton_grpc_port or None,
-                           repository_api_key=admin_key) as triton:
-            triton.wait_ready(READY_TIMEOUT_S)
-            _restore_rollout(settings, triton)
-            return _serve_gateway(app, settings, triton, key_notice.getvalue())
-    except (UpError, TritonNotInstalledError, TritonStartupError) as error:
+        ensure_detectors(settings.model_repository)
+        supervisor = _supervisor(settings)
+        try:
+            supervisor.start()
+            return _serve_gateway(app, settings, supervisor, key_notice.getvalue())
+        finally:
+            supervisor.stop()
+    except (UpError, TritonNotInstalledError, TritonStartupError, SecretShimError) as error:
         LOGGER.error("%s", error)
         return 1
     except _StopRequested:
@@ -151,6 +176,18 @@ def _restore_rollout(settings: Settings, triton: TritonProcess) -> None:
         raise UpError(f"cannot restore the rollout in {settings.rollout_state_path}: {error}") from error
 
 
+def _supervisor(settings: Settings) -> TritonSupervisor:
+    """Starts (and restarts) the bundled Triton with the same ports and secret."""
+    admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
+    return TritonSupervisor(
+        lambda: TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
+                              metrics_port=settings.triton_metrics_port, repository_api_key=admin_key,
+                              grpc_port=settings.triton_grpc_port or None, restricted_apis=LOCKED_APIS),
+        ready_timeout_s=READY_TIMEOUT_S, attempts=settings.triton_restart_attempts,
+        backoff=Backoff(settings.recovery_backoff_s, settings.recovery_backoff_max_s),
+        on_ready=lambda triton: _restore_rollout(settings, triton))
+
+
 def _create_gateway(settings: Settings) -> FastAPI:
     from lama_serve.gateway.app import create_app  # FastAPI and friends load only when serving
 
@@ -160,16 +197,19 @@ def _create_gateway(settings: Settings) -> FastAPI:
         raise UpError(f"gateway: {error}") from error
 
 
-def _serve_gateway(app: FastAPI, settings: Settings, triton: TritonProcess | None, notice: str = "") -> int:
-    """Run uvicorn in this thread; a watchdog stops it if Triton exits underneath. `notice`
-    (a generated key) is printed once Triton is ready, just before the gateway starts."""
+def _serve_gateway(app: FastAPI, settings: Settings, supervisor: TritonSupervisor | None,
+                   notice: str = "") -> int:
+    """Run uvicorn in this thread; a watchdog restarts Triton when it exits and stops the
+    gateway once restarts fail. `notice` (a generated key) is printed once Triton is ready,
+    just before the gateway starts."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(
-        app, host=settings.gateway_host, port=settings.gateway_port, log_level=settings.log_level))
-    triton_died = threading.Event()
-    if triton is not None:
-        threading.Thread(target=_watch, args=(triton, server, triton_died),
+    from lama_serve.gateway.serve import uvicorn_options
+
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings)))
+    gave_up = threading.Event()
+    if supervisor is not None:
+        threading.Thread(target=_watch, args=(supervisor, server, gave_up),
                          name="triton-watchdog", daemon=True).start()
     if notice:  # after Triton's start-up tables, so it does not scroll away
         sys.stderr.write(notice)
@@ -177,18 +217,13 @@ def _serve_gateway(app: FastAPI, settings: Settings, triton: TritonProcess | Non
     LOGGER.info("gateway on http://%s:%d -> Triton %s", settings.gateway_host,
                 settings.gateway_port, settings.effective_triton_url)
     server.run()
-    if triton is not None and triton_died.is_set():
-        LOGGER.error("tritonserver exited with status %s while serving; gateway stopped. "
-                     "Its last log lines:\n%s", triton.returncode, triton.log_tail())
+    if gave_up.is_set():
+        LOGGER.error("tritonserver could not be restarted; gateway stopped")
         return 1
     return 0  # a requested stop; uvicorn itself exits non-zero when it cannot start
 
 
-def _watch(triton: TritonProcess, server: uvicorn.Server, died: threading.Event) -> None:
-    while not server.should_exit:
-        if triton.returncode is not None:
-            died.set()
-            server.should_exit = True
-            return
-        time.sleep(0.5)
-
+def _watch(supervisor: TritonSupervisor, server: uvicorn.Server, gave_up: threading.Event) -> None:
+    if not supervisor.watch(lambda: server.should_exit):
+        gave_up.set()
+        server.should_exit = True

@@ -55,6 +55,24 @@ def test_wildcard_cors_rejected() -> None:
         Settings(cors_origins="*")
 
 
+def test_missing_mask_defaults_to_detect_and_allow_missing_mask_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MISSING_MASK", "ALLOW_MISSING_MASK"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().missing_mask == "detect"
+    monkeypatch.setenv("ALLOW_MISSING_MASK", "true")
+    assert Settings().missing_mask == "full"
+    monkeypatch.setenv("MISSING_MASK", "reject")  # the explicit setting wins over the alias
+    assert Settings().missing_mask == "reject"
+    with pytest.raises(ValidationError, match="missing_mask"):
+        Settings(missing_mask="guess")
+
+
+def test_detector_keep_scores_read_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().detector_keep_scores == {}
+    monkeypatch.setenv("DETECTOR_KEEP_SCORES", '{"watermark_text": 0.6, "my_model": 0.8}')
+    assert Settings().detector_keep_scores == {"watermark_text": 0.6, "my_model": 0.8}
+
+
 def test_inference_goes_over_grpc_where_there_is_one() -> None:
     assert Settings(api_key="k" * 24).effective_triton_grpc_url == "127.0.0.1:8001"  # bundled
     assert Settings(api_key="k" * 24, triton_grpc_port=0).effective_triton_grpc_url is None

@@ -112,7 +112,7 @@ def test_triton_gpu_reservation_and_health(compose):
     triton = compose["services"]["triton"]
     (device,) = triton["deploy"]["resources"]["reservations"]["devices"]
     assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
-    assert any("/v2/health/ready" in part for part in triton["healthcheck"]["test"])
+    assert any("/v2/health/live" in part for part in triton["healthcheck"]["test"])
     assert ("./model_repository", "/models") in _bind_mounts(triton)
     assert triton["depends_on"]["export"]["condition"] == "service_completed_successfully"
 
@@ -190,7 +190,7 @@ def test_gateway_image_without_torch_and_with_healthcheck(compose):
     assert "torch" not in installs and "[export]" not in installs
     healthcheck = dict(instructions)["HEALTHCHECK"]
     assert "/api/v1/health" in healthcheck
-    assert "gateway.app:create_app" in dict(instructions)["CMD"]
+    assert "lama_serve.gateway.serve" in dict(instructions)["CMD"]  # uvicorn with Settings' limits
 
 
 def test_dockerignore_allows_every_package():
@@ -229,6 +229,8 @@ def test_export_script(tmp_path):
     assert missing.returncode == 1 and "no checkpoint" in missing.stdout
     assert f"export failed: cannot download big-lama from {unreachable}" in missing.stderr
     assert not (tmp_path / "lama").exists()
+    for detector in ("watermark_text", "watermark_seg"):  # exported first, even when lama fails
+        assert (tmp_path / detector / "1" / "model.onnx").is_file()
     (tmp_path / "lama" / "3").mkdir(parents=True)
     (tmp_path / "lama" / "3" / "model.onnx").write_bytes(b"")
     present = subprocess.run([script], env=env, capture_output=True, text=True, check=False)
@@ -304,3 +306,14 @@ def test_docs_explain_every_variable(compose, k8s_objects):
     export_env = set(compose["services"]["export"]["environment"])
     missing = {name for name in interpolated | gateway_env | k8s_env | export_env if f"`{name}`" not in docs}
     assert not missing, f"docs/deploy.md does not mention {sorted(missing)}"
+
+
+def test_triton_loads_the_exported_detector_models(compose, tmp_path):
+    """The start script adds --load-model for each detector model with a version, only."""
+    (tmp_path / "watermark_seg" / "2").mkdir(parents=True)
+    (tmp_path / "watermark_seg" / "2" / "model.onnx").write_bytes(b"")
+    script = compose["services"]["triton"]["command"][-1].replace("$$", "$")
+    script = script.replace("/models", str(tmp_path)).replace("exec tritonserver", "echo tritonserver")
+    call = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
+    assert "--load-model=lama --load-model=watermark_seg " in call
+    assert "watermark_text" not in call

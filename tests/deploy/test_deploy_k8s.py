@@ -68,7 +68,7 @@ def test_triton_gpu_probes_and_volume(k8s_objects):
     resources = container["resources"]
     assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == 1
     assert resources["requests"]["cpu"] and resources["limits"]["memory"]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/live"
     assert container["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
     (claim,) = [v["persistentVolumeClaim"] for v in _pod_spec(k8s_objects, "triton")["volumes"]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lama_serve.detect.combine import combine_maps, combine_results
+from lama_serve.detect.combine import combine_maps, combine_results, removed_regions
 from lama_serve.detect.types import DetectionResult, Region
 
 
@@ -28,3 +28,16 @@ def test_results_union_masks_and_sort_regions():
     assert np.count_nonzero(merged.mask) == 2 and merged.coverage == 2 / 16
     assert merged.regions == (high, low) and merged.restored is restored
     assert high.as_dict() == {"x": 3, "y": 3, "width": 1, "height": 1, "score": 0.9, "kind": "template:x"}
+
+
+def test_removed_regions_are_the_masked_or_unblended_ones():
+    image = np.zeros((10, 20, 3), np.uint8)
+    mask = np.zeros((10, 20), np.uint8)
+    mask[1:3, 1:3] = 255
+    restored = image.copy()
+    restored[5, 15] = 9  # un-blended pixel
+    regions = (Region(0, 0, 4, 4, 0.9, "text"), Region(14, 4, 3, 3, 0.8, "template:a"),
+               Region(6, 6, 3, 3, 0.2, "text"))  # a low-score candidate left alone
+    removed = removed_regions(DetectionResult(mask, regions, restored), image)
+    assert [r.kind for r in removed] == ["text", "template:a"]
+    assert removed_regions(DetectionResult(mask, regions), image) == regions[:1]

@@ -3,10 +3,17 @@ import pytest
 from PIL import Image
 
 from lama_serve.core.settings import Settings
-from lama_serve.detect.detectors import MapDetector, build_detectors, run_detectors
+from lama_serve.detect.detectors import (
+    MapDetector,
+    build_detectors,
+    detect_from_maps,
+    local_detectors,
+    run_detectors,
+    served_detectors,
+)
 from lama_serve.detect.templates import TemplateDetector
 from lama_serve.detect.tiled import TiledDetector
-from lama_serve.detect.types import DetectionConfigError
+from lama_serve.detect.types import DetectionConfigError, DetectionResult
 from tests.detect.images import blend, photo, text_alpha
 
 
@@ -46,6 +53,24 @@ def test_templates_run_first_and_others_see_the_restored_image(tmp_path):
     assert result.watermark_found and result.regions[0].kind == "template:acme"
 
 
+def test_local_and_served_split_keeps_the_order():
+    settings = Settings(detectors=("watermark_text", "tiled", "my_onnx", "templates"))
+    assert served_detectors(settings) == ("watermark_text", "my_onnx")
+    assert [d.name for d in local_detectors(settings)] == ["tiled"]  # no templates dir
+
+
+def test_detect_from_maps_scores_each_map_and_keeps_the_local_result():
+    image = photo(3, 64, 96)
+    probability = np.zeros((64, 96, 1), np.float32)
+    probability[2:12, 4:40] = 0.99  # a confident corner strip
+    local = DetectionResult(mask=np.zeros((64, 96), np.uint8), restored=image)
+    result = detect_from_maps({"text": probability, "seg": np.zeros((64, 96, 1))}, image, local)
+    assert result.restored is image
+    assert [r.kind for r in result.regions] == ["text"]
+    assert (result.regions[0].x, result.regions[0].y, result.regions[0].width) == (4, 2, 36)
+    assert detect_from_maps({}, image).mask.shape == (64, 96)
+
+
 def test_map_detector_takes_its_profile_unless_told():
     from lama_serve.detect.regions import MapProfile, profile_for
 
@@ -56,3 +81,11 @@ def test_map_detector_takes_its_profile_unless_told():
     assert told.profile.grow == profile_for("watermark_text").grow
     own = MapDetector("mine", lambda image: image[..., 0], profile=MapProfile(grow=3))
     assert own.profile == MapProfile(grow=3)
+
+
+def test_detect_from_maps_overrides_a_keep_score():
+    image = photo(3, 64, 96)
+    probability = np.zeros((64, 96, 1), np.float32)
+    probability[2:12, 4:40] = 0.99
+    assert detect_from_maps({"text": probability}, image).mask.any()
+    assert not detect_from_maps({"text": probability}, image, keep_scores={"text": 1.0}).mask.any()

@@ -3,6 +3,7 @@ and small image encoders. Triton comes from tests/conftest.py (the real bundled 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 from collections.abc import AsyncIterator, Callable
@@ -122,3 +123,13 @@ def assert_error(response: httpx.Response, status: int, detail_part: str = "") -
     assert set(body) == {"error", "detail", "status_code"} and body["status_code"] == status
     assert detail_part in body["detail"]
     return body
+
+
+async def finished(client: httpx.AsyncClient, location: str) -> dict:
+    """The job at `location` once it left queued/processing (polls for up to 30 s)."""
+    for _ in range(600):
+        job = (await client.get(location, headers=AUTH)).json()
+        if job["status"] not in ("queued", "processing"):
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {location} did not finish: {job}")

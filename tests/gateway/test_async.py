@@ -3,7 +3,6 @@ bundled Triton: a job's result is the synchronous answer, byte for byte."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import zipfile
@@ -16,7 +15,17 @@ from standardwebhooks import Webhook
 
 from lama_serve.gateway.auth import hash_key
 from lama_serve.triton.process import TritonProcess
-from tests.gateway.conftest import AUTH, SettingsFactory, assert_error, box_mask, encode, files, gateway, noise
+from tests.gateway.conftest import (
+    AUTH,
+    SettingsFactory,
+    assert_error,
+    box_mask,
+    encode,
+    files,
+    finished,
+    gateway,
+    noise,
+)
 from tests.jobs.conftest import WEBHOOK_SECRET, Receiver, receiver  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
@@ -41,15 +50,6 @@ def parts(seed: int = 0) -> dict[str, tuple[str, bytes, str]]:
     return files(encode(noise(48, 40, seed)), encode(box_mask(48, 40)))
 
 
-async def finished(client: httpx.AsyncClient, location: str) -> dict:
-    for _ in range(600):
-        job = (await client.get(location, headers=AUTH)).json()
-        if job["status"] not in ("queued", "processing"):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {location} did not finish: {job}")
-
-
 async def test_202_poll_result_is_the_sync_answer(client: httpx.AsyncClient) -> None:
     sync = await client.post(URL, headers=AUTH, files=parts())
     accepted = await client.post(URL, headers=ASYNC, files=parts())
@@ -72,8 +72,18 @@ async def test_wait_answers_like_the_sync_route(client: httpx.AsyncClient) -> No
     sync = await client.post(URL, headers=AUTH, files=parts(1))
     waited = await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=parts(1))
     assert waited.status_code == 200 and waited.content == sync.content
-    no_mask = {"image": parts(1)["image"]}
-    assert_error(await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=no_mask), 400, "mask")
+    not_an_image = {"image": ("image.png", b"not an image", "image/png")}
+    assert_error(await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=not_an_image), 400,
+                 "Invalid image format")
+
+
+async def test_mask_conveniences_and_detection_travel_with_the_job(client: httpx.AsyncClient) -> None:
+    image = {"image": parts(2)["image"]}
+    for data in ({"rectangles": "[[2, 2, 6, 6]]", "grow_mask": "2"}, {}):  # rectangles; detected
+        sync = await client.post(URL, headers=AUTH, files=image, data=data)
+        waited = await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=image, data=data)
+        assert waited.status_code == 200 and waited.content == sync.content
+        assert waited.headers["X-Mask-Source"] == sync.headers["X-Mask-Source"]
 
 
 async def test_batch_job_zip_matches_the_sync_zip(client: httpx.AsyncClient) -> None:

@@ -112,14 +112,16 @@ def test_choose_format_by_q() -> None:
     assert choose_format(None, "image/webp;q=0", "png") == "png"
 
 
-async def test_missing_mask_is_400_unless_allowed(
-    client: httpx.AsyncClient, make_settings: SettingsFactory, triton_server: TritonProcess
+async def test_missing_mask_reject_is_400_and_the_v1_alias_inpaints_everything(
+    make_settings: SettingsFactory, triton_server: TritonProcess
 ) -> None:
     image = encode(noise(8, 8))
-    assert_error(await client.post(URL, headers=AUTH, files=files(image)), 400, "mask is required")
+    async with gateway(make_settings(triton_url=triton_server.http_url, missing_mask="reject")) as rejecting:
+        assert_error(await rejecting.post(URL, headers=AUTH, files=files(image)), 400, "mask is required")
     async with gateway(make_settings(triton_url=triton_server.http_url, allow_missing_mask=True)) as allowing:
         response = await allowing.post(URL, headers=AUTH, files=files(image))
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.headers["X-Mask-Source"] == "full"
+    assert (decode(response.content) != noise(8, 8)).any()
 
 
 async def test_bad_inputs_are_400(client: httpx.AsyncClient) -> None:

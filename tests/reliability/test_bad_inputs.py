@@ -183,7 +183,11 @@ CASES = [
         "Image too large. Max size",
     ),
     # --- malformed requests ----------------------------------------------------------------
-    Case("missing-mask", lambda: {"files": files(encode(noise(SIDE, SIDE)))}, 400, "A mask is required"),
+    Case("bad-rectangles-json", lambda: {"files": files(encode(noise(SIDE, SIDE))), "data": {"rectangles": "[[1,"}},
+         400, "not valid JSON"),
+    Case("rectangles-and-mask", lambda: {**good_request(), "data": {"rectangles": "[[0, 0, 2, 2]]"}}, 400,
+         "not both"),
+    Case("negative-grow-mask", lambda: {**good_request(), "data": {"grow_mask": "-1"}}, 400, "grow_mask"),
     Case("missing-image", lambda: {"files": {"mask": good_parts()["mask"]}}, 400, "image"),
     Case(
         "image-as-text-field",
@@ -202,6 +206,7 @@ CASES = [
         "Invalid API Key",
     ),
     # --- odd but valid: documented successes --------------------------------------------------
+    Case("missing-mask-is-detected", lambda: {"files": files(encode(noise(SIDE, SIDE)))}, 200),
     Case("png-named-jpg", lambda: with_image(encode(noise(SIDE, SIDE)), "photo.jpg", "image/jpeg"), 200),
     Case("png-sent-as-text-plain", lambda: with_image(encode(noise(SIDE, SIDE)), "a.txt", "text/plain"), 200),
     Case(

@@ -20,6 +20,7 @@ from PIL import Image
 from lama_serve.core.contract import SPATIAL_MULTIPLE
 from lama_serve.gateway.errors import BadInput
 from lama_serve.gateway.inpaint import imaging, tiling
+from lama_serve.gateway.inpaint.mask import MaskField
 
 from .conftest import Figures, encode, noise
 
@@ -94,7 +95,7 @@ def test_decode_image_raises_only_bad_input(data: bytes) -> None:
     assert decoded.rgb.dtype == np.uint8 and channels == 3
     assert max(height, width) <= LIMITS.max_side and height * width <= LIMITS.max_pixels
     assert decoded.alpha is None or decoded.alpha.shape == (height, width)
-    mask = np.full((height, width), 255, np.uint8)
+    mask = MaskField(np.full((height, width), 255, np.uint8))
     for window in tiling.plan("original", (height, width), mask):
         image, holes = tiling.extract(decoded.rgb, mask, window)
         assert image.shape[0] % SPATIAL_MULTIPLE == 0 and image.shape[1] % SPATIAL_MULTIPLE == 0

@@ -64,10 +64,14 @@ def test_triton_url_starts_only_the_gateway(monkeypatch: pytest.MonkeyPatch, tmp
     assert served == [None]
 
 
+# Restart of the tiny model's Triton: start + warmup of 3 sides, a few seconds here.
+RESTART_WITHIN_S = 60.0
+
+
 class UpCommand:
     """`lama-serve up` as a child process on free ports, with its log captured."""
 
-    def __init__(self, repository: Path, tmp_path: Path) -> None:
+    def __init__(self, repository: Path, tmp_path: Path, **extra_env: str) -> None:
         self.gateway_port = free_port()
         # no API_KEY: `up` must generate one, print it once and keep its hash in tmp_path
         env = {k: v for k, v in os.environ.items() if k not in ("TRITON_URL", "API_KEY", "API_KEYS_FILE")}
@@ -75,7 +79,8 @@ class UpCommand:
                    GATEWAY_PORT=str(self.gateway_port), TRITON_HTTP_PORT=str(free_port()),
                    TRITON_METRICS_PORT=str(free_port()), TRITON_GRPC_PORT=str(free_port()),
                    MODEL_REPOSITORY=str(repository),
-                   STATS_DB_PATH=str(tmp_path / "stats.sqlite3"), JOBS_DIR=str(tmp_path / "jobs"))
+                   STATS_DB_PATH=str(tmp_path / "stats.sqlite3"), JOBS_DIR=str(tmp_path / "jobs"),
+                   RECOVERY_BACKOFF_S="0.5", **extra_env)
         self.log_path = tmp_path / "up.log"
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "lama_serve.cli", "up"],
@@ -134,11 +139,33 @@ def test_up_serves_and_sigterm_stops_both(up_command: UpCommand) -> None:
     assert all(exited(pid) for pid in [triton_pid, *stubs]), "`lama-serve up` left processes"
 
 
-def test_up_fails_when_triton_dies(up_command: UpCommand) -> None:
+def test_up_restarts_triton_when_it_dies(up_command: UpCommand) -> None:
     up_command.wait_healthy()
     triton_pid = up_command.triton_pid()
     stubs = child_pids(triton_pid)
     os.kill(triton_pid, signal.SIGKILL)
-    assert up_command.process.wait(30) != 0
-    assert "tritonserver exited with status -9 while serving" in up_command.log()
+    killed = time.monotonic()
     assert all(exited(stub) for stub in stubs), "Python backend stubs outlived their Triton"
+    while "tritonserver restarted and ready" not in up_command.log():
+        assert time.monotonic() - killed < RESTART_WITHIN_S, up_command.log()
+        time.sleep(0.2)
+    up_command.wait_healthy()
+    back_after = time.monotonic() - killed
+    assert up_command.process.poll() is None
+    assert up_command.triton_pid() != triton_pid
+    assert "tritonserver exited with status -9 while serving; restarting it" in up_command.log()
+    print(f"tritonserver killed: service healthy again after {back_after:.1f} s")
+
+
+def test_up_fails_when_triton_cannot_be_restarted(copy_repository: Callable[[], Path],
+                                                  tmp_path: Path) -> None:
+    command = UpCommand(copy_repository(), tmp_path, TRITON_RESTART_ATTEMPTS="0")
+    try:
+        command.wait_healthy()
+        os.kill(command.triton_pid(), signal.SIGKILL)
+        assert command.process.wait(30) != 0
+        assert "tritonserver could not be restarted; gateway stopped" in command.log()
+    finally:
+        if command.process.poll() is None:
+            command.process.kill()
+            command.process.wait()

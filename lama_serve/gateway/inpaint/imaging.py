@@ -1,11 +1,10 @@
 """Pixels in, pixels out: decoding, model-input preparation, gray-mask blending, encoding.
 
 Pure functions (bytes/numpy in, numpy/bytes out) so they can be tested with numbers and
-run in a worker thread. Masks: white = inpaint, black = keep. Values above the
-threshold are holes for the model; the model's result is then blended back with
-alpha = mask/255, so a soft (gray) brush edge feathers instead of cutting hard. With
-threshold 0 every nonzero pixel gets an inpainted value to blend with; with 127 values
-up to 127 keep the original exactly (IOPaint's hard threshold).
+run in a worker thread. Masks: white = inpaint, black = keep; how a gray mask splits into
+holes and blending alpha is `mask.MaskField`. A soft (gray) brush edge feathers instead of
+cutting hard; with MASK_THRESHOLD=127 values up to 127 keep the original exactly (IOPaint's
+hard threshold).
 """
 
 from __future__ import annotations
@@ -106,22 +105,16 @@ def decode_mask(data: bytes, limits: ImageLimits, shape: tuple[int, int]) -> np.
     return gray
 
 
-def binarize(mask: np.ndarray, threshold: int) -> np.ndarray:
-    """Model mask: 255 where mask > threshold, else 0."""
-    return np.where(mask > threshold, 255, 0).astype(np.uint8)
-
-
-def blend(original: np.ndarray, inpainted: np.ndarray, mask: np.ndarray, threshold: int) -> np.ndarray:
-    """original + (inpainted - original) * a, a = mask/255 where mask > threshold else 0.
+def blend(original: np.ndarray, inpainted: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """original + (inpainted - original) * alpha, with alpha HxW in [0, 1] (MaskField.alpha).
 
     `inpainted` may be padded; it is cropped to the original. a = 0 gives the original
     bit-identical and a = 1 the model's pixel, whatever the arithmetic.
     """
     height, width = original.shape[:2]
     inpainted = inpainted[:height, :width]
-    alpha = np.where(mask > threshold, mask, 0).astype(np.float32)[..., None] / 255.0
     difference = inpainted.astype(np.float32) - original.astype(np.float32)
-    return np.clip(np.rint(original + difference * alpha), 0, 255).astype(np.uint8)
+    return np.clip(np.rint(original + difference * alpha[..., None]), 0, 255).astype(np.uint8)
 
 
 def encode(

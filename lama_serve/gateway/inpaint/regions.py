@@ -56,13 +56,12 @@ def _as_boxes(coords: np.ndarray) -> list[Box]:
     return [Box(*map(int, row)) for row in coords[np.lexsort(coords.T[::-1])]]
 
 
-def _hole_regions(mask: np.ndarray, threshold: int) -> np.ndarray:
-    """(k, 4) boxes of the 8-connected regions of `mask > threshold`.
+def _hole_regions(holes: np.ndarray) -> np.ndarray:
+    """(k, 4) boxes of the 8-connected regions of the boolean `holes`.
 
     Labels horizontal runs, not pixels: a run touches the runs of the next row whose
     columns overlap it or meet it diagonally, found for all runs at once by binary search.
     """
-    holes = mask > threshold
     rows_hit = np.nonzero(holes.any(axis=1))[0]
     if rows_hit.size == 0:
         return np.empty((0, 4), np.int64)
@@ -97,10 +96,10 @@ def _hole_regions(mask: np.ndarray, threshold: int) -> np.ndarray:
     return _group_boxes(coords, labels) + np.array([top, left, top, left])
 
 
-def mask_boxes(mask: np.ndarray, threshold: int = 0) -> list[Box]:
-    """Bounding boxes of the 8-connected regions of `mask > threshold`, sorted. A mask of
+def mask_boxes(holes: np.ndarray) -> list[Box]:
+    """Bounding boxes of the 8-connected regions of the boolean `holes`, sorted. A mask of
     more than MAX_RUNS row runs (noise) gives the one box around all its holes."""
-    return _as_boxes(_hole_regions(mask, threshold))
+    return _as_boxes(_hole_regions(holes))
 
 
 def _merge(coords: np.ndarray, margin: int) -> np.ndarray:
@@ -132,6 +131,6 @@ def merge_boxes(boxes: Sequence[Box], margin: int) -> list[Box]:
     return _as_boxes(_merge(coords, margin))
 
 
-def merged_regions(mask: np.ndarray, margin: int, threshold: int = 0) -> list[Box]:
-    """merge_boxes(mask_boxes(mask, threshold), margin) without a Box per raw region."""
-    return _as_boxes(_merge(_hole_regions(mask, threshold), margin))
+def merged_regions(holes: np.ndarray, margin: int) -> list[Box]:
+    """merge_boxes(mask_boxes(holes), margin) without a Box per raw region."""
+    return _as_boxes(_merge(_hole_regions(holes), margin))

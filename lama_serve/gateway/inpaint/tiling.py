@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from lama_serve.core.contract import MIN_SIDE, SPATIAL_MULTIPLE
-from lama_serve.gateway.inpaint.imaging import binarize
+from lama_serve.gateway.inpaint.mask import MaskField
 from lama_serve.gateway.inpaint.regions import Box, merged_regions
 
 Strategy = Literal["original", "crop", "resize"]  # IOPaint's HDStrategy names
@@ -109,14 +109,13 @@ def _region_window(
 
 def plan_windows(
     image_hw: tuple[int, int],
-    mask: np.ndarray,
+    holes: np.ndarray,
     *,
     margin: int,
-    threshold: int = 0,
     buckets: Sequence[int] = DEFAULT_BUCKETS,
 ) -> list[Window]:
-    """One window per merged region of `mask > threshold`; [] for an empty mask."""
-    regions = merged_regions(mask, margin, threshold)
+    """One window per merged region of the boolean `holes`; [] when there is none."""
+    regions = merged_regions(holes, margin)
     return [_region_window(image_hw, region, margin, buckets) for region in regions]
 
 
@@ -149,9 +148,8 @@ def whole_window(
 def plan(
     strategy: Strategy,
     image_hw: tuple[int, int],
-    mask: np.ndarray,
+    mask: MaskField,
     *,
-    threshold: int = 0,
     margin: int = DEFAULT_MARGIN,
     resize_limit: int = DEFAULT_RESIZE_LIMIT,
     buckets: Sequence[int] = DEFAULT_BUCKETS,
@@ -161,16 +159,14 @@ def plan(
     `crop` gives way to the whole image when its tiles would hold as many pixels (many
     scattered regions): more calls for no less work.
     """
-    if not (mask > threshold).any():
+    if mask.empty:
         return []
     whole = whole_window(
         image_hw, resize_limit if strategy == "resize" else None, buckets
     )
     if strategy != "crop":
         return [whole]
-    windows = plan_windows(
-        image_hw, mask, margin=margin, threshold=threshold, buckets=buckets
-    )
+    windows = plan_windows(image_hw, mask.holes, margin=margin, buckets=buckets)
     cost = sum(w.shape[0] * w.shape[1] for w in windows)
     return windows if cost < whole.shape[0] * whole.shape[1] else [whole]
 
@@ -184,7 +180,7 @@ def _resize(
 
 
 def extract(
-    image: np.ndarray, mask: np.ndarray, window: Window, threshold: int = 0
+    image: np.ndarray, mask: MaskField, window: Window
 ) -> tuple[np.ndarray, np.ndarray]:
     """Model inputs of one window: (shape + (3,)) uint8 image and (shape) 0/255 mask.
 
@@ -193,7 +189,7 @@ def extract(
     """
     rows, cols = window.box.slices
     tile = _resize(image[rows, cols], window.size, Image.Resampling.BICUBIC)
-    holes = binarize(mask[rows, cols], threshold)
+    holes = np.where(mask.holes[rows, cols], 255, 0).astype(np.uint8)
     holes = np.where(
         _resize(holes, window.size, Image.Resampling.BOX) > 0, 255, 0
     ).astype(np.uint8)
@@ -204,13 +200,12 @@ def extract(
 
 def paste(
     original: np.ndarray,
-    mask: np.ndarray,
+    mask: MaskField,
     window: Window,
     inpainted: np.ndarray,
-    threshold: int = 0,
     out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """`original` with the window's result written where mask > threshold inside its
+    """`original` with the window's result written at the mask's holes inside its
     region; every other pixel is copied. Pass `out` (e.g. a copy being filled by all
     windows) to write in place."""
     out = original.copy() if out is None else out
@@ -226,6 +221,6 @@ def paste(
         region.bottom - box.top,
         region.right - box.left,
     )
-    holes = mask[region.slices] > threshold
+    holes = mask.holes[region.slices]
     out[region.slices][holes] = result[local.slices][holes]
     return out

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Form, Header, Query
 
+from lama_serve.detect.masks import MAX_GROW_PIXELS
 from lama_serve.gateway.deps import Services
 from lama_serve.gateway.errors import error_responses
 from lama_serve.gateway.inpaint.imaging import MEDIA_TYPES, OutputFormat
@@ -48,6 +49,16 @@ _SUCCESS = {
             "description": "Model calls made for this image (0: nothing to inpaint)",
             "schema": {"type": "integer"},
         },
+        "X-Mask-Source": {
+            "description": "`upload` (mask, rectangles or transparency sent by the client), "
+            "`detected` (found automatically) or `full` (MISSING_MASK=full: whole image)",
+            "schema": {"type": "string", "enum": ["upload", "detected", "full"]},
+        },
+        "X-Watermark-Regions": {
+            "description": "With `X-Mask-Source: detected`: watermark regions removed (0: none "
+            "found, the image is returned unchanged)",
+            "schema": {"type": "integer"},
+        },
         **_RATE_HEADERS,
     },
 }
@@ -70,6 +81,13 @@ FormatQuery = Annotated[
     OutputFormat | None, Query(alias="format", description="Output format; overrides Accept.")
 ]
 AcceptHeader = Annotated[str | None, Header(include_in_schema=False)]
+GrowMaskForm = Annotated[int, Form(
+    ge=0, le=MAX_GROW_PIXELS,
+    description=f"Dilate the mask (sent, drawn by `rectangles`, or detected) by this many pixels "
+    f"(0-{MAX_GROW_PIXELS}): covers halos, shadows and outlines around a mark.")]
+RectanglesForm = Annotated[str | None, Form(
+    description="Instead of a mask: a JSON list of areas to remove, `[[x, y, width, height], ...]` "
+    "or `[{\"x\": 10, \"y\": 20, \"width\": 100, \"height\": 40}]`, in image pixels.")]
 
 
 def choose_format(requested: OutputFormat | None, accept: str | None, default: OutputFormat) -> OutputFormat:
@@ -91,6 +109,12 @@ def choose_format(requested: OutputFormat | None, accept: str | None, default: O
     return default
 
 
+def result_headers(mask_source: str, regions: int | None) -> dict[str, str]:
+    """X-Mask-Source, and X-Watermark-Regions when the mask was detected."""
+    headers = {"X-Mask-Source": mask_source}
+    if regions is not None:
+        headers["X-Watermark-Regions"] = str(regions)
+    return headers
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from lama_serve.core.repository import ModelRepository
 from lama_serve.gateway.deps import ApiKeyDep, ServicesDep, SettingsDep
 from lama_serve.gateway.errors import error_responses
+from lama_serve.gateway.health_probe import Health
 from lama_serve.gateway.triton import ModelStatus, random_weights_warning
 
 router = APIRouter()
@@ -28,6 +29,10 @@ class HealthResponse(BaseModel):
         None, description="Weights of the served version (export.json): `name`, `sha256` "
         "(`random` for random weights), and `md5`, `source` when recorded",
         examples=[{"name": "big-lama", "sha256": "344c77bb...", "source": "fetched"}])
+    detectors: list[str] | None = Field(
+        None, description="Watermark detectors active now, in DETECTORS order: local ones "
+        "(`templates`, `tiled`) and the detector models Triton has loaded",
+        examples=[["watermark_text", "watermark_seg", "tiled"]])
     # The v1 error fields, present only when unhealthy.
     error: str | None = None
     detail: str | None = None
@@ -62,8 +67,10 @@ async def root(settings: SettingsDep) -> dict[str, str]:
     responses={503: {"model": HealthResponse, "description": "Triton or the model is not ready"}},
 )
 async def health(services: ServicesDep, settings: SettingsDep, response: Response) -> HealthResponse:
-    """Service and model status; 503 while Triton is not ready. No API key needed."""
-    status = await services.triton.status() if services.triton else ModelStatus(ready=False)
+    """Service and model status from a cached tiny inference; 503 while the model cannot
+    infer. No API key needed."""
+    health = await services.health.check() if services.health else Health(ModelStatus(ready=False))
+    status = health.status
     body = HealthResponse(
         status="healthy",
         model=settings.model_name,
@@ -79,14 +86,16 @@ async def health(services: ServicesDep, settings: SettingsDep, response: Respons
             update={
                 "status": "unhealthy",
                 "error": HTTPStatus.SERVICE_UNAVAILABLE.phrase,
-                "detail": f"Triton at {settings.effective_triton_url} has no ready model "
-                f"`{settings.model_name}`; check that tritonserver runs and loaded it.",
+                "detail": f"Triton at {settings.effective_triton_url} cannot serve "
+                f"`{settings.model_name}`: {health.problem or 'not ready'}. It recovers by itself "
+                "when it can; else check that tritonserver runs and loaded it.",
                 "status_code": HTTPStatus.SERVICE_UNAVAILABLE,
             }
         )
     body.warning = random_weights_warning(settings.model_repository, settings.model_name, status.version)
     manifest = ModelRepository(settings.model_repository, settings.model_name).manifest(status.version)
     body.weights = manifest.weights if manifest else None
+    body.detectors = await services.detection.active() if services.detection else None
     return body
 
 

@@ -1,4 +1,5 @@
-"""`POST /api/v1/remove-watermark`: one image and its mask in, the inpainted image out.
+"""`POST /api/v1/remove-watermark`: one image (and its mask, or none: detected) in, the
+inpainted image out.
 
 The work itself is `gateway.processing`; this module is the HTTP contract: parameters,
 headers and the documented responses, and `run_single`, the handler a job runs too.
@@ -14,6 +15,7 @@ from fastapi.responses import Response
 
 from lama_serve.gateway import processing
 from lama_serve.gateway.deps import ServicesDep, choose_model_version, require_triton
+from lama_serve.gateway.detection.masking import MaskOptions
 from lama_serve.gateway.inpaint.imaging import MEDIA_TYPES
 from lama_serve.gateway.job_handlers import Call, handles
 from lama_serve.gateway.routes._async import ASYNC_RESPONSES, JobRequestDep
@@ -21,10 +23,13 @@ from lama_serve.gateway.routes._common import (
     RESPONSES,
     AcceptHeader,
     FormatQuery,
+    GrowMaskForm,
     HdStrategyForm,
     HdStrategyQuery,
+    RectanglesForm,
     choose_format,
     recorded_usage,
+    result_headers,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["Processing"])
@@ -40,12 +45,14 @@ async def run_single(call: Call) -> Response:
         result = await processing.inpaint(
             services, require_triton(services), choose_model_version(services), image,
             masks[0] if masks else None, params["format"], params["hd_strategy"],
+            MaskOptions(params.get("rectangles"), params.get("grow_mask", 0)),
         )
     headers = {
         "X-Processing-Time": f"{time.perf_counter() - started:.3f}",
         "X-Image-Size": result.size,
         "X-HD-Strategy": result.strategy,
         "X-Inpaint-Windows": str(result.windows),
+        **result_headers(result.mask_source, result.regions),
     }
     if result.model_version is not None:
         headers["X-Model-Version"] = result.model_version
@@ -66,9 +73,17 @@ async def remove_watermark(
     hd_strategy_query: HdStrategyQuery = None,
     output_format: FormatQuery = None,
     accept: AcceptHeader = None,
+    grow_mask: GrowMaskForm = 0,
+    rectangles: RectanglesForm = None,
 ) -> Response:
     """Remove a watermark or object: the masked area is filled by LaMa, the rest is kept
-    bit-identical in PNG output. `Prefer: respond-async` (or a `webhook`) makes it a job."""
+    bit-identical in PNG output. Without `mask`, `rectangles` or transparency the watermark
+    is detected (MISSING_MASK=detect, the default); when none is found the image comes back
+    unchanged with `X-Watermark-Regions: 0`. Known marks with a see-through template are
+    un-blended exactly rather than inpainted. `Prefer: respond-async` (or a `webhook`)
+    makes it a job."""
     fmt = choose_format(output_format, accept, services.settings.output_format)
     uploads = {"image": [image], "mask": [mask] if mask is not None else []}
-    return await job.respond("single", uploads, {"format": fmt, "hd_strategy": hd_strategy or hd_strategy_query})
+    params = {"format": fmt, "hd_strategy": hd_strategy or hd_strategy_query,
+              "grow_mask": grow_mask, "rectangles": rectangles}
+    return await job.respond("single", uploads, params)

@@ -12,6 +12,7 @@ from PIL import Image
 from lama_serve.gateway.errors import BadInput
 from lama_serve.gateway.inpaint import imaging
 from lama_serve.gateway.inpaint.imaging import ImageLimits
+from lama_serve.gateway.inpaint.mask import MaskField
 
 LIMITS = ImageLimits(max_side=64, max_pixels=64 * 64)
 
@@ -22,17 +23,11 @@ def png_bytes(image: Image.Image, **params: object) -> bytes:
     return out.getvalue()
 
 
-def test_binarize_threshold() -> None:
-    mask = np.array([0, 1, 127, 128, 255], np.uint8)
-    np.testing.assert_array_equal(imaging.binarize(mask, 0), [0, 255, 255, 255, 255])
-    np.testing.assert_array_equal(imaging.binarize(mask, 127), [0, 0, 0, 255, 255])
-
-
 def test_blend_gray_levels() -> None:
     original = np.full((1, 4, 3), 100, np.uint8)
     inpainted = np.full((8, 8, 3), 200, np.uint8)  # padded, as the model returns it
     mask = np.array([[0, 255, 128, 64]], np.uint8)
-    out = imaging.blend(original, inpainted, mask, threshold=0)
+    out = imaging.blend(original, inpainted, MaskField(mask, 0).alpha)
     assert out.shape == (1, 4, 3)
     assert out[0, 0].tolist() == [100] * 3  # keep: original
     assert out[0, 1].tolist() == [200] * 3  # white: inpainted
@@ -45,8 +40,8 @@ def test_blend_below_threshold_is_bit_identical() -> None:
     original = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
     inpainted = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
     mask = np.full((6, 6), 127, np.uint8)
-    np.testing.assert_array_equal(imaging.blend(original, inpainted, mask, threshold=127), original)
-    full = imaging.blend(original, inpainted, np.full((6, 6), 255, np.uint8), threshold=127)
+    np.testing.assert_array_equal(imaging.blend(original, inpainted, MaskField(mask, 127).alpha), original)
+    full = imaging.blend(original, inpainted, MaskField(np.full((6, 6), 255, np.uint8), 127).alpha)
     np.testing.assert_array_equal(full, inpainted[:6, :6])
 
 

@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from lama_serve.gateway.inpaint import pipeline
+from lama_serve.gateway.inpaint.mask import MaskField
 from lama_serve.triton.process import TritonProcess
 from tests.gateway.conftest import AUTH, SettingsFactory, assert_error, box_mask, decode, encode, files, gateway, noise
 
@@ -137,12 +138,12 @@ async def test_every_call_of_a_request_uses_the_pinned_version(
 
 def test_whole_small_images_are_padded_to_a_bucket(make_settings: SettingsFactory) -> None:
     settings = make_settings(tile_buckets=(256, 512))
-    [window] = pipeline.plan(settings, "original", (37, 300), box_mask(37, 300))
+    [window] = pipeline.plan(settings, "original", (37, 300), MaskField(box_mask(37, 300)))
     assert window.shape == (256, 512) and window.size == (37, 300)
 
 
 def test_too_many_regions_fall_back_to_one_whole_image_call(make_settings: SettingsFactory) -> None:
     settings = make_settings(max_windows_per_request=1)
-    [window] = pipeline.plan(settings, "crop", LARGE, two_logos(*LARGE))
+    [window] = pipeline.plan(settings, "crop", LARGE, MaskField(two_logos(*LARGE)))
     assert (window.box.height, window.box.width) == LARGE
-    assert len(pipeline.plan(make_settings(), "crop", LARGE, two_logos(*LARGE))) == 2
+    assert len(pipeline.plan(make_settings(), "crop", LARGE, MaskField(two_logos(*LARGE)))) == 2

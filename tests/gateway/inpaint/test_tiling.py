@@ -16,6 +16,7 @@ from hypothesis.extra.numpy import arrays
 
 from lama_serve.core.contract import SPATIAL_MULTIPLE
 from lama_serve.gateway.inpaint import regions
+from lama_serve.gateway.inpaint.mask import MaskField
 from lama_serve.gateway.inpaint.regions import Box, mask_boxes, merge_boxes
 from lama_serve.gateway.inpaint.tiling import (
     DEFAULT_BUCKETS,
@@ -67,9 +68,9 @@ def run_windows(
 ) -> np.ndarray:
     out = image.copy()
     for window in windows:
-        tiles = extract(image, mask, window, threshold)
+        tiles = extract(image, MaskField(mask, threshold), window)
         assert tiles[0].shape == (*window.shape, 3) and tiles[1].shape == window.shape
-        paste(image, mask, window, fake_model(*tiles), threshold, out=out)
+        paste(image, MaskField(mask, threshold), window, fake_model(*tiles), out=out)
     return out
 
 
@@ -93,17 +94,17 @@ def assert_windows_valid(
 
 
 def test_empty_mask_has_no_boxes_and_no_windows() -> None:
-    assert mask_boxes(blank(20, 30)) == []
-    assert plan_windows((20, 30), blank(20, 30), margin=4) == []
-    assert plan("crop", (20, 30), blank(20, 30)) == []
+    assert mask_boxes(blank(20, 30) > 0) == []
+    assert plan_windows((20, 30), blank(20, 30) > 0, margin=4) == []
+    assert plan("crop", (20, 30), MaskField(blank(20, 30))) == []
 
 
 def test_single_blob_and_threshold() -> None:
     mask = blank(20, 30)
     mask[3:7, 10:25] = 255
     mask[15, 2] = 100  # at or below the threshold: kept
-    assert mask_boxes(mask, threshold=100) == [Box(3, 10, 7, 25)]
-    assert mask_boxes(mask) == [Box(3, 10, 7, 25), Box(15, 2, 16, 3)]
+    assert mask_boxes(mask > 100) == [Box(3, 10, 7, 25)]
+    assert mask_boxes(mask > 0) == [Box(3, 10, 7, 25), Box(15, 2, 16, 3)]
 
 
 def test_diagonal_touch_joins_but_a_gap_separates() -> None:
@@ -112,7 +113,7 @@ def test_diagonal_touch_joins_but_a_gap_separates() -> None:
     mask[3, 3] = 255  # corner to corner: 8-connected
     mask[1, 5] = 255  # one empty column away: separate
     mask[[5, 6, 7], [9, 8, 7]] = 255  # the other diagonal
-    assert mask_boxes(mask) == [Box(1, 1, 4, 4), Box(1, 5, 2, 6), Box(5, 7, 8, 10)]
+    assert mask_boxes(mask > 0) == [Box(1, 1, 4, 4), Box(1, 5, 2, 6), Box(5, 7, 8, 10)]
 
 
 def test_nested_regions_are_boxed_apart_then_merged() -> None:
@@ -120,15 +121,15 @@ def test_nested_regions_are_boxed_apart_then_merged() -> None:
     mask[1:11, 1:11] = 255
     mask[2:10, 2:10] = 0  # a ring ...
     mask[5, 5] = 255  # ... around a dot
-    assert mask_boxes(mask) == [Box(1, 1, 11, 11), Box(5, 5, 6, 6)]
-    assert merge_boxes(mask_boxes(mask), margin=0) == [Box(1, 1, 11, 11)]
+    assert mask_boxes(mask > 0) == [Box(1, 1, 11, 11), Box(5, 5, 6, 6)]
+    assert merge_boxes(mask_boxes(mask > 0), margin=0) == [Box(1, 1, 11, 11)]
 
 
 def test_regions_at_the_image_borders() -> None:
     mask = blank(9, 11)
     mask[0, 0] = mask[8, 10] = mask[0, 10] = mask[8, 0] = 255
     mask[4, :] = 255  # a full-width row
-    assert mask_boxes(mask) == [
+    assert mask_boxes(mask > 0) == [
         Box(0, 0, 1, 1),
         Box(0, 10, 1, 11),
         Box(4, 0, 5, 11),
@@ -141,7 +142,7 @@ def test_fifty_dots() -> None:
     mask = blank(50, 100)
     ys, xs = np.meshgrid(np.arange(2, 50, 10), np.arange(3, 100, 10), indexing="ij")
     mask[ys, xs] = 255
-    boxes = mask_boxes(mask)
+    boxes = mask_boxes(mask > 0)
     assert len(boxes) == 50 and boxes == sorted(
         Box(y, x, y + 1, x + 1) for y, x in zip(ys.flat, xs.flat)
     )
@@ -164,11 +165,11 @@ def test_too_fragmented_masks_become_one_region(
     mask = blank(20, 20)
     mask[2:18:4, 3:19:4] = 255  # 16 dots, 16 runs
     monkeypatch.setattr(regions, "MAX_RUNS", 15)
-    assert mask_boxes(mask) == [Box(2, 3, 15, 16)]
+    assert mask_boxes(mask > 0) == [Box(2, 3, 15, 16)]
     monkeypatch.setattr(regions, "MAX_RUNS", 16)
     monkeypatch.setattr(regions, "MAX_REGIONS", 15)
-    assert len(mask_boxes(mask)) == 16
-    assert merge_boxes(mask_boxes(mask), margin=0) == [Box(2, 3, 15, 16)]
+    assert len(mask_boxes(mask > 0)) == 16
+    assert merge_boxes(mask_boxes(mask > 0), margin=0) == [Box(2, 3, 15, 16)]
 
 
 @settings(max_examples=80, deadline=None, database=None)
@@ -180,8 +181,8 @@ def test_too_fragmented_masks_become_one_region(
     )
 )
 def test_boxes_match_a_flood_fill(mask: np.ndarray) -> None:
-    assert mask_boxes(mask) == reference_boxes(mask)
-    assert mask_boxes(mask, threshold=90) == reference_boxes(mask, threshold=90)
+    assert mask_boxes(mask > 0) == reference_boxes(mask)
+    assert mask_boxes(mask > 90) == reference_boxes(mask, threshold=90)
 
 
 # --- buckets and windows --------------------------------------------------------------
@@ -203,13 +204,13 @@ def test_bucket_shape() -> None:
 def test_small_logo_on_a_large_image_gets_one_small_window() -> None:
     mask = blank(4096, 4096)
     mask[3000:3200, 100:400] = 255
-    [window] = plan_windows(mask.shape, mask, margin=64)
+    [window] = plan_windows(mask.shape, mask > 0, margin=64)
     assert window.region == Box(3000, 100, 3200, 400)
     # Rows centred on the region; columns shifted inside the image, not shrunk.
     assert window.box == Box(2844, 0, 3356, 512)
     assert window.shape == window.size == (512, 512)
     assert window.pad == (0, 0) and window.scale == 1.0
-    [bigger] = plan_windows(mask.shape, mask, margin=128)  # 300 + 2 * 128 > 512
+    [bigger] = plan_windows(mask.shape, mask > 0, margin=128)  # 300 + 2 * 128 > 512
     assert bigger.shape == (768, 768)
 
 
@@ -217,12 +218,12 @@ def test_window_in_an_image_smaller_than_the_bucket_is_padded() -> None:
     image_hw = (300, 2000)
     mask = blank(*image_hw)
     mask[100:120, 1990:2000] = 255
-    [window] = plan_windows(image_hw, mask, margin=32)
+    [window] = plan_windows(image_hw, mask > 0, margin=32)
     assert window.box == Box(0, 1488, 300, 2000)  # whole height, right edge
     assert window.size == (300, 512) and window.shape == (512, 512)
     assert window.pad == (212, 0)
     image = np.random.default_rng(0).integers(0, 256, (*image_hw, 3), dtype=np.uint8)
-    tile, holes = extract(image, mask, window)
+    tile, holes = extract(image, MaskField(mask), window)
     crop = image[0:300, 1488:2000]
     assert np.array_equal(tile[:300], crop)
     # Mirrored below, edge row repeated (LaMa's training padding).
@@ -236,17 +237,17 @@ def test_region_larger_than_the_biggest_bucket_falls_back_to_resize() -> None:
     mask = blank(100, 90)
     mask[10:70, 20:40] = 255
     mask[40, 10:80] = 255  # a one-pixel stroke must survive the downscale
-    [window] = plan_windows((100, 90), mask, margin=4, buckets=SMALL_BUCKETS)
+    [window] = plan_windows((100, 90), mask > 0, margin=4, buckets=SMALL_BUCKETS)
     assert window.region == Box(10, 10, 70, 80)
     # Region + margin (78 px), squared around the region.
     assert window.box == Box(1, 6, 79, 84)
     assert window.size == (32, 32) and window.shape == (32, 32)
     assert window.scale == pytest.approx(32 / 78)
-    _, holes = extract(image, mask, window)
+    _, holes = extract(image, MaskField(mask), window)
     stroke_row = int((40 - 1) * 32 / 78)
     assert (holes[stroke_row] == 255).sum() >= 20  # the stroke is still a hole
     constant = np.full((*window.shape, 3), 123, np.uint8)
-    out = paste(image, mask, window, constant)
+    out = paste(image, MaskField(mask), window, constant)
     assert np.array_equal(out[mask == 0], image[mask == 0])
     assert (out[mask > 0] == 123).all()
 
@@ -259,9 +260,7 @@ def test_paste_is_exact_outside_the_mask_with_overlapping_windows() -> None:
     mask[20:23, 30:50] = 180
     mask[50:60, 60:75] = 255
     mask[30, 10] = 40  # soft, below the threshold used below
-    windows = plan_windows(
-        mask.shape, mask, margin=3, threshold=50, buckets=SMALL_BUCKETS
-    )
+    windows = plan_windows(mask.shape, mask > 50, margin=3, buckets=SMALL_BUCKETS)
     assert len(windows) == 3
     assert_windows_valid(mask.shape, windows, SMALL_BUCKETS)
     boxes = [w.box for w in windows]
@@ -297,7 +296,7 @@ def test_planned_windows_cover_every_hole_and_nothing_else(
     image = np.random.default_rng(mask.size).integers(
         0, 255, (*mask.shape, 3), dtype=np.uint8
     )
-    windows = plan_windows(mask.shape, mask, margin=margin, buckets=SMALL_BUCKETS)
+    windows = plan_windows(mask.shape, mask > 0, margin=margin, buckets=SMALL_BUCKETS)
     assert_windows_valid(mask.shape, windows, SMALL_BUCKETS)
     owners = np.zeros(mask.shape, int)
     for window in windows:
@@ -337,14 +336,14 @@ def test_plan_dispatches_on_strategy() -> None:
     image = rng.integers(0, 200, (40, 30, 3), dtype=np.uint8)
     mask = blank(40, 30)
     mask[10:20, 5:9] = 255
-    [original] = plan("original", mask.shape, mask, buckets=SMALL_BUCKETS)
+    [original] = plan("original", mask.shape, MaskField(mask), buckets=SMALL_BUCKETS)
     assert original.box == original.region == Box(0, 0, 40, 30) and original.shape == (
         40,
         32,
     )
-    [resized] = plan("resize", mask.shape, mask, resize_limit=20, buckets=SMALL_BUCKETS)
+    [resized] = plan("resize", mask.shape, MaskField(mask), resize_limit=20, buckets=SMALL_BUCKETS)
     assert resized.size == (20, 15) and resized.shape == (24, 16)
-    [crop] = plan("crop", mask.shape, mask, margin=2, buckets=SMALL_BUCKETS)
+    [crop] = plan("crop", mask.shape, MaskField(mask), margin=2, buckets=SMALL_BUCKETS)
     assert crop.shape == (16, 16)
     for window in (original, resized, crop):
         out = run_windows(image, mask, [window])
@@ -354,8 +353,8 @@ def test_plan_dispatches_on_strategy() -> None:
 def test_crop_gives_way_to_the_whole_image_when_tiles_cost_more() -> None:
     mask = blank(64, 64)
     mask[8, 8] = mask[8, 56] = mask[56, 8] = mask[56, 56] = 255
-    windows = plan("crop", mask.shape, mask, margin=2, buckets=(16, 64))
+    windows = plan("crop", mask.shape, MaskField(mask), margin=2, buckets=(16, 64))
     assert [w.shape for w in windows] == [(16, 16)] * 4  # 4 * 16**2 < 64**2
     mask[8::16, 8::16] = 255  # 16 dots: 16 * 16**2 tile pixels, as many as the image
-    [whole] = plan("crop", mask.shape, mask, margin=2, buckets=(16, 64))
+    [whole] = plan("crop", mask.shape, MaskField(mask), margin=2, buckets=(16, 64))
     assert whole.box == whole.region == Box(0, 0, 64, 64) and whole.shape == (64, 64)

@@ -1,0 +1,1 @@
+"""Automatic watermark detection in the gateway: served detector maps + local detectors."""

@@ -1,0 +1,89 @@
+"""The gateway's detection service: served detector models through Triton, local detectors
+in worker threads, one `DetectionResult` per image.
+
+Served models (DETECTORS names that are not local) are called concurrently with each other
+and with the local detectors. When a local detector un-blends a known mark, the served
+models are asked again on the restored image, so they do not find that mark a second time.
+A served model that Triton does not load is skipped (one warning until it comes back), so
+a repository without detector models still serves with the local detectors alone.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from functools import partial
+
+import numpy as np
+from anyio import to_thread
+
+from lama_serve.core.settings import Settings
+from lama_serve.detect.detectors import Detector, detect_from_maps, run_detectors, served_detectors
+from lama_serve.detect.shared import MIN_IMAGES, detect_shared
+from lama_serve.detect.types import DetectionResult
+from lama_serve.gateway.detection.maps import map_of, model_input
+from lama_serve.gateway.tasks import gather_or_cancel
+from lama_serve.gateway.triton import TritonModel
+
+log = logging.getLogger(__name__)
+
+
+class DetectionService:
+    """DETECTORS for the gateway; every Triton failure leaves as the gateway's `ApiError`."""
+
+    def __init__(self, settings: Settings, triton: TritonModel, local: Sequence[Detector]) -> None:
+        """`local`: `detect.detectors.local_detectors(settings)`, built (templates read) at start."""
+        self._order = settings.detectors
+        self._local = tuple(local)
+        self._served = served_detectors(settings)
+        self._max_side = settings.detection_max_side
+        self._keep_scores = settings.detector_keep_scores
+        self._triton = triton
+        self._absent: set[str] = set()  # served models already warned about
+
+    async def detect(self, image: np.ndarray) -> DetectionResult:
+        """Mask, regions and (for un-blended marks) the restored image of one HxWx3 image."""
+        local, maps = await gather_or_cancel(
+            [to_thread.run_sync(run_detectors, self._local, image), self._maps(image)])
+        if local.restored is not None:
+            image = local.restored
+            maps = await self._maps(image)
+        return await to_thread.run_sync(
+            partial(detect_from_maps, maps, image, local, keep_scores=self._keep_scores))
+
+    async def detect_shared(self, images: Sequence[np.ndarray]) -> list[DetectionResult]:
+        """One mark estimated over all `images` (batch `detect=shared`), located in each. Too few
+        images for a median (shared.MIN_IMAGES) or no mark common to them: each image is detected
+        on its own, so a client asking for shared detection still gets its marks removed."""
+        if len(images) >= MIN_IMAGES:
+            found = await to_thread.run_sync(detect_shared, list(images))
+            if any(result.watermark_found for result in found):
+                return found
+        return list(await gather_or_cancel([self.detect(image) for image in images]))
+
+    async def active(self) -> list[str]:
+        """The detectors that run now, in DETECTORS order: local ones and the served models
+        Triton reports ready."""
+        ready = await asyncio.gather(*(self._triton.model_ready(name) for name in self._served))
+        running = {d.name for d in self._local} | {n for n, ok in zip(self._served, ready, strict=True) if ok}
+        return [name for name in self._order if name in running]
+
+    async def _maps(self, image: np.ndarray) -> dict[str, np.ndarray]:
+        if not self._served:
+            return {}
+        batch, valid = await to_thread.run_sync(model_input, image, self._max_side)
+        outputs = await gather_or_cancel(self._triton.probability_map(name, batch) for name in self._served)
+        present = {name: output for name, output in zip(self._served, outputs, strict=True)
+                   if self._present(name, output)}
+        return await to_thread.run_sync(
+            lambda: {name: map_of(output, valid, image.shape[:2]) for name, output in present.items()})
+
+    def _present(self, name: str, output: np.ndarray | None) -> bool:
+        if output is not None:
+            self._absent.discard(name)
+            return True
+        if name not in self._absent:
+            self._absent.add(name)
+            log.warning("detector model %s is not loaded in Triton: detecting without it "
+                        "(`lama-serve detector export`, then load it, or remove it from DETECTORS)", name)
+        return False

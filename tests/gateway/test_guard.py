@@ -1,0 +1,75 @@
+"""Issue 17: anonymous and broken requests are refused from their headers, on a real uvicorn."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from lama_serve.gateway.app import create_app
+from lama_serve.gateway.serve import uvicorn_options
+from lama_serve.triton.process import free_port
+from tests.gateway.conftest import API_KEY, SettingsFactory
+
+TWENTY_MB = 20 * 1024 * 1024
+READ_TIMEOUT_S = 1.0
+
+
+@pytest.fixture
+def server(make_settings: SettingsFactory) -> Iterator[int]:
+    """The gateway under uvicorn on 127.0.0.1 with the limits `up` uses; yields its port."""
+    settings = make_settings(gateway_host="127.0.0.1", gateway_port=free_port(),
+                             body_read_timeout_s=READ_TIMEOUT_S, auth_failures_burst=3,
+                             auth_failures_per_minute=1)
+    instance = uvicorn.Server(uvicorn.Config(create_app(settings), **uvicorn_options(settings)))
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    while not instance.started:
+        time.sleep(0.05)
+    yield settings.gateway_port
+    instance.should_exit = True
+    thread.join(10)
+
+
+def exchange(port: int, head: str, body: bytes, timeout: float = 10.0) -> tuple[str, float]:
+    """Send `head` and the start of a body, then read the answer: (status line, seconds)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        started = time.monotonic()
+        sock.sendall(head.encode() + body)
+        answer = sock.recv(65536).decode(errors="replace")
+        return answer.split("\r\n", 1)[0], time.monotonic() - started
+
+
+def upload_head(length_header: str, key: str | None = None) -> str:
+    key_line = f"X-API-Key: {key}\r\n" if key else ""
+    return ("POST /api/v1/remove-watermark HTTP/1.1\r\nHost: gateway\r\n"
+            "Content-Type: multipart/form-data; boundary=b\r\n"
+            f"{key_line}{length_header}\r\n\r\n")
+
+
+def test_big_anonymous_upload_is_refused_before_its_body(server: int) -> None:
+    first = b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"i\"\r\n\r\n" + b"x" * 65536
+    status, seconds = exchange(server, upload_head(f"Content-Length: {TWENTY_MB}"), first)
+    assert status == "HTTP/1.1 401 Unauthorized" and seconds < 2, (status, seconds)
+
+
+def test_chunked_anonymous_upload_gets_401_not_413(server: int) -> None:
+    chunk = b"x" * 65536
+    status, _ = exchange(server, upload_head("Transfer-Encoding: chunked"),
+                         f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+    assert status == "HTTP/1.1 401 Unauthorized"
+
+
+def test_lying_content_length_answered_within_the_read_timeout(server: int) -> None:
+    status, seconds = exchange(server, upload_head("Content-Length: 1000", API_KEY), b"--b\r\n")
+    assert status == "HTTP/1.1 408 Request Timeout"
+    assert READ_TIMEOUT_S <= seconds < READ_TIMEOUT_S + 2, seconds
+
+
+def test_anonymous_requests_are_rate_limited_per_address(server: int) -> None:
+    head = upload_head("Content-Length: 0")
+    statuses = [exchange(server, head, b"")[0].split(" ")[1] for _ in range(5)]
+    assert statuses[:3] == ["401"] * 3 and statuses[3:] == ["429"] * 2
