@@ -42,12 +42,12 @@ class Choice:
     reason: str
 
 
-def _open(runtime: str, path: Path, precision: str, threads: int) -> Runtime:
+def _open(runtime: str, path: Path, precision: str, threads: int, release_above_pixels: int = 0) -> Runtime:
     if runtime == "onnxruntime":
         from lama_serve.backend.onnxruntime_runtime import OnnxRuntime
         return OnnxRuntime(path, threads)
     from lama_serve.backend.openvino_runtime import OpenVINORuntime
-    return OpenVINORuntime(path, precision, threads)
+    return OpenVINORuntime(path, precision, threads, release_above_pixels)
 
 
 def resolve(runtime: str, precision: str) -> tuple[str, str]:
@@ -65,10 +65,11 @@ def resolve(runtime: str, precision: str) -> tuple[str, str]:
 
 
 def load_runtime(path: Path, runtime: str, precision: str, threads: int,
-                 warm_sides: Sequence[int], log: Log) -> tuple[Runtime, Choice]:
-    """Open, gate and warm the runtime; the returned Choice says what runs and why."""
+                 warm_sides: Sequence[int], log: Log, release_above_pixels: int = 0) -> tuple[Runtime, Choice]:
+    """Open, gate and warm the runtime; the returned Choice says what runs and why.
+    `release_above_pixels`: OpenVINO frees its buffers after larger calls (0: never)."""
     wanted, reason = resolve(runtime, precision)
-    loaded = _open(runtime, path, wanted, threads)
+    loaded = _open(runtime, path, wanted, threads, release_above_pixels)
     if wanted == BF16:
         reference = _open(runtime, path, F32, threads)
         difference = gate_difference(reference, loaded)

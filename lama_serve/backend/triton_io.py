@@ -1,5 +1,5 @@
 """What every Python-based backend here does alike at Triton's edge: read a string parameter
-of the model config, and turn per-request results (see batching.infer_batched) into
+of the model config (and the threads of one instance), and turn per-request results (see batching.infer_batched) into
 responses, so that a bad request fails only its own response."""
 from __future__ import annotations
 
@@ -13,6 +13,15 @@ from lama_serve.backend.batching import RequestError
 def parameter(config: dict, key: str, default: str) -> str:
     """`parameters { key: ... string_value: ... }` of a model config, or `default`."""
     return config.get("parameters", {}).get(key, {}).get("string_value", default) or default
+
+
+def instance_threads(config: dict, cores: int) -> int:
+    """Runtime threads of one model instance: the `threads` parameter (0/absent: `cores`)
+    split evenly over the config's instances, which compute at once (a small call next to a
+    heavy one) and would otherwise oversubscribe the cores."""
+    total = int(parameter(config, "threads", "0")) or cores
+    instances = sum(int(group.get("count", 1)) for group in config.get("instance_group", [])) or 1
+    return max(1, total // instances)
 
 
 def error_response(message: str, code_name: str, pb_utils: object) -> object:

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
     )
     triton_admin_header: str = Field(
         REPOSITORY_API_HEADER, description="Header carrying TRITON_ADMIN_KEY.")
+    up_info_path: Path = Field(
+        Path("var/up.json"), description="Where `lama-serve up` publishes its Triton's URL and "
+        "admin key and the rollout state path (mode 0600, removed on exit); `lama-serve rollout` "
+        "reads it when TRITON_URL and TRITON_ADMIN_KEY are unset.")
+    triton_admin_key_file: Path | None = Field(
+        None, description="File holding TRITON_ADMIN_KEY (a Docker or Kubernetes secret), read "
+        "at start when TRITON_ADMIN_KEY is unset; surrounding whitespace is ignored.")
 
     # --- rollouts (`lama-serve rollout/promote/rollback`) -------------------------------
     rollout_ready_timeout_s: float = Field(
@@ -236,6 +243,11 @@ class Settings(BaseSettings):
     )
 
     # --- gateway: Triton calls ----------------------------------------------------------
+    high_priority_max_pixels: int = Field(
+        1024 * 1024, ge=0, description="Triton calls of at most this many pixels (all images of "
+        "the call) are queued at Triton priority 1, ahead of larger ones; the lama configs have "
+        "two priority levels and two CPU instances, so a small request does not wait behind a "
+        "heavy one. 0: every call at the default level.")
     inference_timeout_s: float = Field(
         60.0, gt=0, description="Base of a request's inference deadline (504 after); it grows by "
         "INFERENCE_SECONDS_PER_MEGAPIXEL for every megapixel the request sends to the model.")
@@ -291,6 +303,9 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for JOBS_BACKEND=redis.")
     jobs_concurrency: int = Field(
         4, ge=1, description="Jobs processed at once per process; Triton's batcher groups their calls.")
+    jobs_transient_retries: int = Field(
+        10, ge=0, description="Times a job that met a transient 503 (model reloading, Triton "
+        "restarting) runs again, after its Retry-After, before it fails with that 503.")
     jobs_max_active_per_key: int = Field(
         100, ge=1, description="Queued + processing jobs one key may have (429 beyond).")
     job_result_ttl_s: float = Field(
@@ -418,6 +433,23 @@ class Settings(BaseSettings):
         """ALLOW_MISSING_MASK=true is the v1 spelling of MISSING_MASK=full."""
         if self.allow_missing_mask and "missing_mask" not in self.model_fields_set:
             self.missing_mask = "full"
+        return self
+
+    @model_validator(mode="after")
+    def _read_admin_key_file(self) -> Settings:
+        """TRITON_ADMIN_KEY_FILE fills TRITON_ADMIN_KEY (compose and Kubernetes share one
+        stored secret between Triton and the gateway this way)."""
+        if self.triton_admin_key is not None or self.triton_admin_key_file is None:
+            return self
+        try:
+            key = self.triton_admin_key_file.read_text().strip()
+        except OSError as error:
+            raise ValueError(f"TRITON_ADMIN_KEY_FILE {self.triton_admin_key_file}: {error.strerror}; "
+                             "mount the Triton admin key secret there (docs/deploy.md)") from None
+        if not key:
+            raise ValueError(f"TRITON_ADMIN_KEY_FILE {self.triton_admin_key_file} is empty; write "
+                             "the key into it (e.g. `openssl rand -hex 32`)")
+        self.triton_admin_key = SecretStr(key)
         return self
 
     @property

@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_after_s=settings.retry_after_s,
             longest_timeout_s=longest_deadline_s(InferenceTime.from_settings(settings)),
             headers=settings.admin_headers,
+            high_priority_max_pixels=settings.high_priority_max_pixels,
             grpc_url=settings.effective_triton_grpc_url,
         )
         services.detection = DetectionService(settings, services.triton, local)

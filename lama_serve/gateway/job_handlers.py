@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import UploadFile
@@ -79,6 +80,14 @@ def uploads_from(inputs: dict[str, bytes], filenames: dict[str, str | None]) -> 
     return uploads
 
 
+def _retry_after(error: ApiError) -> float | None:
+    """Seconds after which a job that met `error` may run again: a 503 (model unavailable for
+    a moment) is worth waiting for; every other error is the request's answer."""
+    if error.status_code != HTTPStatus.SERVICE_UNAVAILABLE:
+        return None
+    return float((error.headers or {}).get("Retry-After", 1))
+
+
 def job_params(params: dict[str, Any], filenames: dict[str, str | None]) -> dict[str, Any]:
     """What a job stores besides its input bytes."""
     return {"args": params, "filenames": filenames}
@@ -93,7 +102,7 @@ def job_processor(services: Services) -> Processor:
         try:
             response = await HANDLERS[job.kind](call)
         except ApiError as error:
-            raise ProcessingFailed(str(error.detail), error.status_code) from error
+            raise ProcessingFailed(str(error.detail), error.status_code, _retry_after(error)) from error
         headers = {k: v for k, v in response.headers.items() if k.lower() not in _TRANSPORT_HEADERS}
         return JobResult(bytes(response.body), response.media_type or "application/octet-stream", headers)
 

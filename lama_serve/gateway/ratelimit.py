@@ -1,4 +1,8 @@
-"""Per-key token buckets, in memory (one gateway process; buckets reset on restart)."""
+"""Per-key token buckets, in memory (one gateway process; buckets reset on restart).
+
+A bucket that has refilled completely is the same as no bucket, so idle ones are dropped
+(at most once per refill period): a flood from many client addresses leaves no table behind.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +48,11 @@ class TokenBucketLimiter:
         self._burst = burst
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
+        self._pruned = clock()
+
+    def __len__(self) -> int:
+        """Buckets held (idle full ones are pruned)."""
+        return len(self._buckets)
 
     @property
     def enabled(self) -> bool:
@@ -52,6 +61,7 @@ class TokenBucketLimiter:
     def acquire(self, key_id: str) -> RateLimitState:
         """Take one token for `key_id`; the state is returned even when limited (for headers)."""
         now = self._clock()
+        self._prune(now)
         bucket = self._buckets.setdefault(key_id, _Bucket(float(self._burst), now))
         bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
         bucket.updated = now
@@ -64,6 +74,15 @@ class TokenBucketLimiter:
             reset_at=math.ceil(time.time() + (self._burst - bucket.tokens) / self._rate),
             retry_after=0 if allowed else max(1, math.ceil((1.0 - bucket.tokens) / self._rate)),
         )
+
+    def _prune(self, now: float) -> None:
+        """Drop buckets full again by `now`; runs once per refill period (amortised O(1))."""
+        refill_s = self._burst / self._rate if self.enabled else math.inf
+        if now - self._pruned < refill_s:
+            return
+        self._pruned = now
+        self._buckets = {key: bucket for key, bucket in self._buckets.items()
+                         if bucket.tokens + (now - bucket.updated) * self._rate < self._burst}
 
 
 def raise_if_limited(state: RateLimitState) -> None:

@@ -1,12 +1,16 @@
 """The gateway's view of its model on Triton: inpaint calls and a readiness probe.
 
 A thin adapter over `triton.client.AsyncTriton`: it adds the inference deadline and turns
-`triton.errors` into the gateway's HTTP errors (`errors.api_error`).
+`triton.errors` into the gateway's HTTP errors (`errors.api_error`). Small inpainting calls
+go at Triton's high priority; large ones run one at a time per gateway process, so the
+second CPU instance stays free for small calls and two large calls never hold twice the
+memory budget at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ import numpy as np
 from lama_serve.core.contract import IMAGE, INPAINTED, MIN_SIDE, OUTPUTS, PROBABILITY, TensorSpec
 from lama_serve.core.repository import ModelRepository
 from lama_serve.gateway.errors import ApiError, api_error
-from lama_serve.triton.client import AsyncTriton, Outputs, inpainting_inputs
+from lama_serve.triton.client import HIGH_PRIORITY, AsyncTriton, Outputs, inpainting_inputs, priority_for
 from lama_serve.triton.errors import TritonError, TritonTimeout, TritonUnavailable
 
 log = logging.getLogger(__name__)
@@ -43,14 +47,17 @@ class TritonModel:
     def __init__(
         self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int,
         longest_timeout_s: float | None = None, headers: dict[str, str] | None = None,
-        grpc_url: str | None = None,
+        high_priority_max_pixels: int = 0, grpc_url: str | None = None,
     ) -> None:
         """`timeout_s`: the default deadline of a call; `longest_timeout_s`: the longest one a
         caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`; `headers`:
-        sent with every call (the key of a Triton that restricts inference); `grpc_url`: infer
-        over gRPC, so that calls the gateway gives up on are cancelled in Triton."""
+        sent with every call (the key of a Triton that restricts inference);
+        `high_priority_max_pixels`: calls this small jump Triton's queue (`priority_for`);
+        `grpc_url`: infer over gRPC, so that calls the gateway gives up on are cancelled in Triton."""
         self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), headers=headers,
                                    grpc_url=grpc_url)
+        self._high_priority_max_pixels = high_priority_max_pixels
+        self._large_calls = anyio.Semaphore(1)
         self._model, self._version = model, version
         self._timeout_s, self._probe_timeout_s = timeout_s, probe_timeout_s
         self._retry_after_s = retry_after_s
@@ -102,9 +109,15 @@ class TritonModel:
                                timeout_s: float | None = None) -> Outputs:
         """One Triton call under `timeout_s` (None: the default deadline); a TritonTimeout after it."""
         timeout_s = self._timeout_s if timeout_s is None else timeout_s
+        priority = priority_for(arrays, self._high_priority_max_pixels)
+        one_at_a_time = model == self._model and self._high_priority_max_pixels and priority != HIGH_PRIORITY
+        deadline = anyio.current_time() + timeout_s
         try:
             with anyio.fail_after(timeout_s):
-                return await self._triton.infer(model, version, arrays, outputs, deadline_s=timeout_s)
+                async with self._large_calls if one_at_a_time else contextlib.nullcontext():
+                    # what is left of the deadline after waiting for the large-call slot
+                    return await self._triton.infer(model, version, arrays, outputs, priority,
+                                                    deadline_s=deadline - anyio.current_time())
         except TimeoutError as exc:
             raise TritonTimeout(
                 f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "
@@ -118,7 +131,8 @@ class TritonModel:
         mask = np.full((1, MIN_SIDE, MIN_SIDE, 1), 255, np.uint8)
         try:
             with anyio.fail_after(self._probe_timeout_s):
-                await self._triton.infer(self._model, self._version, inpainting_inputs(image, mask))
+                await self._triton.infer(self._model, self._version, inpainting_inputs(image, mask),
+                                         priority=HIGH_PRIORITY)
         except TimeoutError:
             return TritonTimeout(f"the probe inference took over {self._probe_timeout_s:g} s")
         except TritonError as exc:

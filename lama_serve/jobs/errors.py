@@ -42,8 +42,10 @@ class WebhookRefused(JobError):
 
 
 class ProcessingFailed(JobError):
-    """Raised by a processor: the job fails with the status and detail the sync route would answer."""
+    """Raised by a processor: the job fails with the status and detail the sync route would answer.
+    `retry_after_s`: the failure is transient (the model is reloading, Triton restarts): the
+    worker runs the job again after that many seconds instead of failing it."""
 
-    def __init__(self, detail: str, status_code: int) -> None:
+    def __init__(self, detail: str, status_code: int, retry_after_s: float | None = None) -> None:
         super().__init__(detail)
-        self.status_code = status_code
+        self.status_code, self.retry_after_s = status_code, retry_after_s

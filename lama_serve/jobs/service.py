@@ -112,7 +112,7 @@ async def open_jobs(settings: Settings, processor: Processor | None) -> AsyncIte
     if processor is not None:
         await store.resume()
         pool = WorkerPool(store, processor, dispatcher, settings.jobs_concurrency,
-                          renew_s=settings.jobs_claim_idle_s / 3)
+                          renew_s=settings.jobs_claim_idle_s / 3, transient_retries=settings.jobs_transient_retries)
         pool.start()
         tasks = [asyncio.create_task(dispatcher.run()), asyncio.create_task(expire_loop(store))]
     try:

@@ -23,9 +23,13 @@ EXPIRE_EVERY_S = 30.0
 
 class WorkerPool:
     def __init__(self, store: JobStore, processor: Processor, dispatcher: Dispatcher,
-                 concurrency: int, renew_s: float) -> None:
+                 concurrency: int, renew_s: float, transient_retries: int = 0) -> None:
+        """`transient_retries`: how often a job whose processor failed transiently (see
+        ProcessingFailed.retry_after_s) runs again before it fails: accepted work is not
+        lost to a model reload or a Triton restart."""
         self._store, self._processor, self._dispatcher = store, processor, dispatcher
         self._concurrency, self._renew_s = concurrency, renew_s
+        self._transient_retries = transient_retries
         self._tasks: list[asyncio.Task] = []
         self._running: dict[str, asyncio.Task] = {}
 
@@ -56,7 +60,7 @@ class WorkerPool:
             await self._dispatcher.enqueue(delivery_for(job))
         inputs = await self._store.inputs(job.id)
         started = time.perf_counter()
-        task = asyncio.create_task(self._processor(job, inputs, job.params))
+        task = asyncio.create_task(self._process(job, inputs))
         self._running[job.id] = task
         result: JobResult | None = None
         try:
@@ -79,6 +83,20 @@ class WorkerPool:
             self._running.pop(job.id, None)
         job.completed_at, job.processing_seconds = now_iso(), round(time.perf_counter() - started, 4)
         await self._finish(job, result)
+
+    async def _process(self, job: Job, inputs: dict[str, bytes]) -> JobResult:
+        """The processor, run again after each transient failure, up to `transient_retries` times."""
+        retries = 0
+        while True:
+            try:
+                return await self._processor(job, inputs, job.params)
+            except ProcessingFailed as exc:
+                if exc.retry_after_s is None or retries == self._transient_retries:
+                    raise
+                retries += 1
+                log.warning("job %s: %s; running it again in %g s (retry %d of %d)", job.id, exc.detail,
+                            exc.retry_after_s, retries, self._transient_retries)
+                await asyncio.sleep(exc.retry_after_s)
 
     async def _finish(self, job: Job, result: JobResult | None) -> None:
         delivery = delivery_for(job) if wanted(job, "completed") else None

@@ -1,7 +1,8 @@
 """`lama-serve rollout | promote | rollback`: move traffic between model versions safely.
 
-See docs/rollouts.md. Triton's admin key comes from TRITON_ADMIN_KEY only (never a flag:
-command lines are visible to every local user).
+See docs/rollouts.md. Triton's admin key comes from TRITON_ADMIN_KEY or, with neither it nor
+TRITON_URL set, from the file a running `lama-serve up` publishes (UP_INFO_PATH, 0600);
+never from a flag: command lines are visible to every local user.
 """
 from __future__ import annotations
 
@@ -11,11 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from lama_serve.core.cli_args import add_setting_flag, settings_from_args
 from lama_serve.traffic.state import load_state
 
 if TYPE_CHECKING:  # Triton's client (gevent) loads only when a rollout command runs
+    from lama_serve.core.settings import Settings
     from lama_serve.rollout.operations import Rollouts
+
+LOGGER = logging.getLogger(__name__)
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_setting_flag(parser, "--state", "rollout_state_path",
@@ -72,7 +78,7 @@ def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], obj
     from lama_serve.triton.control import TritonControl
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = settings_from_args(args)
+    settings = _with_running_up(settings_from_args(args))
     control = TritonControl(settings.effective_triton_url, settings.admin_headers,
                             model=settings.model_name, timeout_s=settings.rollout_ready_timeout_s)
     try:
@@ -80,6 +86,24 @@ def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], obj
     finally:
         control.close()
     return 0
+
+
+def _with_running_up(settings: Settings) -> Settings:
+    """Without TRITON_URL and TRITON_ADMIN_KEY: the Triton of a running `lama-serve up`
+    (its UP_INFO_PATH file), and its state file unless one was given."""
+    from lama_serve.triton.published import read_published
+
+    if settings.triton_url or settings.triton_admin_key:
+        return settings
+    up = read_published(settings.up_info_path)
+    if up is None:
+        return settings
+    update: dict[str, object] = {"triton_url": up.url, "triton_admin_key": SecretStr(up.admin_key)}
+    if "rollout_state_path" not in settings.model_fields_set:
+        update["rollout_state_path"] = Path(up.rollout_state_path)
+    LOGGER.info("using the Triton of `lama-serve up` (pid %d) at %s, from %s", up.pid, up.url,
+                settings.up_info_path)
+    return settings.model_copy(update=update)
 
 
 def _print_status(rollouts: Rollouts) -> None:

@@ -17,6 +17,19 @@ from lama_serve.core.contract import INPUTS, OUTPUTS, TensorSpec
 from lama_serve.triton.errors import classify
 from lama_serve.triton.grpc_infer import grpc_client, infer_grpc
 
+# Triton priorities of the lama configs' dynamic batcher (`priority_levels: 2`): level 1 is
+# taken from the queue before level 2, the default (0 = the config's default_priority_level).
+HIGH_PRIORITY = 1
+DEFAULT_PRIORITY = 0
+
+
+def priority_for(arrays: Mapping[TensorSpec, np.ndarray], high_priority_max_pixels: int) -> int:
+    """Small calls (at most `high_priority_max_pixels` over all their images) go ahead of
+    queued large ones, so a heavy request does not make every small one wait behind it."""
+    first = next(iter(arrays.values()))
+    pixels = int(np.prod(first.shape[:3]))  # N*H*W of the [N,H,W,C] inputs
+    return HIGH_PRIORITY if pixels <= high_priority_max_pixels else DEFAULT_PRIORITY
+
 
 def infer_inputs(arrays: Mapping[TensorSpec, np.ndarray]) -> list[triton_http.InferInput]:
     """Binary-encoded Triton inputs, one per contract tensor (arrays carry the batch axis)."""
@@ -82,15 +95,18 @@ class AsyncTriton:
             await self._grpc.close()
 
     async def infer(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
-                    outputs: Sequence[TensorSpec] = OUTPUTS, deadline_s: float | None = None) -> Outputs:
-        """`deadline_s`: Triton drops the request if it is still queued after this long."""
+                    outputs: Sequence[TensorSpec] = OUTPUTS, priority: int = DEFAULT_PRIORITY,
+                    deadline_s: float | None = None) -> Outputs:
+        """`priority`: Triton queue priority (`priority_for`); the default level when 0.
+        `deadline_s`: Triton drops the request if it is still queued after this long."""
         timeout_us = None if deadline_s is None else max(1, int(deadline_s * 1e6))
         with translated(self.url, f"run {model} v{version or 'latest'}"):
             if self._grpc is not None:
                 return Outputs(*await infer_grpc(self._grpc, model, version, arrays, outputs, timeout_us,
-                                                 self.headers))
+                                                 self.headers, priority))
             result = await self._client.infer(model, infer_inputs(arrays), model_version=version,
-                                              outputs=requested_outputs(outputs), timeout=timeout_us,
+                                              outputs=requested_outputs(outputs), priority=priority,
+                                              timeout=timeout_us,
                                               headers=self.headers)
         return _outputs(result, outputs, version)
 

@@ -25,16 +25,17 @@ def grpc_client(url: str) -> grpc_aio.InferenceServerClient:
 
 async def infer_grpc(client: grpc_aio.InferenceServerClient, model: str, version: str,
                      arrays: Mapping[TensorSpec, np.ndarray], outputs: Sequence[TensorSpec],
-                     timeout_us: int | None, headers: Mapping[str, str]) -> tuple[dict[str, np.ndarray], str]:
+                     timeout_us: int | None, headers: Mapping[str, str], priority: int = 0,
+                     ) -> tuple[dict[str, np.ndarray], str]:
     """(output name -> batched array, the version Triton ran) of one call; `headers` (the key of
     a Triton that restricts inference) travel as gRPC metadata, named the way Triton's
-    `--grpc-restricted-protocol` expects them."""
+    `--grpc-restricted-protocol` expects them; `priority`: Triton's queue level (0: default)."""
     inputs = []
     for spec, array in arrays.items():
         tensor = triton_grpc.InferInput(spec.name, list(array.shape), spec.dtype)
         tensor.set_data_from_numpy(np.ascontiguousarray(array, dtype=spec.numpy_dtype))
         inputs.append(tensor)
-    result = await client.infer(model, inputs, model_version=version, timeout=timeout_us,
+    result = await client.infer(model, inputs, model_version=version, timeout=timeout_us, priority=priority,
                                 headers={f"{RESTRICTED_PREFIX}{k.lower()}": v for k, v in headers.items()},
                                 outputs=[triton_grpc.InferRequestedOutput(s.name) for s in outputs])
     served = result.get_response().model_version or version

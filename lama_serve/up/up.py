@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -26,6 +27,7 @@ from lama_serve.core.errors import ConfigurationError, LamaServeError
 from lama_serve.core.repository import ModelRepository
 from lama_serve.triton.bundle import TritonNotInstalledError
 from lama_serve.triton.process import LOCKED_APIS, TritonProcess, TritonStartupError
+from lama_serve.triton.published import PublishedTriton, published
 from lama_serve.triton.secret_shim import SecretShimError
 from lama_serve.up.keys import ensure_api_key
 from lama_serve.up.supervisor import TritonSupervisor
@@ -140,7 +142,8 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
         supervisor = _supervisor(settings)
         try:
             supervisor.start()
-            return _serve_gateway(app, settings, supervisor, key_notice.getvalue())
+            with published(settings.up_info_path, _published_triton(settings)):
+                return _serve_gateway(app, settings, supervisor, key_notice.getvalue())
         finally:
             supervisor.stop()
     except (UpError, TritonNotInstalledError, TritonStartupError, SecretShimError) as error:
@@ -174,6 +177,14 @@ def _restore_rollout(settings: Settings, triton: TritonProcess) -> None:
         restore_serving_versions(settings.rollout_state_path, control)
     except (TritonError, StateError) as error:
         raise UpError(f"cannot restore the rollout in {settings.rollout_state_path}: {error}") from error
+
+
+def _published_triton(settings: Settings) -> PublishedTriton:
+    """What `lama-serve rollout` needs to reach this Triton (UP_INFO_PATH)."""
+    assert settings.triton_admin_key is not None  # run_up generates one
+    return PublishedTriton(url=settings.effective_triton_url,
+                           admin_key=settings.triton_admin_key.get_secret_value(),
+                           rollout_state_path=str(settings.rollout_state_path.resolve()), pid=os.getpid())
 
 
 def _supervisor(settings: Settings) -> TritonSupervisor:

@@ -66,3 +66,25 @@ def test_overheads_pair_gateway_and_triton_rows() -> None:
             {"target": "triton", "size": 64, "concurrency": 1, "p50_ms": 12.5},
             {"target": "gateway", "size": 64, "concurrency": 4, "p50_ms": 50.0}]
     assert overheads(rows) == [{"size": 64, "concurrency": 1, "p50_overhead_ms": 17.5}]
+
+
+def test_direct_triton_calls_send_the_admin_key_to_a_locked_triton(
+        start_triton, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+    import asyncio
+    from contextlib import AsyncExitStack
+
+    from lama_serve.bench.gateway import _triton_sender
+    from lama_serve.bench.inputs import samples
+    from lama_serve.triton.process import LOCKED_APIS
+
+    key = "bench-admin-key-0123456789"
+    locked = start_triton(repository_api_key=key, restricted_apis=LOCKED_APIS)
+    monkeypatch.setenv("TRITON_ADMIN_KEY", key)
+    args = argparse.Namespace(triton_url=locked.http_url, timeout=60.0)
+
+    async def one_call() -> None:
+        async with AsyncExitStack() as stack:
+            await _triton_sender(args, samples(64, 1), stack)(0)
+
+    asyncio.run(one_call())  # a 403 (inference locked) would raise

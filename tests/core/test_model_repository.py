@@ -91,3 +91,24 @@ def test_cpu_openvino_config_hints_bf16_latency_and_dynamic_shapes() -> None:
 def test_cpu_config_warms_the_gateways_tile_buckets() -> None:
     warm = load(CPU_CONFIG).parameters["warm_sides"].string_value
     assert tuple(int(s) for s in warm.split(",")) == Settings.model_fields["tile_buckets"].default
+
+
+@pytest.mark.parametrize("path", [GPU_CONFIG, CPU_CONFIG, CPU_OPENVINO_CONFIG], ids=lambda p: p.name)
+def test_small_calls_have_a_priority_level_of_their_own(path: Path) -> None:
+    """The gateway's HIGH_PRIORITY goes ahead of the default level large calls get."""
+    from lama_serve.triton.client import HIGH_PRIORITY
+
+    batching = load(path).dynamic_batching
+    assert batching.priority_levels == 2
+    assert HIGH_PRIORITY < batching.default_priority_level == batching.priority_levels
+
+
+@pytest.mark.parametrize("path", [CPU_CONFIG, CPU_OPENVINO_CONFIG], ids=lambda p: p.name)
+def test_cpu_configs_run_a_small_call_next_to_a_heavy_one(path: Path) -> None:
+    assert sum(group.count for group in load(path).instance_group) == 2
+
+
+def test_cpu_config_releases_memory_after_calls_larger_than_a_tile() -> None:
+    """Tile-sized calls keep OpenVINO's buffers; whole-image calls beyond the largest give them back."""
+    above = int(load(CPU_CONFIG).parameters["release_memory_above_pixels"].string_value)
+    assert above == max(Settings.model_fields["tile_buckets"].default) ** 2

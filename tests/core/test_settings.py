@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -71,6 +73,25 @@ def test_detector_keep_scores_read_json(monkeypatch: pytest.MonkeyPatch) -> None
     assert Settings().detector_keep_scores == {}
     monkeypatch.setenv("DETECTOR_KEEP_SCORES", '{"watermark_text": 0.6, "my_model": 0.8}')
     assert Settings().detector_keep_scores == {"watermark_text": 0.6, "my_model": 0.8}
+
+
+def test_admin_key_file_fills_the_admin_key(tmp_path: Path) -> None:
+    secret = tmp_path / "triton-admin-key"
+    secret.write_text("0123456789abcdef0123456789abcdef\n")
+    settings = Settings(triton_admin_key_file=secret)
+    assert settings.admin_headers == {"lama-admin-key": "0123456789abcdef0123456789abcdef"}
+    # TRITON_ADMIN_KEY itself wins over the file.
+    assert Settings(triton_admin_key="direct-key-0123456789", triton_admin_key_file=secret
+                    ).admin_headers["lama-admin-key"] == "direct-key-0123456789"
+
+
+@pytest.mark.parametrize("content", [None, " \n"])
+def test_missing_or_empty_admin_key_file_says_what_to_mount(tmp_path: Path, content: str | None) -> None:
+    secret = tmp_path / "triton-admin-key"
+    if content is not None:
+        secret.write_text(content)
+    with pytest.raises(ValidationError, match="TRITON_ADMIN_KEY_FILE"):
+        Settings(triton_admin_key_file=secret)
 
 
 def test_inference_goes_over_grpc_where_there_is_one() -> None:

@@ -23,3 +23,15 @@ def tritonserver_flags(script: str) -> dict[str, str]:
     script = script.replace("$$", "$").replace("\\\n", " ")
     call = script[script.index("tritonserver") :]
     return dict(re.findall(r"(--[a-z-]+)=(\S+)", call))
+
+
+def assert_locked_like_up(flags: dict[str, str], settings_defaults: dict) -> None:
+    """The restricted-API flags lock what `up`'s Triton locks (LOCKED_APIS, inference
+    included) behind the gateway's header, with the key as the shim's placeholder."""
+    from lama_serve.triton.process import LOCKED_APIS
+    from lama_serve.triton.secret_shim import PLACEHOLDER
+
+    for restriction in ("--http-restricted-api", "--grpc-restricted-protocol"):
+        apis, _, header = flags[restriction].partition(":")
+        assert set(apis.split(",")) == set(LOCKED_APIS), restriction
+        assert header == f"{settings_defaults['triton_admin_header']}={PLACEHOLDER}", restriction

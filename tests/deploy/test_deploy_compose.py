@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from lama_serve.triton.process import free_port
+from lama_serve.triton.secret_shim import PLACEHOLDER
 
-from .deploy_files import DEPLOY, REPO, compose_default
+from .deploy_files import DEPLOY, REPO, assert_locked_like_up, compose_default
 
 SERVICES = {"export", "triton", "gateway", "redis", "prometheus", "grafana", "nginx"}
 TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.10-py3"  # Triton 2.51.0
@@ -61,7 +62,9 @@ def _is_git_ignored(path: str) -> bool:
 def test_services_and_pinned_images(compose):
     services = compose["services"]
     assert set(services) == SERVICES
-    assert services["triton"]["image"] == TRITON_IMAGE
+    triton_dockerfile = REPO / services["triton"]["build"]["dockerfile"]
+    bases = [args for instruction, args in _dockerfile_instructions(triton_dockerfile) if instruction == "FROM"]
+    assert bases[-1] == TRITON_IMAGE, "NVIDIA's image, plus only the secret shim"
     for name, service in services.items():
         image = service["image"]
         tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
@@ -70,7 +73,7 @@ def test_services_and_pinned_images(compose):
 
 def test_build_contexts_and_dockerfiles_exist(compose):
     built = {name: s["build"] for name, s in compose["services"].items() if "build" in s}
-    assert set(built) == {"export", "gateway"}
+    assert set(built) == {"export", "gateway", "triton"}
     for name, build in built.items():
         context = REPO / build["context"]
         dockerfile = context / build["dockerfile"]
@@ -125,10 +128,40 @@ def test_triton_flags(compose_triton_flags, settings_defaults):
     assert flags["--strict-readiness"] == "true"
     assert int(flags["--http-port"]) == settings_defaults["triton_http_port"]
     assert int(flags["--metrics-port"]) == settings_defaults["triton_metrics_port"]
-    for restriction in ("--http-restricted-api", "--grpc-restricted-protocol"):
-        apis, _, header = flags[restriction].partition(":")
-        assert "model-repository" in apis.split(",")
-        assert re.fullmatch(r"admin-key=\$admin_key", header), "key must be the per-start random one"
+    assert_locked_like_up(flags, settings_defaults)
+
+
+def test_triton_key_is_the_stored_secret_the_gateway_reads(compose):
+    """One stored secret: Triton's script reads the file the gateway's TRITON_ADMIN_KEY_FILE names."""
+    triton, gateway = compose["services"]["triton"], compose["services"]["gateway"]
+    assert "triton_admin_key" in triton["secrets"] and "triton_admin_key" in gateway["secrets"]
+    key_file = gateway["environment"]["TRITON_ADMIN_KEY_FILE"]
+    assert key_file == "/run/secrets/triton_admin_key"
+    script = triton["command"][-1]
+    assert f"cat {key_file}" in script and "urandom" not in script
+    assert compose["secrets"]["triton_admin_key"]["file"] == "./deploy/secrets/triton-admin-key"
+
+
+def test_triton_secret_stays_off_the_command_line(compose, tmp_path):
+    """The rendered start script, run with a real secret file: the key is in the environment
+    tritonserver gets (for the preloaded library the image ships), never in its argv."""
+    secret = tmp_path / "triton_admin_key"
+    secret.write_text("s3cret-0123456789abcdef\n")
+    script = compose["services"]["triton"]["command"][-1].replace("$$", "$")
+    script = script.replace("/run/secrets/triton_admin_key", str(secret))
+    # argv and the two variables, as tritonserver would see them
+    script = script.replace("exec tritonserver", 'echo "$LD_PRELOAD|$LAMA_TRITON_SECRET|" tritonserver')
+    call = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
+    preload, env_secret, argv = call.split("|", 2)
+    assert env_secret == "s3cret-0123456789abcdef"
+    assert "s3cret" not in argv and argv.count(PLACEHOLDER) == 2
+    copied = [args.split()[-1] for instruction, args in
+              _dockerfile_instructions(REPO / compose["services"]["triton"]["build"]["dockerfile"])
+              if instruction == "COPY" and "--from=shim" in args]
+    assert copied == [preload], "LD_PRELOAD must be the library the image ships"
+    secret.write_text("\n")
+    empty = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert empty.returncode != 0 and "triton-admin-key is empty" in empty.stderr
 
 
 def test_gateway_env_names_are_settings(compose, settings_env_names):
@@ -194,7 +227,7 @@ def test_gateway_image_without_torch_and_with_healthcheck(compose):
 
 
 def test_dockerignore_allows_every_package():
-    """A package added to pyproject must reach the image builds too."""
+    """A package added to pyproject must reach the image builds that install it too."""
     tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     packages = [p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]]
@@ -202,6 +235,8 @@ def test_dockerignore_allows_every_package():
         lines = [line.strip() for line in ignore.read_text().splitlines()]
         rules = [line for line in lines if line and not line.startswith("#")]
         assert rules[0] == "*", f"{ignore.name} must be an allow-list"
+        if "pip install" not in (DEPLOY / ignore.name.removesuffix(".dockerignore")).read_text():
+            continue  # deploy/triton.Dockerfile takes one C source
         for package in packages:
             assert f"!{package}/" in lines, f"{ignore.name} drops package {package}"
 
@@ -313,6 +348,9 @@ def test_triton_loads_the_exported_detector_models(compose, tmp_path):
     (tmp_path / "watermark_seg" / "2").mkdir(parents=True)
     (tmp_path / "watermark_seg" / "2" / "model.onnx").write_bytes(b"")
     script = compose["services"]["triton"]["command"][-1].replace("$$", "$")
+    secret = tmp_path / "triton_admin_key"
+    secret.write_text("s3cret-0123456789abcdef")
+    script = script.replace("/run/secrets/triton_admin_key", str(secret))
     script = script.replace("/models", str(tmp_path)).replace("exec tritonserver", "echo tritonserver")
     call = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
     assert "--load-model=lama --load-model=watermark_seg " in call

@@ -3,6 +3,7 @@ against the Kubernetes 1.30 schemas, and ports, probes, env names and the HPA me
 agree with the gateway, Triton and the Prometheus adapter rule."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -10,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from .deploy_files import K8S
+from .deploy_files import K8S, assert_locked_like_up
 from .deploy_metrics import ADAPTER_VALUES
 
 # The oldest Kubernetes still in mainstream support when this was written; the manifests
@@ -64,7 +65,7 @@ def test_base_has_no_secret_values(k8s_base):
 
 def test_triton_gpu_probes_and_volume(k8s_objects):
     container = _container(k8s_objects, "triton")
-    assert container["image"] == "nvcr.io/nvidia/tritonserver:24.10-py3"
+    assert container["image"] == "lama-serve-triton:0.1.0"  # deploy/triton.Dockerfile
     resources = container["resources"]
     assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == 1
     assert resources["requests"]["cpu"] and resources["limits"]["memory"]
@@ -79,6 +80,28 @@ def test_triton_gpu_probes_and_volume(k8s_objects):
 
 def test_triton_flags_match_compose(k8s_triton_flags, compose_triton_flags):
     assert k8s_triton_flags == compose_triton_flags
+
+
+def _secret_file(objects, name: str, path: str) -> str:
+    """The Secret behind the file `path` in Deployment `name`'s container (mode checked)."""
+    mount = next(m for m in _container(objects, name)["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in _pod_spec(objects, name)["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"]["defaultMode"] == 0o440, f"{name}: owner and fsGroup only"
+    return volume["secret"]["secretName"]
+
+
+def test_triton_locked_with_the_secret_the_gateway_reads(k8s_objects, k8s_triton_flags, settings_defaults):
+    """Same policy as `up` and compose; Triton reads its key from the Secret the gateway's
+    TRITON_ADMIN_KEY_FILE comes from (so the gateway can infer and reload models)."""
+    assert_locked_like_up(k8s_triton_flags, settings_defaults)
+    script = _container(k8s_objects, "triton")["args"][-1]
+    (triton_file,) = re.findall(r"\$\(cat (\S+)\)", script)
+    assert "urandom" not in script and "LD_PRELOAD=/opt/lama/libsecret_argv.so" in script
+    env = {item["name"]: item for item in _container(k8s_objects, "gateway")["env"]}
+    gateway_file = env["TRITON_ADMIN_KEY_FILE"]["value"]
+    assert _secret_file(k8s_objects, "triton", triton_file) == "lama-triton-admin-key"
+    assert _secret_file(k8s_objects, "gateway", gateway_file) == "lama-triton-admin-key"
+    assert triton_file.rsplit("/", 1)[1] == gateway_file.rsplit("/", 1)[1]  # the same key
 
 
 def test_services_target_named_container_ports(k8s_objects):

@@ -49,3 +49,20 @@ def test_headers_and_reset_time() -> None:
 
 def test_zero_rate_disables() -> None:
     assert not TokenBucketLimiter(per_minute=0, burst=1).enabled
+
+
+def test_idle_buckets_are_pruned_without_changing_answers() -> None:
+    clock = FakeClock()
+    limiter = TokenBucketLimiter(per_minute=60, burst=3, clock=clock)  # full again after 3 s
+    for address in range(1000):
+        limiter.acquire(f"ip:{address}")
+    assert len(limiter) == 1000
+    limiter.acquire("busy")
+    limiter.acquire("busy")
+    limiter.acquire("busy")
+    clock.now += 2.5
+    assert len(limiter) == 1001  # not a full refill period yet
+    clock.now += 0.5
+    assert limiter.acquire("busy").remaining == 2  # refilled to 3 within 3s, took one
+    assert len(limiter) == 1  # every idle bucket was full again: dropped
+    assert limiter.acquire("ip:7").remaining == 2  # as a fresh bucket would answer

@@ -69,6 +69,32 @@ async def test_killed_stub_is_reported_and_reloaded(
           f"{detected + recovered:.1f} s")
 
 
+async def test_one_killed_instance_of_two_is_reported_and_reloaded(
+    start_triton: Callable[..., TritonProcess], copy_repository: Callable[[], Path],
+    make_settings: SettingsFactory,
+) -> None:
+    """configs/cpu.pbtxt runs two instances: the OOM killer takes one stub, the other still
+    answers; health must not route around the dead one."""
+    triton = start_triton(copy_repository(), repository_api_key=ADMIN_KEY)
+    settings = make_settings(triton_url=triton.http_url, triton_admin_key=ADMIN_KEY,
+                             health_cache_s=0.5, recovery_backoff_s=0.5)
+    body = files(encode(noise(64, 64)), encode(box_mask(64, 64)))
+    async with gateway(settings) as client:
+        assert (await client.get("/api/v1/health")).status_code == 200
+        stubs = stub_pids(triton.pid)
+        assert len(stubs) == 2, "configs/cpu.pbtxt should run two lama instances"
+        os.kill(stubs[-1], signal.SIGKILL)
+        detected = await _poll(lambda: client.get("/api/v1/health"),
+                               lambda r: r.status_code == 503, DETECT_WITHIN_S)
+        infer = lambda: client.post("/api/v1/remove-watermark", files=body, headers=AUTH)  # noqa: E731
+        recovered = await _poll(infer, lambda r: r.status_code == 200, RECOVER_WITHIN_S)
+        # Known (Triton 2.51): the surviving stub of the replaced instances stays until
+        # Triton exits (the dead instance never lets the old model finish unloading).
+        left = len(stub_pids(triton.pid))
+    print(f"one stub of two killed: health 503 after {detected:.1f} s, inference 200 again after "
+          f"{detected + recovered:.1f} s; {left} stubs after the reload")
+
+
 def _inference_count(triton: TritonProcess) -> int:
     client = SyncTriton(triton.http_url, timeout_s=10)
     try:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from lama_serve.jobs.errors import JobNotDone, JobNotFound, ResultExpired, TooManyJobs
-from lama_serve.jobs.model import Status
+from lama_serve.jobs.errors import JobNotDone, JobNotFound, ProcessingFailed, ResultExpired, TooManyJobs
+from lama_serve.jobs.model import Job, JobResult, Status
 from lama_serve.jobs.service import open_jobs
 from tests.jobs.conftest import echo, job_settings
 
@@ -35,6 +36,26 @@ async def test_job_succeeds_fails_and_is_private(tmp_path: Path, backend: dict) 
         assert failed.error == {"error": "Bad Request", "detail": "mask is empty", "status_code": 400}
         with pytest.raises(JobNotFound):
             await jobs.get("bob", ok.id)
+
+
+async def test_transient_failures_run_again_until_the_model_is_back(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    async def flaky(job: Job, inputs: dict[str, bytes], params: dict[str, Any]) -> JobResult:
+        """503 twice (the model reloading), then the answer; a 503 job that never recovers fails."""
+        calls.append(job.id)
+        if params.get("always") or calls.count(job.id) <= 2:
+            raise ProcessingFailed("Model unavailable: reloading", 503, retry_after_s=0.05)
+        return JobResult(b"done", "application/octet-stream", {})
+
+    async with open_jobs(job_settings(tmp_path, jobs_transient_retries=3), flaky) as jobs:
+        recovered = await jobs.submit("alice", "single", {}, {})
+        lost = await jobs.submit("alice", "single", {}, {"always": True})
+        done = await jobs.wait("alice", recovered.id, 10)
+        assert done.status is Status.SUCCEEDED and calls.count(recovered.id) == 3
+        failed = await jobs.wait("alice", lost.id, 10)
+        assert failed.status is Status.FAILED and failed.error["status_code"] == 503
+        assert calls.count(lost.id) == 1 + 3
 
 
 async def test_cancel_queued_and_running(tmp_path: Path, backend: dict) -> None:

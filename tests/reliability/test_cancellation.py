@@ -3,7 +3,9 @@ compute it.
 
 Against a private bundled Triton serving the tiny model, made slow by large images (a
 2048 px window takes the tiny model ~1.5 s on 2 cores; shapes differ so that no two
-requests share a batch and each runs alone). What is measured comes from Triton's own
+requests share a batch and each runs alone). More requests are abandoned than the model has
+instances, so some are still queued when the gateway gives up: at most one execution per
+instance may already have started and cannot be stopped. What is measured comes from Triton's own
 metrics: executions (`nv_inference_exec_count`) and requests answered
 (`nv_inference_request_success` / `_failure`), and how long after the gateway gave up a
 small request is served again.
@@ -31,7 +33,7 @@ from .conftest import URL, Figures, good_parts, live_gateway
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 # Distinct shapes: Triton's batcher only batches equal shapes, so each one is its own execution.
-SHAPES = ((2048, 2048), (2048, 2032), (2032, 2048))
+SHAPES = ((2048, 2048), (2048, 2032), (2032, 2048), (2032, 2032))
 DEADLINE_S = 0.5
 # the tiny model needs little memory: lift the big-lama-calibrated budget that refuses 2048 px
 TINY = {"inference_seconds_per_megapixel": 0.0, "inference_memory_budget_mb": 65536}
@@ -44,6 +46,12 @@ def large_parts(height: int, width: int) -> dict[str, tuple[str, bytes, str]]:
     mask[100:164, 100:164] = 255
     return {"image": ("image.png", encode(np.full((height, width, 3), 90, np.uint8)), "image/png"),
             "mask": ("mask.png", encode(mask), "image/png")}
+
+
+def instances(triton: TritonProcess) -> int:
+    """Model instances of lama (executions that can already run when the gateway gives up)."""
+    config = httpx.get(f"http://{triton.http_url}/v2/models/{MODEL_NAME}/config").json()
+    return sum(int(group.get("count", 1)) for group in config["instance_group"])
 
 
 def counters(metrics_url: str) -> dict[str, float]:
@@ -111,8 +119,8 @@ async def test_abandoned_requests_are_not_computed(
     work = delta(counters(triton.metrics_url), before)
     figures[f"cancel_after_504_{protocol}"] = {"one_batch_s": round(one_batch_s, 2), "abandoned": len(SHAPES),
                                    "served_again_after_s": round(idle_after_s, 2), **work}
-    # the small request + at most the one abandoned execution that had already started
-    assert work["exec_count"] <= 2, work
+    # the small request + at most one abandoned execution per instance, already started
+    assert work["exec_count"] <= 1 + instances(triton), work
     # the rest of that execution (< one batch) + the small request on a shared runner; computing
     # all three for nobody took 3.4 batches (10.7 s at 3.2 s) before the fix
     assert idle_after_s < 2 * one_batch_s, (idle_after_s, one_batch_s)
@@ -122,12 +130,12 @@ async def test_sibling_windows_of_a_failed_window_are_not_computed(
     start_triton: Callable[..., TritonProcess], figures: Figures,
 ) -> None:
     """gather_or_cancel: one window of an image fails at once (Triton rejects its mask), the
-    two large windows sent with it are cancelled by the gateway; Triton must not compute
-    them for nobody."""
+    large windows sent with it are cancelled by the gateway; Triton must not compute them for
+    nobody."""
     triton = start_triton(grpc_port=free_port())
     model = TritonModel(triton.http_url, MODEL_NAME, "", timeout_s=60.0, probe_timeout_s=5.0, retry_after_s=1,
                         grpc_url=triton.grpc_url)
-    windows = [(np.full((1, h, w, 3), 90, np.uint8), np.zeros((1, h, w, 1), np.uint8)) for h, w in SHAPES[:2]]
+    windows = [(np.full((1, h, w, 3), 90, np.uint8), np.zeros((1, h, w, 1), np.uint8)) for h, w in SHAPES]
     try:
         for image, mask in windows:  # compile both shapes first, and time one execution
             started = time.monotonic()
@@ -138,12 +146,12 @@ async def test_sibling_windows_of_a_failed_window_are_not_computed(
         with pytest.raises(ApiError):
             await gather_or_cancel([*(model.infer(i, m) for i, m in windows),
                                     model.infer(windows[0][0][:, :64, :64], bad_mask)])
-        await anyio.sleep(2.5 * one_batch_s)  # time for both to run if Triton still computes them
+        await anyio.sleep((len(windows) + 0.5) * one_batch_s)  # time for all to run if Triton computed them
         work = delta(counters(triton.metrics_url), before)
     finally:
         await model.close()
     figures["cancel_sibling_windows"] = {"one_batch_s": round(one_batch_s, 2), "cancelled": len(windows), **work}
-    assert work["exec_count"] <= 1, work  # at most the window that had already started
+    assert work["exec_count"] <= instances(triton), work  # at most those that had already started
 
 
 async def test_requests_of_a_client_that_left_are_not_computed(
@@ -175,5 +183,5 @@ async def test_requests_of_a_client_that_left_are_not_computed(
         work = delta(counters(triton.metrics_url), before)
     figures["cancel_client_gone"] = {"one_batch_s": round(one_batch_s, 2), "abandoned": len(SHAPES),
                                      "served_again_after_s": round(idle_after_s, 2), **work}
-    assert work["exec_count"] <= 2, work
+    assert work["exec_count"] <= 1 + instances(triton), work
     assert idle_after_s < 2 * one_batch_s, (idle_after_s, one_batch_s)

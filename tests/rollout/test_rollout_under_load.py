@@ -10,6 +10,7 @@ import collections
 import io
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -56,6 +57,9 @@ class Load:
         self.failures: list[tuple[str, int, str]] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # One thread for every rollout operation: Triton's HTTP client (gevent) stays on the
+        # thread that first used it, as the CLI does.
+        self._operations = ThreadPoolExecutor(max_workers=1)
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._worker()) for _ in range(WORKERS)]
@@ -76,7 +80,7 @@ class Load:
 
     async def run(self, phase: str, operation: Callable[[], object]) -> None:
         self.phase = phase
-        await asyncio.to_thread(operation)
+        await asyncio.get_running_loop().run_in_executor(self._operations, operation)
 
     def progress(self, message: str) -> None:
         """Rollouts' progress lines: mark the moment the state file is about to change."""

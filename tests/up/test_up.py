@@ -80,7 +80,9 @@ class UpCommand:
                    TRITON_METRICS_PORT=str(free_port()), TRITON_GRPC_PORT=str(free_port()),
                    MODEL_REPOSITORY=str(repository),
                    STATS_DB_PATH=str(tmp_path / "stats.sqlite3"), JOBS_DIR=str(tmp_path / "jobs"),
+                   UP_INFO_PATH=str(tmp_path / "up.json"), ROLLOUT_STATE_PATH=str(tmp_path / "rollout.json"),
                    RECOVERY_BACKOFF_S="0.5", **extra_env)
+        self.env, self.up_info = env, tmp_path / "up.json"
         self.log_path = tmp_path / "up.log"
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "lama_serve.cli", "up"],
@@ -104,6 +106,14 @@ class UpCommand:
 
     def generated_key(self) -> str:
         return self.log().split("X-API-Key: ", 1)[1].split()[0]
+
+    def rollout_status(self) -> str:
+        """`lama-serve rollout --status` in another process, with no TRITON_URL/TRITON_ADMIN_KEY."""
+        env = {k: v for k, v in self.env.items() if k not in ("TRITON_URL", "TRITON_ADMIN_KEY")}
+        result = subprocess.run([sys.executable, "-m", "lama_serve.cli", "rollout", "--status"],
+                                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
 
     def triton_pid(self) -> int:
         (pid,) = child_pids(self.process.pid)
@@ -137,6 +147,18 @@ def test_up_serves_and_sigterm_stops_both(up_command: UpCommand) -> None:
     up_command.process.send_signal(signal.SIGTERM)
     assert up_command.process.wait(30) == 0, up_command.log()
     assert all(exited(pid) for pid in [triton_pid, *stubs]), "`lama-serve up` left processes"
+    assert not up_command.up_info.exists(), "UP_INFO_PATH outlived `up`"
+
+
+def test_rollout_reaches_up_through_its_published_file(up_command: UpCommand) -> None:
+    up_command.wait_healthy()
+    assert up_command.up_info.stat().st_mode & 0o777 == 0o600
+    published = json.loads(up_command.up_info.read_text())
+    assert published["url"] == f"127.0.0.1:{up_command.env['TRITON_HTTP_PORT']}"
+    status = up_command.rollout_status()
+    # The repository index is locked: listing versions proves the published key was sent.
+    assert f"Triton {published['url']} serves: v1" in status, status
+    assert f"state file: {published['rollout_state_path']}" in status
 
 
 def test_up_restarts_triton_when_it_dies(up_command: UpCommand) -> None:

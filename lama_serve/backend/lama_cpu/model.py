@@ -9,8 +9,11 @@ request on its own.
 Config parameters (configs/cpu.pbtxt):
   runtime:     openvino (default) | onnxruntime
   precision:   auto (default: bf16 where the CPU has AMX/AVX-512 BF16, gated) | bf16 | f32
-  threads:     runtime threads; "0"/absent = the cores this process may use
+  threads:     runtime threads of all instances together ("0"/absent = the cores this process
+               may use), split evenly over instance_group's count (triton_io.instance_threads)
   warm_sides:  comma-separated square sides run once at load (the gateway's tile buckets)
+  release_memory_above_pixels: OpenVINO returns its buffers to the OS after a call on more
+               pixels than this (all images); "0"/absent = never
 The outcome is logged and exported as the Triton metric
 `lama_inference_precision{runtime,precision} 1` (the config is frozen before load, so
 the gate's result cannot go into the model config).
@@ -26,7 +29,7 @@ import triton_python_backend_utils as pb_utils
 from lama_serve.backend.batching import infer_batched
 from lama_serve.backend.cancellation import CANCELLED_MESSAGE, split_cancelled
 from lama_serve.backend.cpu_runtime import load_runtime
-from lama_serve.backend.triton_io import error_response, parameter, to_responses
+from lama_serve.backend.triton_io import error_response, instance_threads, parameter, to_responses
 from lama_serve.core.contract import IMAGE, INPAINTED, INPUTS, MASK, OUTPUTS
 
 
@@ -38,12 +41,13 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         filename = config.get("default_model_filename") or "model.onnx"
         path = Path(args["model_repository"]) / args["model_version"] / filename
-        threads = int(parameter(config, "threads", "0")) or len(os.sched_getaffinity(0))
+        threads = instance_threads(config, len(os.sched_getaffinity(0)))
         warm = [int(s) for s in parameter(config, "warm_sides", "").split(",") if s.strip()]
         try:
             self._run, choice = load_runtime(
                 path, parameter(config, "runtime", "openvino"), parameter(config, "precision", "auto"),
-                threads, warm, lambda line: pb_utils.Logger.log_warn(line))
+                threads, warm, lambda line: pb_utils.Logger.log_warn(line),
+                int(parameter(config, "release_memory_above_pixels", "0")))
         except Exception as error:
             raise RuntimeError(
                 f"cannot load ONNX model {path}: {error}. Check the runtime/precision parameters, re-export "
