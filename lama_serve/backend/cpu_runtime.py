@@ -15,8 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
-from lama_serve.backend.cpu_precision import BF16, F32, PRECISIONS, host_precision
-from lama_serve.core.accuracy import combine, gate_inputs, region_difference
+from lama_serve.core.accuracy import gate_difference
+from lama_serve.core.cpu_precision import BF16, F32, PRECISIONS, host_precision
 
 RUNTIMES = ("openvino", "onnxruntime")
 Log = Callable[[str], None]
@@ -72,8 +72,7 @@ def load_runtime(path: Path, runtime: str, precision: str, threads: int,
     loaded = _open(runtime, path, wanted, threads, release_above_pixels)
     if wanted == BF16:
         reference = _open(runtime, path, F32, threads)
-        difference = combine([region_difference(reference(i, m), loaded(i, m), m)
-                              for i, m in gate_inputs()])
+        difference = gate_difference(reference, loaded)
         failure = difference.failure()
         if failure:
             log(f"WARNING: bf16 refused, serving f32 (slower): {failure}")

@@ -4,10 +4,14 @@ Runs inside Triton's stub (imports only numpy and openvino). bf16 uses the CPU's
 AVX-512 BF16 units for the convolutions (3-4x f32 on big-lama); the precision is always set
 explicitly because OpenVINO's own default on such CPUs is already bf16.
 
-Keeping the Fourier units' DFT MatMuls in f32 inside the bf16 model was tried (issue 16):
-`DisablePrecisionConversion` / `precise` / `disable_fp16_compression` rt_info on the MatMul
-nodes, set in Python and through IR, all left them bf16 in the compiled runtime model of
-OpenVINO 2026.4's CPU plugin, so there is no such variant here.
+Keeping the Fourier units' DFT MatMuls in f32 inside the bf16 model was tried twice (issue
+16): `DisablePrecisionConversion` (set through IR, where it does load as the attribute, with
+`dynamic:f16` and `dynamic:bf16`), `precise`, `disable_fp16_compression` and `keep_fp32` on
+every MatMul left them bf16 in OpenVINO 2026.4.1's CPU plugin (outputs bit-identical, tiny and
+big-lama; big-lama bf16 vs f32 on the gate inputs: mean 1.34, max 11 levels either way). Nor
+would it help: in PyTorch (CPU autocast bf16, big-lama, the gate's inputs) f32 DFTs inside
+bf16 convolutions drift 1.32 levels mean vs 1.11 with bf16 DFT matmuls; the convolutions
+carry the drift. So there is no such variant here.
 """
 from __future__ import annotations
 

@@ -90,9 +90,9 @@ def time_torch_free(repository: Path, inputs: dict[int, tuple[np.ndarray, np.nda
     and each in-process runtime's output for the accuracy columns; runs in a child."""
     import onnxruntime as ort
 
-    from lama_serve.backend.cpu_precision import BF16, F32, host_precision
     from lama_serve.backend.openvino_runtime import OpenVINORuntime
     from lama_serve.bench.results import median_seconds
+    from lama_serve.core.cpu_precision import BF16, F32, host_precision
 
     session_options = ort.SessionOptions()
     session_options.intra_op_num_threads = int(options["threads"])

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         description="host:port of an external Triton HTTP endpoint. Unset: `lama-serve up` "
         "starts the bundled tritonserver on 127.0.0.1:TRITON_HTTP_PORT.",
     )
+    triton_grpc_url: str | None = Field(
+        None,
+        description="host:port of the same Triton's gRPC endpoint; set, the gateway infers over "
+        "gRPC so that requests it gives up on (deadline, client gone, another window failed) are "
+        "cancelled in Triton. Unset: HTTP, where only still-queued requests past their deadline "
+        "are dropped (Triton's HTTP endpoint does not cancel).",
+    )
     model_name: str = Field(MODEL_NAME, description="Triton model name of the inpainting model.")
     model_version: str = Field("", description="Model version to call; empty = Triton's latest ready.")
     model_repository: Path = Field(Path("model_repository"), description="Triton model repository.")
@@ -69,6 +76,9 @@ class Settings(BaseSettings):
     gateway_port: int = Field(8080, ge=1, le=65535, description="Gateway port (the seed's 8080).")
     triton_http_port: int = Field(8000, ge=1, le=65535, description="Bundled Triton HTTP port.")
     triton_metrics_port: int = Field(8002, ge=1, le=65535, description="Bundled Triton metrics port.")
+    triton_grpc_port: int = Field(
+        8001, ge=0, le=65535, description="Bundled Triton gRPC port, on 127.0.0.1: the gateway infers "
+        "over it, so calls it gives up on are cancelled in Triton. 0 = no gRPC (inference over HTTP).")
 
     # --- gateway: authentication and rate limits ------------------------------------
     api_key: SecretStr | None = Field(
@@ -445,6 +455,14 @@ class Settings(BaseSettings):
     @property
     def effective_triton_url(self) -> str:
         return self.triton_url or f"127.0.0.1:{self.triton_http_port}"
+
+    @property
+    def effective_triton_grpc_url(self) -> str | None:
+        """Where inference goes over gRPC: TRITON_GRPC_URL beside an external TRITON_URL, else
+        the bundled Triton's gRPC port; None = over HTTP."""
+        if self.triton_url:
+            return self.triton_grpc_url
+        return f"127.0.0.1:{self.triton_grpc_port}" if self.triton_grpc_port else None
 
     @property
     def admin_headers(self) -> dict[str, str]:

@@ -28,12 +28,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model-version", type=int, default=1)
     parser.add_argument("--no-validate", dest="validate", action="store_false",
                         help="skip the parity check (debugging only)")
+    parser.add_argument("--no-accuracy-check", dest="accuracy_check", action="store_false",
+                        help="skip the bf16 vs f32 accuracy check (OpenVINO, where the CPU has bf16)")
     parser.add_argument("--trust-checkpoint", action="store_true",
                         help="allow full unpickling of a Lightning checkpoint you trust")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from lama_serve.export.bf16_check import summary_line
     from lama_serve.export.errors import ExportError  # torch loads lazily: `lama-serve --help` stays fast
     from lama_serve.export.pipeline import export_to_repository
     from lama_serve.export.weights import fetch, model_file
@@ -49,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         result = export_to_repository(
             args.repository, args.model_version, arch=args.arch, checkpoint=args.checkpoint,
             seed=args.seed, precision=args.precision, validate=args.validate,
-            trust_checkpoint=args.trust_checkpoint, progress=progress, fetched=fetched)
+            trust_checkpoint=args.trust_checkpoint, progress=progress, fetched=fetched,
+            accuracy_check=args.accuracy_check)
     except ExportError as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return 1
@@ -57,5 +61,6 @@ def run(args: argparse.Namespace) -> int:
     for report in meta["parity"]:
         print(f"  parity {report['shape']}: max abs {report['max_abs_float']:.2e}, "
               f"max pixel diff {report['max_pixel_diff']}")
+    print(summary_line(meta["bf16_accuracy"]))
     print(f"wrote {result.onnx_path} ({meta['onnx_bytes'] / 1e6:.1f} MB) in {meta['seconds']} s")
     return 0

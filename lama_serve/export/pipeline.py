@@ -13,6 +13,7 @@ import torch
 from lama_serve.core import contract
 from lama_serve.core.repository import ExportManifest, ModelRepository
 from lama_serve.export.arch import get_arch
+from lama_serve.export.bf16_check import SKIPPED, check_bf16
 from lama_serve.export.checkpoint import LoadedCheckpoint, load_checkpoint, random_generator
 from lama_serve.export.onnx_export import deployable_graph, export_onnx, reference_graph
 from lama_serve.export.parity import ParityReport, check_parity
@@ -50,10 +51,11 @@ def weights_record(loaded: LoadedCheckpoint, checkpoint: Path | None,
 def export_to_repository(
     repository: Path, version: int = 1, *, arch: str = "tiny", checkpoint: Path | None = None,
     seed: int = 0, precision: str = "fp32", validate: bool = True, trust_checkpoint: bool = False,
-    progress: Progress = _quiet, fetched: FetchedWeights | None = None,
+    progress: Progress = _quiet, fetched: FetchedWeights | None = None, accuracy_check: bool = True,
 ) -> ExportResult:
     """Write `repository/<model>/<version>/model.onnx` and `export.json`; parity-check it.
-    `fetched`: released weights from the cache (`weights.fetch`), exported instead of `checkpoint`."""
+    `fetched`: released weights from the cache (`weights.fetch`), exported instead of `checkpoint`;
+    `accuracy_check`: run the bf16 accuracy gate (export/bf16_check.py) and record it."""
     checkpoint = fetched.path if fetched is not None else checkpoint
     target = ModelRepository(Path(repository))
     target.ensure_configs()
@@ -73,6 +75,11 @@ def export_to_repository(
         reports = check_parity(onnx_path, reference_graph(loaded.generator), precision)
     else:
         progress("[4/4] parity check SKIPPED (--no-validate)")
+    if accuracy_check:
+        progress("bf16 accuracy check: OpenVINO bf16 vs f32 on the load-time gate's inputs")
+        bf16_accuracy = check_bf16(onnx_path)
+    else:
+        bf16_accuracy = {"status": SKIPPED, "reason": "--no-accuracy-check"}
     metadata = {
         "model": contract.MODEL_NAME, "version": version, "arch": arch,
         "checkpoint_sha256": loaded.sha256, "checkpoint_source": loaded.source,
@@ -81,7 +88,8 @@ def export_to_repository(
         "random_weights": loaded.source == "random", "seed": seed if checkpoint is None else None,
         "precision": precision, "opset": contract.ONNX_OPSET, "torch": torch.__version__,
         "onnx_bytes": onnx_path.stat().st_size, "validated": validate,
-        "parity": [r.to_dict() for r in reports], "seconds": round(time.perf_counter() - started, 2),
+        "parity": [r.to_dict() for r in reports], "bf16_accuracy": bf16_accuracy,
+        "seconds": round(time.perf_counter() - started, 2),
     }
     metadata_path = ExportManifest(metadata).write(target.manifest_path(version))
     return ExportResult(onnx_path, metadata_path, metadata)

@@ -23,6 +23,7 @@ from lama_serve.detect.types import DetectionConfigError
 from lama_serve.gateway.auth import KeyStore
 from lama_serve.gateway.deps import Services, authenticate
 from lama_serve.gateway.detection.service import DetectionService
+from lama_serve.gateway.disconnect import CancelOnDisconnect
 from lama_serve.gateway.errors import install_error_handlers
 from lama_serve.gateway.guard import AuthGate, BodyReadTimeout
 from lama_serve.gateway.health_probe import build_health_probe
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             longest_timeout_s=longest_deadline_s(InferenceTime.from_settings(settings)),
             headers=settings.admin_headers,
             high_priority_max_pixels=settings.high_priority_max_pixels,
+            grpc_url=settings.effective_triton_grpc_url,
         )
         services.detection = DetectionService(settings, services.triton, local)
         services.health = build_health_probe(settings, services.triton)
@@ -171,8 +173,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (inpaint.router, batch.router, detect.router, health.router, jobs.router)
     for router in routers:
         app.include_router(router)
-    # Added innermost first: CORS -> headers -> metrics -> auth -> read timeout -> body limit
-    # -> idempotency -> routes.
+    # Added innermost first: CORS -> headers -> metrics -> auth -> disconnect -> read timeout
+    # -> body limit -> idempotency -> routes.
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
         BodySizeLimit,
@@ -181,6 +183,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "or split a batch into smaller requests",
     )
     app.add_middleware(BodyReadTimeout, timeout_s=settings.body_read_timeout_s)
+    # outside idempotency and the body limits (they replay or raise from `receive`), inside auth
+    # (a request without a valid key is refused before its body is read)
+    app.add_middleware(CancelOnDisconnect)
     app.add_middleware(AuthGate, routes=_key_routes(routers), keys=services.keys, limiter=services.limiter,
                        anonymous=TokenBucketLimiter(settings.auth_failures_per_minute,
                                                     settings.auth_failures_burst))

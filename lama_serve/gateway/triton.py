@@ -47,13 +47,15 @@ class TritonModel:
     def __init__(
         self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int,
         longest_timeout_s: float | None = None, headers: dict[str, str] | None = None,
-        high_priority_max_pixels: int = 0,
+        high_priority_max_pixels: int = 0, grpc_url: str | None = None,
     ) -> None:
         """`timeout_s`: the default deadline of a call; `longest_timeout_s`: the longest one a
         caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`; `headers`:
         sent with every call (the key of a Triton that restricts inference);
-        `high_priority_max_pixels`: calls this small jump Triton's queue (`priority_for`)."""
-        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), headers=headers)
+        `high_priority_max_pixels`: calls this small jump Triton's queue (`priority_for`);
+        `grpc_url`: infer over gRPC, so that calls the gateway gives up on are cancelled in Triton."""
+        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), headers=headers,
+                                   grpc_url=grpc_url)
         self._high_priority_max_pixels = high_priority_max_pixels
         self._large_calls = anyio.Semaphore(1)
         self._model, self._version = model, version
@@ -109,10 +111,13 @@ class TritonModel:
         timeout_s = self._timeout_s if timeout_s is None else timeout_s
         priority = priority_for(arrays, self._high_priority_max_pixels)
         one_at_a_time = model == self._model and self._high_priority_max_pixels and priority != HIGH_PRIORITY
+        deadline = anyio.current_time() + timeout_s
         try:
             with anyio.fail_after(timeout_s):
                 async with self._large_calls if one_at_a_time else contextlib.nullcontext():
-                    return await self._triton.infer(model, version, arrays, outputs, priority)
+                    # what is left of the deadline after waiting for the large-call slot
+                    return await self._triton.infer(model, version, arrays, outputs, priority,
+                                                    deadline_s=deadline - anyio.current_time())
         except TimeoutError as exc:
             raise TritonTimeout(
                 f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "

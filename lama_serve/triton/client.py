@@ -15,6 +15,7 @@ from tritonclient.http import aio as triton_aio
 
 from lama_serve.core.contract import INPUTS, OUTPUTS, TensorSpec
 from lama_serve.triton.errors import classify
+from lama_serve.triton.grpc_infer import grpc_client, infer_grpc
 
 # Triton priorities of the lama configs' dynamic batcher (`priority_levels: 2`): level 1 is
 # taken from the queue before level 2, the default (0 = the config's default_priority_level).
@@ -70,25 +71,42 @@ def translated(url: str, what: str) -> Iterator[None]:
 
 
 class AsyncTriton:
-    """asyncio client of one Triton (the gateway's). Cancelling the awaiting task cancels the
-    HTTP request, which Triton then drops."""
+    """asyncio client of one Triton (the gateway's).
 
-    def __init__(self, url: str, *, timeout_s: float, headers: Mapping[str, str] | None = None) -> None:
+    Triton 2.51's HTTP endpoint does not cancel a request whose client left (only gRPC does):
+    it still queues and computes it. So `infer` sends the caller's deadline as Triton's request
+    timeout (a request still queued when it passes is dropped uncomputed; the model's queue
+    policy sets `allow_timeout_override: true`), and with `grpc_url` it infers over gRPC, where
+    cancelling the awaiting task cancels the request in Triton too (triton/grpc_infer.py).
+    Measured in tests/reliability/test_cancellation.py."""
+
+    def __init__(self, url: str, *, timeout_s: float, headers: Mapping[str, str] | None = None,
+                 grpc_url: str | None = None) -> None:
         """`headers` go with every call: the key of a Triton that restricts inference."""
         self.url = url
         self.headers = dict(headers or {})
+        self._grpc = grpc_client(grpc_url) if grpc_url else None
         # aiohttp's own deadline is a backstop: callers enforce theirs with anyio.fail_after.
         self._client = triton_aio.InferenceServerClient(url, conn_timeout=timeout_s + 5.0)
 
     async def close(self) -> None:
         await self._client.close()
+        if self._grpc is not None:
+            await self._grpc.close()
 
     async def infer(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
-                    outputs: Sequence[TensorSpec] = OUTPUTS, priority: int = DEFAULT_PRIORITY) -> Outputs:
-        """`priority`: Triton queue priority (`priority_for`); the default level when 0."""
+                    outputs: Sequence[TensorSpec] = OUTPUTS, priority: int = DEFAULT_PRIORITY,
+                    deadline_s: float | None = None) -> Outputs:
+        """`priority`: Triton queue priority (`priority_for`); the default level when 0.
+        `deadline_s`: Triton drops the request if it is still queued after this long."""
+        timeout_us = None if deadline_s is None else max(1, int(deadline_s * 1e6))
         with translated(self.url, f"run {model} v{version or 'latest'}"):
+            if self._grpc is not None:
+                return Outputs(*await infer_grpc(self._grpc, model, version, arrays, outputs, timeout_us,
+                                                 self.headers, priority))
             result = await self._client.infer(model, infer_inputs(arrays), model_version=version,
                                               outputs=requested_outputs(outputs), priority=priority,
+                                              timeout=timeout_us,
                                               headers=self.headers)
         return _outputs(result, outputs, version)
 

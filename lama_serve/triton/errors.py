@@ -12,7 +12,7 @@ from tritonclient.utils import InferenceServerException
 from lama_serve.core.errors import LamaServeError
 
 # Triton statuses meaning "busy right now": queue full, rate limited.
-_OVERLOAD_STATUSES = {"429", "503"}
+_OVERLOAD_STATUSES = {"429", "503", "StatusCode.UNAVAILABLE"}  # HTTP, gRPC (e.g. queue full)
 # Messages of a model that is not there to serve: not loaded, loading, its stub died
 # ("not healthy": a crashed or hung Python-backend stub, HTTP 500).
 _UNAVAILABLE_HINTS = ("unknown model", "not found", "not ready", "unavailable", "is not loaded",
@@ -60,6 +60,9 @@ def classify(error: BaseException, *, url: str, what: str) -> TritonError:
             f"Triton at {url} refused to {what}: its model-repository API is restricted. Set "
             "TRITON_ADMIN_KEY (and TRITON_ADMIN_HEADER if not the default) to the key Triton "
             "was started with")
+    if status == "StatusCode.UNAVAILABLE" and "queue" not in message.lower():  # gRPC: no connection
+        return TritonUnavailable(f"cannot reach Triton at {url} to {what} ({message}); start it "
+                                 "(`lama-serve up`) or set TRITON_GRPC_URL")
     if status in _OVERLOAD_STATUSES:
         return TritonOverloaded(f"Triton at {url} is busy and could not {what}: {message}")
     if any(hint in message.lower() for hint in _UNAVAILABLE_HINTS):

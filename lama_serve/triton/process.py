@@ -92,6 +92,7 @@ class TritonProcess:
         self.repository = Path(repository).resolve()
         self.http_url = f"{host}:{http_port}"
         self.metrics_url = f"http://{host}:{metrics_port}/metrics"
+        self.grpc_url = None if grpc_port is None else f"{host}:{grpc_port}"
         self._host, self._http_port, self._metrics_port, self._grpc_port = (
             host, http_port, metrics_port, grpc_port)
         self._model_config_name = model_config_name

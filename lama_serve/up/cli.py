@@ -19,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_setting_flag(parser, "--port", "gateway_port", "gateway port", int)
     add_setting_flag(parser, "--triton-http-port", "triton_http_port", "bundled Triton HTTP port", int)
     add_setting_flag(parser, "--triton-metrics-port", "triton_metrics_port", "bundled Triton metrics port", int)
+    add_setting_flag(parser, "--triton-grpc-port", "triton_grpc_port",
+                     "bundled Triton gRPC port, which the gateway infers over (0: HTTP)", int)
     add_setting_flag(parser, "--repository", "model_repository", "Triton model repository", Path)
     parser.set_defaults(func=run)
 

@@ -193,7 +193,7 @@ def _supervisor(settings: Settings) -> TritonSupervisor:
     return TritonSupervisor(
         lambda: TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
                               metrics_port=settings.triton_metrics_port, repository_api_key=admin_key,
-                              restricted_apis=LOCKED_APIS),
+                              grpc_port=settings.triton_grpc_port or None, restricted_apis=LOCKED_APIS),
         ready_timeout_s=READY_TIMEOUT_S, attempts=settings.triton_restart_attempts,
         backoff=Backoff(settings.recovery_backoff_s, settings.recovery_backoff_max_s),
         on_ready=lambda triton: _restore_rollout(settings, triton))

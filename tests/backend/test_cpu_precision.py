@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from lama_serve.backend.cpu_precision import choose_precision, host_precision, parse_cpu_flags
 from lama_serve.backend.cpu_runtime import BackendConfigError, resolve
+from lama_serve.core.cpu_precision import choose_precision, host_precision, parse_cpu_flags
 
 EMERALD_RAPIDS = "processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16 amx_bf16 amx_tile\nbogomips: 1\n"
 ZEN4 = "processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n"

@@ -17,9 +17,9 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 from tritonclient.utils import InferenceServerException
 
-from lama_serve.backend.cpu_precision import host_precision
 from lama_serve.backend.openvino_runtime import OpenVINORuntime
 from lama_serve.core.contract import IMAGE, INPAINTED, MASK, MODEL_NAME
+from lama_serve.core.cpu_precision import host_precision
 from lama_serve.triton.process import TritonProcess
 
 CPU_CONFIG = ("configs", "cpu.pbtxt")

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+from lama_serve.bench.crop import case_ratios
 from lama_serve.cli import main
 from lama_serve.triton.process import TritonProcess
 
@@ -30,3 +31,9 @@ def test_bench_crop_compares_strategies_and_reads_triton_batches(
     ratios = json.loads((tmp_path / "crop.json").read_text())["ratios"]
     assert set(ratios) == {"original_over_crop", "crop_over_plain", "concurrent_crop_avg_batch"}
     assert ratios["original_over_crop"] > 0
+
+
+def test_ratios_cover_the_cases_that_ran() -> None:
+    rows = {"crop": {"median_s": 1.2}, "plain": {"median_s": 1.0},
+            "crop concurrent": {"median_s": 3.0, "avg_batch": 2.5}}
+    assert case_ratios(rows) == {"crop_over_plain": 1.2, "concurrent_crop_avg_batch": 2.5}

@@ -92,3 +92,11 @@ def test_missing_or_empty_admin_key_file_says_what_to_mount(tmp_path: Path, cont
         secret.write_text(content)
     with pytest.raises(ValidationError, match="TRITON_ADMIN_KEY_FILE"):
         Settings(triton_admin_key_file=secret)
+
+
+def test_inference_goes_over_grpc_where_there_is_one() -> None:
+    assert Settings(api_key="k" * 24).effective_triton_grpc_url == "127.0.0.1:8001"  # bundled
+    assert Settings(api_key="k" * 24, triton_grpc_port=0).effective_triton_grpc_url is None
+    external = Settings(api_key="k" * 24, triton_url="triton:8000")
+    assert external.effective_triton_grpc_url is None  # HTTP unless its gRPC endpoint is named
+    assert external.model_copy(update={"triton_grpc_url": "triton:8001"}).effective_triton_grpc_url == "triton:8001"

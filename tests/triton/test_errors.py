@@ -29,6 +29,10 @@ from lama_serve.triton.errors import (
         (InferenceServerException("Stub process 'lama_0_0' is not healthy.", status="500"), TritonUnavailable),
         (InferenceServerException("This API is restricted", status="403"), TritonForbidden),
         (InferenceServerException("onnxruntime failed", status="500"), TritonFailed),
+        # gRPC statuses: a full queue is busy, no connection is unavailable
+        (InferenceServerException("Exceeds maximum queue size", status="StatusCode.UNAVAILABLE"), TritonOverloaded),
+        (InferenceServerException("failed to connect to all addresses", status="StatusCode.UNAVAILABLE"),
+         TritonUnavailable),
         (aiohttp.ClientConnectionError("refused"), TritonUnavailable),
         (ConnectionRefusedError("refused"), TritonUnavailable),
         (TimeoutError(), TritonTimeout),

@@ -22,6 +22,7 @@ from lama_serve.core.settings import Settings
 from lama_serve.triton.process import free_port
 from lama_serve.up import up
 from tests.conftest import PROJECT_ROOT, child_pids, exited
+from tests.gateway.conftest import box_mask, encode, files, noise
 
 
 def test_existing_export_is_served_as_is(copy_repository: Callable[[], Path],
@@ -76,7 +77,8 @@ class UpCommand:
         env = {k: v for k, v in os.environ.items() if k not in ("TRITON_URL", "API_KEY", "API_KEYS_FILE")}
         env.update(GENERATED_KEYS_FILE=str(tmp_path / "api_keys"), GATEWAY_HOST="127.0.0.1",
                    GATEWAY_PORT=str(self.gateway_port), TRITON_HTTP_PORT=str(free_port()),
-                   TRITON_METRICS_PORT=str(free_port()), MODEL_REPOSITORY=str(repository),
+                   TRITON_METRICS_PORT=str(free_port()), TRITON_GRPC_PORT=str(free_port()),
+                   MODEL_REPOSITORY=str(repository),
                    STATS_DB_PATH=str(tmp_path / "stats.sqlite3"), JOBS_DIR=str(tmp_path / "jobs"),
                    UP_INFO_PATH=str(tmp_path / "up.json"), ROLLOUT_STATE_PATH=str(tmp_path / "rollout.json"),
                    RECOVERY_BACKOFF_S="0.5", **extra_env)
@@ -135,6 +137,10 @@ def test_up_serves_and_sigterm_stops_both(up_command: UpCommand) -> None:
     stats = httpx.get(f"http://127.0.0.1:{up_command.gateway_port}/api/v1/stats",
                       headers={"X-API-Key": up_command.generated_key()})
     assert stats.status_code == 200, stats.text  # the key `up` printed once works
+    inpainted = httpx.post(f"http://127.0.0.1:{up_command.gateway_port}/api/v1/remove-watermark",
+                           headers={"X-API-Key": up_command.generated_key()}, timeout=30,
+                           files=files(encode(noise(64, 64)), encode(box_mask(64, 64))))
+    assert inpainted.status_code == 200, inpainted.text  # over the bundled Triton's gRPC port
     triton_pid = up_command.triton_pid()
     stubs = child_pids(triton_pid)
 

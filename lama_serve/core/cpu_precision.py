@@ -2,7 +2,8 @@
 
 bf16 pays off only where the CPU multiplies bf16 in hardware: Intel AMX (`amx_bf16`,
 Sapphire/Emerald Rapids and later) or AVX-512 BF16 (`avx512_bf16`, Cooper Lake, AMD Zen 4+).
-Elsewhere bf16 is emulated and slower than f32. Runs inside Triton's stub: stdlib only.
+Elsewhere bf16 is emulated and slower than f32. Stdlib only: used inside Triton's stub (the
+load-time gate) and by the exporter (the export-time check), so it lives in core.
 """
 from __future__ import annotations
 
