@@ -15,6 +15,7 @@ from serving.process.
 Tests that only need to talk to a model use `triton_server`; tests that stop, break or
 reconfigure Triton use `start_triton` (+ `copy_repository`) so the shared one stays intact.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -48,6 +49,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in gpu_items if reason else []:
         item.add_marker(pytest.mark.skip(reason=reason))
 
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIGS_SOURCE = PROJECT_ROOT / "model_repository" / MODEL_NAME
 READY_TIMEOUT_S = 60.0
@@ -55,8 +57,9 @@ READY_TIMEOUT_S = 60.0
 
 def child_pids(pid: int) -> list[int]:
     """Direct children of `pid` (Linux /proc), e.g. Triton's Python backend stubs."""
-    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()]
+    return [
+        int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()
+    ]
 
 
 def exited(pid: int, timeout: float = 5.0) -> bool:
@@ -74,8 +77,9 @@ def exited(pid: int, timeout: float = 5.0) -> bool:
 def _copy_configs(repository: Path, models: tuple[str, ...] = (MODEL_NAME,)) -> Path:
     """The repo's configs for `models` (no versions) into `repository`."""
     for name in models:
-        shutil.copytree(CONFIGS_SOURCE.parent / name, repository / name,
-                        ignore=shutil.ignore_patterns("[0-9]*", "__pycache__"))
+        shutil.copytree(
+            CONFIGS_SOURCE.parent / name, repository / name, ignore=shutil.ignore_patterns("[0-9]*", "__pycache__")
+        )
     return repository
 
 
@@ -111,8 +115,7 @@ def copy_repository(tiny_repository: Path, tmp_path: Path) -> Callable[[], Path]
 
 
 def _new_process(repository: Path, **kwargs: Any) -> TritonProcess:
-    return TritonProcess(repository, http_port=free_port(), metrics_port=free_port(),
-                         exit_timeout=2, **kwargs)
+    return TritonProcess(repository, http_port=free_port(), metrics_port=free_port(), exit_timeout=2, **kwargs)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The README's two quick-start commands are the contract with new users: CI runs the test
 one verbatim, and the service one names real entry points."""
+
 import re
 import subprocess
 import sys
@@ -36,7 +37,8 @@ def test_setup_script_installs_every_extra_the_commands_need() -> None:
 
 
 def test_lama_serve_lists_its_subcommands() -> None:
-    out = subprocess.run([sys.executable, "-m", "lama_serve.cli", "--help"], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "lama_serve.cli", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
     for command in ("export", "detector", "up", "bench"):
         assert command in out

@@ -1,5 +1,6 @@
 """A loopback HTTP server standing in for the release host of the weights (no internet in
 tests): serves given bytes at /big-lama.pt, counts requests, and can cut a download short."""
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,11 @@ class WeightsServer:
     def serve(self, body: bytes) -> Settings:
         """Serve `body`; settings whose model table points at it with its true digests."""
         self.body = body
-        return Settings(lama_model_url=self.url, lama_model_md5=hashlib.md5(body).hexdigest(),
-                        lama_model_sha256=hashlib.sha256(body).hexdigest())
+        return Settings(
+            lama_model_url=self.url,
+            lama_model_md5=hashlib.md5(body).hexdigest(),
+            lama_model_sha256=hashlib.sha256(body).hexdigest(),
+        )
 
 
 @pytest.fixture

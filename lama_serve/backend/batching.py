@@ -5,6 +5,7 @@ which cannot be concatenated. Requests are therefore grouped by spatial shape an
 group runs as ONE model call; a bad request fails alone. Pure numpy, so it is unit-tested
 without Triton.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -25,14 +26,13 @@ class RequestError(ValueError):
 
 def _check_tensor(array: np.ndarray, spec: TensorSpec) -> None:
     if array.dtype != np.dtype(spec.numpy_dtype):
-        raise RequestError(f"input '{spec.name}' must be {spec.dtype} ({spec.numpy_dtype}), "
-                           f"got {array.dtype}")
+        raise RequestError(f"input '{spec.name}' must be {spec.dtype} ({spec.numpy_dtype}), got {array.dtype}")
     if array.ndim != len(spec.dims) + 1:
-        raise RequestError(f"input '{spec.name}' must have shape [N,H,W,{spec.dims[-1]}], "
-                           f"got {list(array.shape)}")
+        raise RequestError(f"input '{spec.name}' must have shape [N,H,W,{spec.dims[-1]}], got {list(array.shape)}")
     if array.shape[-1] != spec.dims[-1]:
-        raise RequestError(f"input '{spec.name}' must have {spec.dims[-1]} channel(s) in the "
-                           f"last axis, got shape {list(array.shape)}")
+        raise RequestError(
+            f"input '{spec.name}' must have {spec.dims[-1]} channel(s) in the last axis, got shape {list(array.shape)}"
+        )
 
 
 def validate(image: np.ndarray, mask: np.ndarray) -> None:
@@ -40,13 +40,16 @@ def validate(image: np.ndarray, mask: np.ndarray) -> None:
     _check_tensor(image, IMAGE)
     _check_tensor(mask, MASK)
     if image.shape[:3] != mask.shape[:3]:
-        raise RequestError(f"'{IMAGE.name}' and '{MASK.name}' must share N, H and W, got "
-                           f"{list(image.shape)} and {list(mask.shape)}")
+        raise RequestError(
+            f"'{IMAGE.name}' and '{MASK.name}' must share N, H and W, got {list(image.shape)} and {list(mask.shape)}"
+        )
     _check_spatial(image, SPATIAL_MULTIPLE)
     if min(image.shape[1:3]) < MIN_SIDE:
-        raise RequestError(f"H and W must be at least {MIN_SIDE}, got {image.shape[1]}x{image.shape[2]}; "
-                           f"pad the image (mirror) to e.g. {max(image.shape[1], MIN_SIDE)}x"
-                           f"{max(image.shape[2], MIN_SIDE)}")
+        raise RequestError(
+            f"H and W must be at least {MIN_SIDE}, got {image.shape[1]}x{image.shape[2]}; "
+            f"pad the image (mirror) to e.g. {max(image.shape[1], MIN_SIDE)}x"
+            f"{max(image.shape[2], MIN_SIDE)}"
+        )
 
 
 def validate_probability_map(image: np.ndarray) -> None:

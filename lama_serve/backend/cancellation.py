@@ -4,6 +4,7 @@ Triton marks a request cancelled when its client cancels it (gRPC/async client c
 HTTP client gone); the Python backend sees `request.is_cancelled()`. Pure, so it is tested
 with plain values; the stub passes `lambda r: r.is_cancelled()`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence

@@ -6,6 +6,7 @@ warms the bucket shapes: a new H/W costs OpenVINO's CPU plugin 30-50% extra on i
 call (big-lama bf16 on 2 cores: 512 px 1.7 s vs 1.1 s, 1024 px 5.4 s vs 4.3 s).
 Runs inside Triton's stub: imports only core, numpy and the chosen runtime.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -45,8 +46,10 @@ class Choice:
 def _open(runtime: str, path: Path, precision: str, threads: int, release_above_pixels: int = 0) -> Runtime:
     if runtime == "onnxruntime":
         from lama_serve.backend.onnxruntime_runtime import OnnxRuntime
+
         return OnnxRuntime(path, threads)
     from lama_serve.backend.openvino_runtime import OpenVINORuntime
+
     return OpenVINORuntime(path, precision, threads, release_above_pixels)
 
 
@@ -64,8 +67,15 @@ def resolve(runtime: str, precision: str) -> tuple[str, str]:
     return chosen, (f"CPU has {', '.join(sorted(flags))}" if flags else "CPU has no bf16 units")
 
 
-def load_runtime(path: Path, runtime: str, precision: str, threads: int,
-                 warm_sides: Sequence[int], log: Log, release_above_pixels: int = 0) -> tuple[Runtime, Choice]:
+def load_runtime(
+    path: Path,
+    runtime: str,
+    precision: str,
+    threads: int,
+    warm_sides: Sequence[int],
+    log: Log,
+    release_above_pixels: int = 0,
+) -> tuple[Runtime, Choice]:
     """Open, gate and warm the runtime; the returned Choice says what runs and why.
     `release_above_pixels`: OpenVINO frees its buffers after larger calls (0: never)."""
     wanted, reason = resolve(runtime, precision)
@@ -78,12 +88,12 @@ def load_runtime(path: Path, runtime: str, precision: str, threads: int,
             log(f"WARNING: bf16 refused, serving f32 (slower): {failure}")
             loaded, reason = reference, f"bf16 failed the accuracy gate: {failure}"
         else:
-            reason += (f"; bf16 passed the accuracy gate (mean {difference.mean:.2f}, "
-                       f"max {difference.max} levels)")
+            reason += f"; bf16 passed the accuracy gate (mean {difference.mean:.2f}, max {difference.max} levels)"
         del reference
     for side in warm_sides:
         loaded(np.zeros((1, side, side, 3), np.uint8), np.zeros((1, side, side, 1), np.uint8))
     choice = Choice(runtime, loaded.precision, reason)
-    log(f"lama_cpu: {choice.runtime} {choice.precision} ({choice.reason}); "
-        f"{threads} threads; warmed {list(warm_sides)}")
+    log(
+        f"lama_cpu: {choice.runtime} {choice.precision} ({choice.reason}); {threads} threads; warmed {list(warm_sides)}"
+    )
     return loaded, choice

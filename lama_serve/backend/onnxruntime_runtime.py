@@ -1,5 +1,6 @@
 """ONNX Runtime on CPU (the `runtime: onnxruntime` choice); f32 only, its CPU provider has no
 bf16 convolutions. Runs inside Triton's stub (imports only numpy and onnxruntime)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,10 +20,8 @@ class OnnxRuntime:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), sess_options=options,
-                                             providers=["CPUExecutionProvider"])
-        self.io_names = ({i.name for i in self._session.get_inputs()},
-                         {o.name for o in self._session.get_outputs()})
+        self._session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        self.io_names = ({i.name for i in self._session.get_inputs()}, {o.name for o in self._session.get_outputs()})
 
     def __call__(self, images: np.ndarray, masks: np.ndarray) -> np.ndarray:
         (output,) = self._session.run([INPAINTED.name], {IMAGE.name: images, MASK.name: masks})

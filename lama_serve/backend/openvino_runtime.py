@@ -13,6 +13,7 @@ would it help: in PyTorch (CPU autocast bf16, big-lama, the gate's inputs) f32 D
 bf16 convolutions drift 1.32 levels mean vs 1.11 with bf16 DFT matmuls; the convolutions
 carry the drift. So there is no such variant here.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -58,8 +59,10 @@ class OpenVINORuntime:
             "INFERENCE_NUM_THREADS": str(threads),
         }
         self._compile()
-        self.io_names = ({p.get_any_name() for p in self._compiled.inputs},
-                         {p.get_any_name() for p in self._compiled.outputs})
+        self.io_names = (
+            {p.get_any_name() for p in self._compiled.inputs},
+            {p.get_any_name() for p in self._compiled.outputs},
+        )
 
     def _compile(self) -> None:
         self._compiled = self._core.compile_model(self._core.read_model(str(self._path)), "CPU", self._config)

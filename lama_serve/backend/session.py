@@ -1,5 +1,6 @@
 """Open a version's ONNX file in ONNX Runtime with the configured threads and check its
 tensor names against the contract: what every ONNX Runtime Python-based backend does alike."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ from lama_serve.backend.triton_io import parameter
 from lama_serve.core.contract import TensorSpec
 
 
-def load_session(args: dict[str, str], inputs: Iterable[TensorSpec],
-                 outputs: Iterable[TensorSpec]) -> ort.InferenceSession:
+def load_session(
+    args: dict[str, str], inputs: Iterable[TensorSpec], outputs: Iterable[TensorSpec]
+) -> ort.InferenceSession:
     """The session of Triton's `initialize(args)`; raising fails the load with this message.
 
     Config parameter `intra_op_thread_count`: ONNX Runtime threads; "0"/absent = host cores.
@@ -27,16 +29,17 @@ def load_session(args: dict[str, str], inputs: Iterable[TensorSpec],
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     try:
-        session = ort.InferenceSession(str(path), sess_options=options,
-                                       providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     except Exception as error:
         raise RuntimeError(
             f"cannot load ONNX model {path}: {error}. Re-export it (`lama-serve export`, "
-            "`lama-serve detector export`) or remove the version directory.") from error
+            "`lama-serve detector export`) or remove the version directory."
+        ) from error
     expected = ({t.name for t in inputs}, {t.name for t in outputs})
     found = ({i.name for i in session.get_inputs()}, {o.name for o in session.get_outputs()})
     if found != expected:
         raise RuntimeError(
             f"{path} has inputs/outputs {found}, the contract wants {expected} "
-            "(core/contract.py); re-export the model with this project's exporter.")
+            "(core/contract.py); re-export the model with this project's exporter."
+        )
     return session

@@ -1,6 +1,7 @@
 """What every Python-based backend here does alike at Triton's edge: read a string parameter
 of the model config (and the threads of one instance), and turn per-request results (see batching.infer_batched) into
 responses, so that a bad request fails only its own response."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

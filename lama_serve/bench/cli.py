@@ -1,4 +1,5 @@
 """`lama-serve bench <model|triton|gateway|crop|detect>`: each benchmark module registers its parser."""
+
 from __future__ import annotations
 
 import argparse

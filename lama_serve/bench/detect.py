@@ -8,6 +8,7 @@ combination exactly as clients get them. The two estimators that need several im
 operator's file are measured on the library the gateway runs: the batch-shared mark
 (`detect.shared`) and known templates with exact un-blending (`detect.templates`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,7 @@ def png(array: np.ndarray) -> bytes:
 def labelled_set(per_kind: int, size: int, seed: int) -> list[synth.Composite]:
     """`per_kind` held-out composites of every kind, deterministic from `seed`."""
     rng = np.random.default_rng(seed)
-    return [synth.make_composite(rng, kind, "heldout", (size, size))
-            for kind in synth.KINDS for _ in range(per_kind)]
+    return [synth.make_composite(rng, kind, "heldout", (size, size)) for kind in synth.KINDS for _ in range(per_kind)]
 
 
 def opacity(composite: synth.Composite) -> float:
@@ -57,12 +57,15 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
         groups.setdefault(f"{composite.kind}{' (faint)' if faint else ''}", []).append(item)
     rows = []
     for kind, items in groups.items():
+
         def mean(score: object, items: list = items) -> float:
             return round(statistics.fmean(score(predicted, c.mask) for c, predicted, _ in items), 3)
+
         row: dict[str, object] = {"kind": kind, "images": len(items)}
         if kind == "clean":
-            row["false_positive_area"] = round(statistics.fmean(
-                metrics.false_positive_area(predicted) for _, predicted, _ in items), 4)
+            row["false_positive_area"] = round(
+                statistics.fmean(metrics.false_positive_area(predicted) for _, predicted, _ in items), 4
+            )
         else:
             row |= {"recall": mean(metrics.recall), "iou": mean(metrics.iou), "precision": mean(metrics.precision)}
         row["p50_ms"] = round(1000 * statistics.median(seconds for *_, seconds in items), 1)
@@ -106,9 +109,13 @@ def template_row(count: int, size: int, seed: int) -> dict[str, object]:
         area = (logo.alpha > 0) & (result.mask == 0)  # what un-blending (not inpainting) restores
         error = np.abs(result.restored.astype(np.int16) - clean.astype(np.int16)).max(axis=-1)[area]
         exact.append(float(np.mean(error <= RESTORE_TOLERANCE)) if error.size else 1.0)
-    return {"kind": "known template (un-blended)", "images": count, "opacity": round(opacity(logo), 2),
-            "found": len(exact),
-            "restored_within_3_levels": round(statistics.fmean(exact), 3) if exact else None}
+    return {
+        "kind": "known template (un-blended)",
+        "images": count,
+        "opacity": round(opacity(logo), 2),
+        "found": len(exact),
+        "restored_within_3_levels": round(statistics.fmean(exact), 3) if exact else None,
+    }
 
 
 async def _detect_all(client: object, composites: list[synth.Composite]) -> list[tuple]:
@@ -117,8 +124,9 @@ async def _detect_all(client: object, composites: list[synth.Composite]) -> list
     scored = []
     for composite in composites:
         start = time.perf_counter()
-        response = await client.post(DETECT, params={"format": "png"},
-                                     files={"image": ("image.png", png(composite.image), "image/png")})
+        response = await client.post(
+            DETECT, params={"format": "png"}, files={"image": ("image.png", png(composite.image), "image/png")}
+        )
         seconds = time.perf_counter() - start
         if response.status_code != 200:
             raise SystemExit(f"{DETECT} answered {response.status_code}: {response.text[:300]}")
@@ -148,8 +156,9 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
     import httpx
 
     composites = labelled_set(args.per_kind, args.size, args.seed)
-    async with httpx.AsyncClient(base_url=args.url, headers={"X-API-Key": args.api_key},
-                                 timeout=args.timeout) as client:
+    async with httpx.AsyncClient(
+        base_url=args.url, headers={"X-API-Key": args.api_key}, timeout=args.timeout
+    ) as client:
         rows = score_rows(await _detect_all(client, composites))
         text = next(c for c in composites if c.kind == "text_corner")
         latency = await _removal_latency(client, text, args.runs) if args.runs else {}
@@ -171,8 +180,17 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("no API key: pass --api-key or set API_KEY (the gateway's key)")
     rows, latency = _measure_offline(args) if args.offline else asyncio.run(_measure(args))
     rows += [shared_row(args.shared, args.size, args.seed), template_row(args.per_kind, args.size, args.seed)]
-    columns = ("images", "recall", "iou", "precision", "false_positive_area", "opacity", "found",
-               "restored_within_3_levels", "p50_ms")
+    columns = (
+        "images",
+        "recall",
+        "iou",
+        "precision",
+        "false_positive_area",
+        "opacity",
+        "found",
+        "restored_within_3_levels",
+        "p50_ms",
+    )
     print(f"detection on {args.size} px held-out composites ({args.offline or args.url}):")
     for row in rows:
         figures = "  ".join(f"{c} {row[c]}" for c in columns if c in row)
@@ -181,15 +199,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"remove-watermark {args.size} px, {name}: median {seconds * 1000:.0f} ms")
     if len(latency) == 2:
         print(f"no-mask / masked latency: {latency['no mask (detected)'] / latency['masked']:.2f}x")
-    write_rows(args.out, "detect", rows, {"url": args.url, "size": args.size,
-                                          "latency_s": latency, "seed": args.seed})
+    write_rows(args.out, "detect", rows, {"url": args.url, "size": args.size, "latency_s": latency, "seed": args.seed})
     print(f"results in {args.out}: detect.csv/.json")
     return 0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("detect", help="detection quality (recall, IoU, precision, false positives) "
-                                   "on labelled composites, and no-mask vs masked latency")
+    parser = subparsers.add_parser(
+        "detect",
+        help="detection quality (recall, IoU, precision, false positives) "
+        "on labelled composites, and no-mask vs masked latency",
+    )
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="gateway base URL")
     parser.add_argument("--api-key", default=os.environ.get("API_KEY"), help="default: $API_KEY")
     parser.add_argument("--per-kind", type=int, default=8, help="composites per kind")
@@ -197,8 +217,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shared", type=int, default=8, help="images sharing one mark")
     parser.add_argument("--runs", type=int, default=3, help="timed remove-watermark calls per variant (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--offline", type=Path, default=None, metavar="REPOSITORY",
-                        help="no gateway: run REPOSITORY's detector graphs in onnxruntime as Triton would")
+    parser.add_argument(
+        "--offline",
+        type=Path,
+        default=None,
+        metavar="REPOSITORY",
+        help="no gateway: run REPOSITORY's detector graphs in onnxruntime as Triton would",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="results folder")
     parser.set_defaults(func=run)

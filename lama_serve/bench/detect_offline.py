@@ -6,6 +6,7 @@ of SPATIAL_MULTIPLE, the map cropped back. Then the gateway's own detection code
 MapDetector per model (its tuned profile), the local detectors, run_detectors' combination.
 So thresholds and rules can be tuned and measured on a laptop in seconds per image.
 """
+
 from __future__ import annotations
 
 import time
@@ -46,17 +47,21 @@ class OnnxMap:
         return probability[0, :height, :width]
 
 
-def offline_detectors(repository: Path, models: Sequence[str] = contract.DETECTOR_MODELS, version: int = 1,
-                      threads: int = 1) -> tuple[Detector, ...]:
+def offline_detectors(
+    repository: Path, models: Sequence[str] = contract.DETECTOR_MODELS, version: int = 1, threads: int = 1
+) -> tuple[Detector, ...]:
     """The default detector set (minus templates, which need an operator's folder) on
     `repository/<model>/<version>/model.onnx`."""
-    maps = [MapDetector(name, OnnxMap(Path(repository) / name / str(version) / MODEL_FILENAME, threads))
-            for name in models]
+    maps = [
+        MapDetector(name, OnnxMap(Path(repository) / name / str(version) / MODEL_FILENAME, threads)) for name in models
+    ]
     return (*maps, TiledDetector())
 
 
-def served_path_scores(composites: Sequence[synth.Composite], detectors: Sequence[Detector],
-                       ) -> list[tuple[synth.Composite, np.ndarray, float]]:
+def served_path_scores(
+    composites: Sequence[synth.Composite],
+    detectors: Sequence[Detector],
+) -> list[tuple[synth.Composite, np.ndarray, float]]:
     """(composite, predicted mask, seconds) per composite, for bench.detect.score_rows."""
     scored = []
     for composite in composites:

@@ -2,6 +2,7 @@
 upload, PNG decode/encode, auth, Triton call), optionally next to Triton called directly
 with the same images, which gives the gateway's own p50 overhead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,15 +31,20 @@ async def _sweep(name: str, size: int, send: Send, args: argparse.Namespace) -> 
     try:
         await send(0)
     except Exception as error:
-        raise SystemExit(f"{name}: the warm-up request failed: {error!r}. Check the URL, the API "
-                         f"key, and that rate limiting is off (RATE_LIMIT_PER_MINUTE=0).") from error
+        raise SystemExit(
+            f"{name}: the warm-up request failed: {error!r}. Check the URL, the API "
+            f"key, and that rate limiting is off (RATE_LIMIT_PER_MINUTE=0)."
+        ) from error
     rows = []
     for concurrency in args.concurrency:
         result = await closed_loop(send, concurrency, args.requests, args.duration)
         rows.append(row := {"target": name, "size": size, **result.summary()})
-        print(f"{name:8} {size:5} px  concurrency {concurrency:2}: {row['throughput_per_s']:7.2f} req/s  "
-              f"p50 {row['p50_ms']:8.1f} ms  p90 {row['p90_ms']:8.1f} ms  p99 {row['p99_ms']:8.1f} ms  "
-              f"errors {row['errors']} {row['error_kinds']}", flush=True)
+        print(
+            f"{name:8} {size:5} px  concurrency {concurrency:2}: {row['throughput_per_s']:7.2f} req/s  "
+            f"p50 {row['p50_ms']:8.1f} ms  p90 {row['p90_ms']:8.1f} ms  p99 {row['p99_ms']:8.1f} ms  "
+            f"errors {row['errors']} {row['error_kinds']}",
+            flush=True,
+        )
     return rows
 
 
@@ -49,8 +55,12 @@ async def _measure(args: argparse.Namespace) -> list[dict[str, object]]:
 
     rows: list[dict[str, object]] = []
     limits = httpx.Limits(max_connections=max(args.concurrency))
-    async with httpx.AsyncClient(base_url=args.url, headers={"X-API-Key": args.api_key},
-                                 timeout=args.timeout, limits=limits) as client, AsyncExitStack() as stack:
+    async with (
+        httpx.AsyncClient(
+            base_url=args.url, headers={"X-API-Key": args.api_key}, timeout=args.timeout, limits=limits
+        ) as client,
+        AsyncExitStack() as stack,
+    ):
         for size in args.sizes:
             batch = samples(size, args.samples)
             rows += await _sweep("gateway", size, _gateway_sender(client, batch), args)
@@ -64,8 +74,10 @@ def _gateway_sender(client: httpx.AsyncClient, batch: list[Sample]) -> Send:
     from lama_serve.bench.inputs import png_bytes
     from lama_serve.bench.load import RequestFailed
 
-    uploads = [{"image": ("image.png", png_bytes(s.image), "image/png"),
-                "mask": ("mask.png", png_bytes(s.mask), "image/png")} for s in batch]
+    uploads = [
+        {"image": ("image.png", png_bytes(s.image), "image/png"), "mask": ("mask.png", png_bytes(s.mask), "image/png")}
+        for s in batch
+    ]
 
     async def post(index: int) -> None:
         response = await client.post(ENDPOINT, files=uploads[index % len(uploads)])
@@ -104,9 +116,15 @@ def _triton_sender(args: argparse.Namespace, batch: list[Sample], stack: AsyncEx
 def overheads(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     """Gateway p50 minus Triton-alone p50, per size and concurrency measured both ways."""
     direct = {(r["size"], r["concurrency"]): r["p50_ms"] for r in rows if r["target"] == "triton"}
-    return [{"size": r["size"], "concurrency": r["concurrency"],
-             "p50_overhead_ms": round(r["p50_ms"] - direct[r["size"], r["concurrency"]], 2)}
-            for r in rows if r["target"] == "gateway" and (r["size"], r["concurrency"]) in direct]
+    return [
+        {
+            "size": r["size"],
+            "concurrency": r["concurrency"],
+            "p50_overhead_ms": round(r["p50_ms"] - direct[r["size"], r["concurrency"]], 2),
+        }
+        for r in rows
+        if r["target"] == "gateway" and (r["size"], r["concurrency"]) in direct
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,19 +135,36 @@ def run(args: argparse.Namespace) -> int:
     rows = asyncio.run(_measure(args))
     extra = overheads(rows)
     for item in extra:
-        print(f"{item['size']} px, concurrency {item['concurrency']}: gateway p50 overhead "
-              f"{item['p50_overhead_ms']:.1f} ms over Triton alone")
-    write_rows(args.out, "gateway", rows, {"url": args.url, "triton_url": args.triton_url,
-                                           "requests_per_level": args.requests,
-                                           "seconds_per_level": args.duration, "p50_overheads": extra})
+        print(
+            f"{item['size']} px, concurrency {item['concurrency']}: gateway p50 overhead "
+            f"{item['p50_overhead_ms']:.1f} ms over Triton alone"
+        )
+    write_rows(
+        args.out,
+        "gateway",
+        rows,
+        {
+            "url": args.url,
+            "triton_url": args.triton_url,
+            "requests_per_level": args.requests,
+            "seconds_per_level": args.duration,
+            "p50_overheads": extra,
+        },
+    )
+
     def points(target: str, size: int, stat: str) -> tuple[list, list]:
         chosen = [r for r in rows if r["target"] == target and r["size"] == size]
         return [r["concurrency"] for r in chosen], [r[f"{stat}_ms"] for r in chosen]
 
-    series = {f"{target} {size} px {stat}": points(target, size, stat)
-              for target in dict.fromkeys(r["target"] for r in rows) for size in args.sizes for stat in ("p50", "p99")}
-    plot_lines(args.out / "gateway.png", "Gateway vs Triton alone: latency under load", "concurrency",
-               "latency (ms)", series)
+    series = {
+        f"{target} {size} px {stat}": points(target, size, stat)
+        for target in dict.fromkeys(r["target"] for r in rows)
+        for size in args.sizes
+        for stat in ("p50", "p99")
+    }
+    plot_lines(
+        args.out / "gateway.png", "Gateway vs Triton alone: latency under load", "concurrency", "latency (ms)", series
+    )
     print(f"results in {args.out}: gateway.csv/.json/.png")
     return 0
 
@@ -138,8 +173,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("gateway", help="REST API load: throughput, p50/p90/p99, errors")
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="gateway base URL")
     parser.add_argument("--api-key", default=os.environ.get("API_KEY"), help="default: $API_KEY")
-    parser.add_argument("--triton-url", help="host:port of the gateway's Triton: also measure it "
-                        "directly and report the gateway's p50 overhead")
+    parser.add_argument(
+        "--triton-url",
+        help="host:port of the gateway's Triton: also measure it directly and report the gateway's p50 overhead",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[512], help="square image sides")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--requests", type=int, default=50, help="most requests per concurrency level")

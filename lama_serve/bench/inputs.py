@@ -6,6 +6,7 @@ cost) and the mask coverage the gateway sees are unrealistic. These stand-ins ha
 gradients, hard-edged shapes and sensor-like noise, and masks made of thick strokes like a
 user's brush or a watermark. Deterministic per seed, so runs compare like with like.
 """
+
 from __future__ import annotations
 
 import base64
@@ -81,6 +82,7 @@ def png_bytes(array: np.ndarray) -> bytes:
 def write_perf_analyzer_data(path: Path, batch: list[Sample]) -> Path:
     """perf_analyzer `--input-data` JSON: one entry per sample, raw tensor bytes as base64
     with their shape (no batch axis: the model batches), cycled through by perf_analyzer."""
+
     def tensor(array: np.ndarray) -> dict[str, object]:
         return {"b64": base64.b64encode(array.tobytes()).decode("ascii"), "shape": list(array.shape)}
 

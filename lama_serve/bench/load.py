@@ -3,6 +3,7 @@ its previous one returns, bounded by a request count and a wall-clock budget.
 
 Used for the gateway and for direct Triton calls alike, so both are measured the same way.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,17 +29,24 @@ class LoadResult:
 
     def summary(self) -> dict[str, object]:
         """Throughput counts successes only; percentiles are over successful requests."""
-        p50, p90, p99 = (np.percentile(self.latencies_s, [50, 90, 99]) * 1000 if self.latencies_s
-                         else (float("nan"),) * 3)
-        return {"concurrency": self.concurrency, "ok": len(self.latencies_s),
-                "errors": sum(self.errors.values()),
-                "throughput_per_s": round(len(self.latencies_s) / self.wall_s, 3) if self.wall_s else 0.0,
-                "p50_ms": round(float(p50), 2), "p90_ms": round(float(p90), 2), "p99_ms": round(float(p99), 2),
-                "error_kinds": "; ".join(f"{kind}: {n}" for kind, n in self.errors.most_common())}
+        p50, p90, p99 = (
+            np.percentile(self.latencies_s, [50, 90, 99]) * 1000 if self.latencies_s else (float("nan"),) * 3
+        )
+        return {
+            "concurrency": self.concurrency,
+            "ok": len(self.latencies_s),
+            "errors": sum(self.errors.values()),
+            "throughput_per_s": round(len(self.latencies_s) / self.wall_s, 3) if self.wall_s else 0.0,
+            "p50_ms": round(float(p50), 2),
+            "p90_ms": round(float(p90), 2),
+            "p99_ms": round(float(p99), 2),
+            "error_kinds": "; ".join(f"{kind}: {n}" for kind, n in self.errors.most_common()),
+        }
 
 
-async def closed_loop(send: Callable[[int], Awaitable[object]], concurrency: int,
-                      max_requests: int, max_seconds: float) -> LoadResult:
+async def closed_loop(
+    send: Callable[[int], Awaitable[object]], concurrency: int, max_requests: int, max_seconds: float
+) -> LoadResult:
     """Call `send(i)` for i = 0, 1, ... from `concurrency` workers until `max_requests` were
     started or `max_seconds` passed (requests in flight then still finish and count)."""
     result, indexes = LoadResult(concurrency), itertools.count()

@@ -5,6 +5,7 @@ fp32 eager (core.accuracy); with
 `--triton`, the same file also through the bundled Triton (our Python-based ORT backend),
 which gives Triton's overhead over calling ONNX Runtime in-process. ORT and Triton are timed
 in a torch-free child process, eager in this one."""
+
 from __future__ import annotations
 
 import argparse
@@ -78,14 +79,20 @@ def run(args: argparse.Namespace) -> int:
     write_rows(args.out, "model", rows, {"random_weights": True, "runs": args.runs})
     sizes = [r["size"] for r in rows]
     names = ["eager", *torch_free[sizes[0]]]
-    plot_lines(args.out / "model.png", f"{args.arch}, batch 1, {args.threads} threads", "side (px)",
-               "latency (s)", {name: (sizes, [r[f"{name}_s"] for r in rows]) for name in names})
+    plot_lines(
+        args.out / "model.png",
+        f"{args.arch}, batch 1, {args.threads} threads",
+        "side (px)",
+        "latency (s)",
+        {name: (sizes, [r[f"{name}_s"] for r in rows]) for name in names},
+    )
     print(f"results in {args.out}/model.csv, model.json, model.png (random weights: speed only)")
     return 0
 
 
-def time_torch_free(repository: Path, inputs: dict[int, tuple[np.ndarray, np.ndarray]], options: dict[str, object]
-                    ) -> tuple[dict[int, dict[str, float]], dict[int, dict[str, np.ndarray]]]:
+def time_torch_free(
+    repository: Path, inputs: dict[int, tuple[np.ndarray, np.ndarray]], options: dict[str, object]
+) -> tuple[dict[int, dict[str, float]], dict[int, dict[str, np.ndarray]]]:
     """Median seconds of in-process ONNX Runtime, OpenVINO f32/bf16 (and of Triton) per size,
     and each in-process runtime's output for the accuracy columns; runs in a child."""
     import onnxruntime as ort
@@ -97,31 +104,47 @@ def time_torch_free(repository: Path, inputs: dict[int, tuple[np.ndarray, np.nda
     session_options = ort.SessionOptions()
     session_options.intra_op_num_threads = int(options["threads"])
     session_options.inter_op_num_threads = 1  # as the Triton backend sets it
-    session = ort.InferenceSession(str(repository / "lama" / "1" / "model.onnx"), session_options,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(repository / "lama" / "1" / "model.onnx"), session_options, providers=["CPUExecutionProvider"]
+    )
     runners: dict[str, Runner] = {"onnxruntime": lambda i, m: session.run(None, {"image": i, "mask": m})[0]}
     model = repository / "lama" / "1" / "model.onnx"
     for precision in (F32, BF16) if host_precision()[0] == BF16 else (F32,):
         runners[f"openvino_{precision}"] = OpenVINORuntime(model, precision, int(options["threads"]))
-    outputs = {size: {name: np.asarray(runner(image, mask)) for name, runner in runners.items()}
-               for size, (image, mask) in inputs.items()}  # also each shape's first (slow) call
-    with (triton_runner(repository, float(options["ready_timeout"])) if options["triton"]
-          else nullcontext()) as via_triton:
+    outputs = {
+        size: {name: np.asarray(runner(image, mask)) for name, runner in runners.items()}
+        for size, (image, mask) in inputs.items()
+    }  # also each shape's first (slow) call
+    with (
+        triton_runner(repository, float(options["ready_timeout"])) if options["triton"] else nullcontext()
+    ) as via_triton:
         if via_triton is not None:
             runners["triton"] = via_triton
-        seconds = {size: {name: median_seconds(lambda: runner(image, mask), int(options["runs"]))
-                          for name, runner in runners.items()}  # interleaved per size: fair to drift
-                   for size, (image, mask) in inputs.items()}
+        seconds = {
+            size: {
+                name: median_seconds(lambda: runner(image, mask), int(options["runs"]))
+                for name, runner in runners.items()
+            }  # interleaved per size: fair to drift
+            for size, (image, mask) in inputs.items()
+        }
     return seconds, outputs
 
 
-def _row(args: argparse.Namespace, size: int, seconds: dict[str, float],
-         differences: dict[str, RegionDifference]) -> dict[str, object]:
-    row: dict[str, object] = {"arch": args.arch, "size": size, "batch": 1, "threads": args.threads,
-                              **{f"{name}_s": round(value, 4) for name, value in seconds.items()}}
+def _row(
+    args: argparse.Namespace, size: int, seconds: dict[str, float], differences: dict[str, RegionDifference]
+) -> dict[str, object]:
+    row: dict[str, object] = {
+        "arch": args.arch,
+        "size": size,
+        "batch": 1,
+        "threads": args.threads,
+        **{f"{name}_s": round(value, 4) for name, value in seconds.items()},
+    }
     row["eager_over_onnxruntime"] = round(seconds["eager"] / seconds["onnxruntime"], 3)
-    line = (f"{args.arch} {size}x{size} batch 1 (median of {args.runs}): eager {seconds['eager']:.3f} s, "
-            f"ONNX Runtime {seconds['onnxruntime']:.3f} s -> ORT {row['eager_over_onnxruntime']:.2f}x faster")
+    line = (
+        f"{args.arch} {size}x{size} batch 1 (median of {args.runs}): eager {seconds['eager']:.3f} s, "
+        f"ONNX Runtime {seconds['onnxruntime']:.3f} s -> ORT {row['eager_over_onnxruntime']:.2f}x faster"
+    )
     for name, difference in differences.items():
         row[f"{name}_mean_levels"], row[f"{name}_max_levels"] = round(difference.mean, 3), difference.max
         if name.startswith("openvino"):
@@ -130,22 +153,31 @@ def _row(args: argparse.Namespace, size: int, seconds: dict[str, float],
         line += f" [{name} vs fp32 eager: mean {difference.mean:.2f}, max {difference.max} levels]"
     if "triton" in seconds:
         row["triton_overhead_s"] = round(seconds["triton"] - seconds["onnxruntime"], 4)
-        line += (f"; via Triton {seconds['triton']:.3f} s ({row['triton_overhead_s'] * 1000:+.0f} ms, "
-                 f"{seconds['triton'] / seconds['onnxruntime']:.3f}x in-process ORT)")
+        line += (
+            f"; via Triton {seconds['triton']:.3f} s ({row['triton_overhead_s'] * 1000:+.0f} ms, "
+            f"{seconds['triton'] / seconds['onnxruntime']:.3f}x in-process ORT)"
+        )
     print(line, flush=True)
     return row
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("model", help="PyTorch eager vs ONNX Runtime vs OpenVINO f32/bf16 "
-                                   "(vs via Triton) latency and accuracy")
+    parser = subparsers.add_parser(
+        "model", help="PyTorch eager vs ONNX Runtime vs OpenVINO f32/bf16 (vs via Triton) latency and accuracy"
+    )
     parser.add_argument("--arch", choices=["big-lama", "tiny"], default="big-lama")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024],
-                        help="image sides (add 2048 for the full issue-16 table; big-lama takes minutes)")
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[512, 1024],
+        help="image sides (add 2048 for the full issue-16 table; big-lama takes minutes)",
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--triton", action="store_true",
-                        help="also time the same file through the bundled Triton (CPU config)")
+    parser.add_argument(
+        "--triton", action="store_true", help="also time the same file through the bundled Triton (CPU config)"
+    )
     parser.add_argument("--ready-timeout", type=float, default=600.0)
     parser.add_argument("--out", type=Path, default=Path("results/bench"))
     parser.set_defaults(func=run)

@@ -5,6 +5,7 @@ shared libraries it links: libb64 comes from Debian (`libb64-0d`) and libcudart 
 `nvidia-cuda-runtime-cu12` wheel (it is linked even for CPU-only servers), whose lib dir
 we put on LD_LIBRARY_PATH ourselves.
 """
+
 from __future__ import annotations
 
 import csv
@@ -16,9 +17,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-INSTALL_HINT = ("install it with `apt-get install libb64-0d` and "
-                "`pip install 'tritonclient[http]==2.51.0' nvidia-cuda-runtime-cu12` "
-                "(scripts/setup.sh does both)")
+INSTALL_HINT = (
+    "install it with `apt-get install libb64-0d` and "
+    "`pip install 'tritonclient[http]==2.51.0' nvidia-cuda-runtime-cu12` "
+    "(scripts/setup.sh does both)"
+)
 _OUTPUT_TAIL_CHARS = 3000
 
 
@@ -34,8 +37,11 @@ class PerfAnalyzer:
     @classmethod
     def locate(cls) -> PerfAnalyzer:
         """The binary ($PERF_ANALYZER, next to this Python, or on PATH), checked to start."""
-        candidates = [os.environ.get("PERF_ANALYZER"), str(Path(sys.executable).parent / "perf_analyzer"),
-                      shutil.which("perf_analyzer")]
+        candidates = [
+            os.environ.get("PERF_ANALYZER"),
+            str(Path(sys.executable).parent / "perf_analyzer"),
+            shutil.which("perf_analyzer"),
+        ]
         found = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
         if found is None:
             raise PerfAnalyzerError(f"perf_analyzer not found; {INSTALL_HINT}, or set PERF_ANALYZER")
@@ -46,31 +52,34 @@ class PerfAnalyzer:
             cudart = None
         if cudart is not None and cudart.submodule_search_locations:
             lib_dir = Path(next(iter(cudart.submodule_search_locations))) / "lib"
-            env["LD_LIBRARY_PATH"] = os.pathsep.join(
-                p for p in (str(lib_dir), env.get("LD_LIBRARY_PATH")) if p)
-        probe = subprocess.run([str(found), "--version"], env=env, capture_output=True, text=True,
-                               check=False)
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (str(lib_dir), env.get("LD_LIBRARY_PATH")) if p)
+        probe = subprocess.run([str(found), "--version"], env=env, capture_output=True, text=True, check=False)
         if probe.returncode != 0:
-            raise PerfAnalyzerError(f"{found} cannot start ({(probe.stderr or probe.stdout).strip()}); "
-                                    f"{INSTALL_HINT}")
+            raise PerfAnalyzerError(f"{found} cannot start ({(probe.stderr or probe.stdout).strip()}); {INSTALL_HINT}")
         return cls(found, env)
 
     def run(self, args: list[str], log: Path) -> None:
         """Run with `args`; its output goes to `log`. Raises with the output tail on failure."""
         with log.open("w") as out:
-            status = subprocess.run([str(self.executable), *args], env=self.env, stdout=out,
-                                    stderr=subprocess.STDOUT, check=False).returncode
+            status = subprocess.run(
+                [str(self.executable), *args], env=self.env, stdout=out, stderr=subprocess.STDOUT, check=False
+            ).returncode
         if status != 0:
             tail = log.read_text(errors="replace")[-_OUTPUT_TAIL_CHARS:]
-            hint = (" Unstable measurements on a busy host: raise --request-count or "
-                    "--stability-percentage." if "stable measurement" in tail else "")
-            raise PerfAnalyzerError(f"perf_analyzer exited with status {status}.{hint} "
-                                    f"Full output: {log}\n--- tail ---\n{tail}")
+            hint = (
+                " Unstable measurements on a busy host: raise --request-count or --stability-percentage."
+                if "stable measurement" in tail
+                else ""
+            )
+            raise PerfAnalyzerError(
+                f"perf_analyzer exited with status {status}.{hint} Full output: {log}\n--- tail ---\n{tail}"
+            )
 
 
 def read_csv(path: Path) -> list[dict[str, float]]:
     """perf_analyzer's `-f` CSV as rows of numbers (latencies in µs); empty cells dropped
     (its GPU metric columns stay empty on CPU-only servers)."""
     with path.open(newline="") as f:
-        return [{key: float(value) for key, value in row.items() if value not in ("", None)}
-                for row in csv.DictReader(f)]
+        return [
+            {key: float(value) for key, value in row.items() if value not in ("", None)} for row in csv.DictReader(f)
+        ]

@@ -1,4 +1,5 @@
 """Where benchmark results go, and how they are written: raw JSON/CSV plus a PNG plot."""
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,13 @@ import matplotlib.pyplot as plt
 
 def machine() -> dict[str, object]:
     import os
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
 
 
 def median_seconds(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
@@ -43,8 +49,9 @@ def write_rows(out_dir: Path, name: str, rows: Sequence[dict[str, object]], meta
     return out_dir / f"{name}.csv"
 
 
-def plot_lines(path: Path, title: str, xlabel: str, ylabel: str,
-               series: dict[str, tuple[Sequence[float], Sequence[float]]]) -> Path:
+def plot_lines(
+    path: Path, title: str, xlabel: str, ylabel: str, series: dict[str, tuple[Sequence[float], Sequence[float]]]
+) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o", label=label)

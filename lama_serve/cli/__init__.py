@@ -3,6 +3,7 @@
 Each tool package registers its own subcommands; the dispatcher turns the project's root
 exception into one error line and exit status 1.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
 """`python -m lama_serve.cli`."""
+
 import sys
 
 from lama_serve.cli import main

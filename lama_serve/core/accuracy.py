@@ -16,6 +16,7 @@ Bounds (uint8 levels, inpainted pixels only):
         generator's final sigmoid is steep; a pixel off by more than 64 is a visibly wrong
         colour (NaN/inf turned into 0 or 255, a broken kernel), not rounding.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -63,8 +64,9 @@ def combine(differences: list[RegionDifference]) -> RegionDifference:
     return RegionDifference(mean=max(d.mean for d in differences), max=max(d.max for d in differences))
 
 
-def gate_inputs(shapes: tuple[tuple[int, int], ...] = GATE_SHAPES,
-                seed: int = GATE_SEED) -> list[tuple[np.ndarray, np.ndarray]]:
+def gate_inputs(
+    shapes: tuple[tuple[int, int], ...] = GATE_SHAPES, seed: int = GATE_SEED
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Fixed, photo-like (smooth, not white-noise) images with a centred rectangular hole."""
     rng = np.random.default_rng(seed)
     inputs = []
@@ -75,7 +77,7 @@ def gate_inputs(shapes: tuple[tuple[int, int], ...] = GATE_SHAPES,
         noise = rng.normal(0, 12, (height, width, 3))
         image = np.clip(127.5 + 90 * smooth + noise, 0, 255).astype(np.uint8)[None]
         mask = np.zeros((1, height, width, 1), np.uint8)
-        mask[:, height // 4: 3 * height // 4, width // 3: 2 * width // 3] = 255
+        mask[:, height // 4 : 3 * height // 4, width // 3 : 2 * width // 3] = 255
         inputs.append((image, mask))
     return inputs
 

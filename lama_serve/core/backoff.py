@@ -1,4 +1,5 @@
 """Exponential backoff shared by the gateway's model reload and `up`'s Triton restarts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ class Backoff:
 
     def next_wait(self) -> float:
         """The wait before the next attempt, counting one more failure."""
-        wait = min(self.longest, self.first * 2 ** self.failures)
+        wait = min(self.longest, self.first * 2**self.failures)
         self.failures += 1
         return wait
 

@@ -4,6 +4,7 @@ A flag's help names its environment variable and default (read from `Settings`),
 never disagree; `settings_from_args` turns a validation failure into a `ConfigurationError`
 that the `lama-serve` dispatcher prints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,9 @@ from lama_serve.core.settings import Settings
 _MAPPING = "settings_flags"  # parser default: flag dest -> Settings field
 
 
-def add_setting_flag(parser: argparse.ArgumentParser, flag: str, field: str, text: str,
-                     type: Callable[[str], Any] = str) -> None:
+def add_setting_flag(
+    parser: argparse.ArgumentParser, flag: str, field: str, text: str, type: Callable[[str], Any] = str
+) -> None:
     """`flag` sets `Settings.<field>`; left out, the environment's (or default) value stays."""
     dest = flag.lstrip("-").replace("-", "_")
     default = Settings.model_fields[field].default

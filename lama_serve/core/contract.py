@@ -3,6 +3,7 @@
 The exported ONNX graph, Triton's `config.pbtxt` files and the gateway all follow this
 declaration; tests check that they agree. Pure Python: no torch, no onnx.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ Sapphire/Emerald Rapids and later) or AVX-512 BF16 (`avx512_bf16`, Cooper Lake, 
 Elsewhere bf16 is emulated and slower than f32. Stdlib only: used inside Triton's stub (the
 load-time gate) and by the exporter (the export-time check), so it lives in core.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

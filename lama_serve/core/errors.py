@@ -14,6 +14,7 @@ The `lama-serve` dispatcher catches this root once and exits with its `exit_code
 settings that cannot work) and the message. The
 gateway's HTTP errors (`gateway.errors.ApiError`) are a separate family: they carry a status.
 """
+
 from __future__ import annotations
 
 

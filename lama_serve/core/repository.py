@@ -8,6 +8,7 @@
 
 Every module that reads or writes these paths goes through `ModelRepository`.
 """
+
 from __future__ import annotations
 
 import json
@@ -90,8 +91,9 @@ class ModelRepository:
         """Versions that hold a model file, oldest first."""
         if not self.model_dir.is_dir():
             return []
-        return sorted(int(p.name) for p in self.model_dir.iterdir()
-                      if p.name.isdigit() and (p / MODEL_FILENAME).is_file())
+        return sorted(
+            int(p.name) for p in self.model_dir.iterdir() if p.name.isdigit() and (p / MODEL_FILENAME).is_file()
+        )
 
     def has_config(self) -> bool:
         return (self.model_dir / "config.pbtxt").is_file()
@@ -106,7 +108,8 @@ class ModelRepository:
             raise ConfigurationError(
                 f"{self.root} has no {self.model}/config.pbtxt and no template was found at "
                 f"{source}; copy model_repository/{self.model}/ from the project, or set "
-                "MODEL_REPOSITORY to the project's model_repository.")
+                "MODEL_REPOSITORY to the project's model_repository."
+            )
         self.model_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / "config.pbtxt", self.model_dir / "config.pbtxt")
         if (source / "configs").is_dir():
@@ -120,6 +123,11 @@ def served_models(root: Path) -> tuple[str, ...]:
     """What Triton loads from `root`: `lama` always (a missing one fails loudly), and each other
     model of core.contract.REPOSITORY_MODELS that has a config and an exported version."""
     present = (name for name in REPOSITORY_MODELS if name != MODEL_NAME)
-    return (MODEL_NAME, *(name for name in present
-                          if ModelRepository(Path(root), name).has_config()
-                          and ModelRepository(Path(root), name).exported_versions()))
+    return (
+        MODEL_NAME,
+        *(
+            name
+            for name in present
+            if ModelRepository(Path(root), name).has_config() and ModelRepository(Path(root), name).exported_versions()
+        ),
+    )

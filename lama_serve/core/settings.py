@@ -1,4 +1,5 @@
 """The one typed settings object of the service (env vars; documented defaults)."""
+
 from __future__ import annotations
 
 import re
@@ -13,9 +14,7 @@ from lama_serve.core.contract import MODEL_NAME, SPATIAL_MULTIPLE
 
 # Fragments of the keys in the v1 docs and samples (`your_secret_key_change_me`,
 # `your_api_key_here`, `sk_live_1234567890abcdef`, ...): such a key is public knowledge.
-PLACEHOLDER_MARKERS = (
-    "changeme", "change_me", "change-me", "your_api_key", "your_secret", "example", "1234567890"
-)
+PLACEHOLDER_MARKERS = ("changeme", "change_me", "change-me", "your_api_key", "your_secret", "example", "1234567890")
 MIN_API_KEY_LENGTH = 16
 # Header that carries TRITON_ADMIN_KEY to Triton's restricted repository API.
 REPOSITORY_API_HEADER = "lama-admin-key"
@@ -30,9 +29,7 @@ class Settings(BaseSettings):
     """
 
     # hide_input_in_errors: a rejected API_KEY must not be echoed into logs.
-    model_config = SettingsConfigDict(
-        env_prefix="", case_sensitive=False, extra="ignore", hide_input_in_errors=True
-    )
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", hide_input_in_errors=True)
 
     # --- where the model lives -------------------------------------------------------
     triton_url: str | None = Field(
@@ -56,18 +53,22 @@ class Settings(BaseSettings):
 
     # --- released weights (`lama-serve weights fetch`; `up` when no checkpoint is set) ---
     lama_model_url: str | None = Field(
-        None, description="Where to download big-lama.pt (IOPaint's variable): a mirror or an "
+        None,
+        description="Where to download big-lama.pt (IOPaint's variable): a mirror or an "
         "air-gapped copy (http(s):// or file://). Unset: the release URL of the model table.",
     )
     lama_model_md5: str | None = Field(
-        None, description="Expected MD5 of the download (IOPaint's variable). Setting it or "
+        None,
+        description="Expected MD5 of the download (IOPaint's variable). Setting it or "
         "LAMA_MODEL_SHA256 replaces the table's digests and size: the file is another one.",
     )
     lama_model_sha256: str | None = Field(None, description="Expected SHA-256 of the download.")
     weights_cache_dir: Path = Field(
-        Path("var/weights"), description="Where fetched weights are kept (verified on every reuse).")
+        Path("var/weights"), description="Where fetched weights are kept (verified on every reuse)."
+    )
     require_real_weights: bool = Field(
-        False, description="`up` refuses to start instead of exporting random weights when no "
+        False,
+        description="`up` refuses to start instead of exporting random weights when no "
         "LAMA_CHECKPOINT is set and the weights cannot be fetched.",
     )
 
@@ -77,8 +78,12 @@ class Settings(BaseSettings):
     triton_http_port: int = Field(8000, ge=1, le=65535, description="Bundled Triton HTTP port.")
     triton_metrics_port: int = Field(8002, ge=1, le=65535, description="Bundled Triton metrics port.")
     triton_grpc_port: int = Field(
-        8001, ge=0, le=65535, description="Bundled Triton gRPC port, on 127.0.0.1: the gateway infers "
-        "over it, so calls it gives up on are cancelled in Triton. 0 = no gRPC (inference over HTTP).")
+        8001,
+        ge=0,
+        le=65535,
+        description="Bundled Triton gRPC port, on 127.0.0.1: the gateway infers "
+        "over it, so calls it gives up on are cancelled in Triton. 0 = no gRPC (inference over HTTP).",
+    )
 
     # --- gateway: authentication and rate limits ------------------------------------
     api_key: SecretStr | None = Field(
@@ -100,31 +105,41 @@ class Settings(BaseSettings):
         "`lama-serve up` and `lama-serve rollout`. Unset: `up` generates one per start, so "
         "only the process that started Triton can roll out.",
     )
-    triton_admin_header: str = Field(
-        REPOSITORY_API_HEADER, description="Header carrying TRITON_ADMIN_KEY.")
+    triton_admin_header: str = Field(REPOSITORY_API_HEADER, description="Header carrying TRITON_ADMIN_KEY.")
     up_info_path: Path = Field(
-        Path("var/up.json"), description="Where `lama-serve up` publishes its Triton's URL and "
+        Path("var/up.json"),
+        description="Where `lama-serve up` publishes its Triton's URL and "
         "admin key and the rollout state path (mode 0600, removed on exit); `lama-serve rollout` "
-        "reads it when TRITON_URL and TRITON_ADMIN_KEY are unset.")
+        "reads it when TRITON_URL and TRITON_ADMIN_KEY are unset.",
+    )
     triton_admin_key_file: Path | None = Field(
-        None, description="File holding TRITON_ADMIN_KEY (a Docker or Kubernetes secret), read "
-        "at start when TRITON_ADMIN_KEY is unset; surrounding whitespace is ignored.")
+        None,
+        description="File holding TRITON_ADMIN_KEY (a Docker or Kubernetes secret), read "
+        "at start when TRITON_ADMIN_KEY is unset; surrounding whitespace is ignored.",
+    )
 
     # --- rollouts (`lama-serve rollout/promote/rollback`) -------------------------------
-    rollout_ready_timeout_s: float = Field(
-        600.0, gt=0, description="Longest wait for a version to load and warm up.")
+    rollout_ready_timeout_s: float = Field(600.0, gt=0, description="Longest wait for a version to load and warm up.")
     rollout_smoke_max_latency_s: float = Field(
-        10.0, gt=0, description="Slowest golden-input call a new version may take.")
+        10.0, gt=0, description="Slowest golden-input call a new version may take."
+    )
     rollout_publish_command: str | None = Field(
-        None, description="Shell command run after every state change to publish the file to "
-        "the gateways (e.g. `kubectl apply` of a ConfigMap); gets $ROLLOUT_STATE_PATH.")
+        None,
+        description="Shell command run after every state change to publish the file to "
+        "the gateways (e.g. `kubectl apply` of a ConfigMap); gets $ROLLOUT_STATE_PATH.",
+    )
     rollout_drain_min_s: float = Field(
-        0.0, ge=0, description="Wait before draining starts: how long gateways take to see a "
-        "new state file (0 for a local file; ~90 s for a Kubernetes ConfigMap).")
+        0.0,
+        ge=0,
+        description="Wait before draining starts: how long gateways take to see a "
+        "new state file (0 for a local file; ~90 s for a Kubernetes ConfigMap).",
+    )
     rollout_drain_quiet_s: float = Field(
-        2.0, gt=0, description="An old version is drained once its request count stays still this long.")
+        2.0, gt=0, description="An old version is drained once its request count stays still this long."
+    )
     rollout_drain_timeout_s: float = Field(
-        120.0, gt=0, description="Unload the old version after this long even if it still gets requests.")
+        120.0, gt=0, description="Unload the old version after this long even if it still gets requests."
+    )
 
     generated_keys_file: Path = Field(
         Path("var/api_keys"),
@@ -136,26 +151,31 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(10, ge=1, description="Token bucket size: requests allowed at once.")
     auth_failures_per_minute: float = Field(
-        60.0, ge=0, description="Requests without a valid key allowed per client address and "
-        "minute (then 429); 0 disables.")
+        60.0,
+        ge=0,
+        description="Requests without a valid key allowed per client address and minute (then 429); 0 disables.",
+    )
     auth_failures_burst: int = Field(20, ge=1, description="Bucket size of AUTH_FAILURES_PER_MINUTE.")
 
     # --- gateway: connections (uvicorn, set by `up` and `python -m lama_serve.gateway.serve`) ---
     body_read_timeout_s: float = Field(
-        30.0, gt=0, description="Longest wait for the next piece of a request body (408 after): "
-        "a lying Content-Length or a stalled upload frees its connection.")
+        30.0,
+        gt=0,
+        description="Longest wait for the next piece of a request body (408 after): "
+        "a lying Content-Length or a stalled upload frees its connection.",
+    )
     keep_alive_timeout_s: float = Field(5.0, gt=0, description="Idle keep-alive connections close after this.")
     max_connections: int = Field(
-        256, ge=1, description="Open connections and requests the gateway serves at once; "
-        "beyond, uvicorn answers 503 at once.")
+        256,
+        ge=1,
+        description="Open connections and requests the gateway serves at once; beyond, uvicorn answers 503 at once.",
+    )
     max_header_bytes: int = Field(
-        16 * 1024, ge=1024, description="Largest request line plus headers (uvicorn's "
-        "h11_max_incomplete_event_size).")
+        16 * 1024, ge=1024, description="Largest request line plus headers (uvicorn's h11_max_incomplete_event_size)."
+    )
 
     # --- gateway: request limits --------------------------------------------------------
-    max_upload_bytes: int = Field(
-        10 * 1024 * 1024, ge=1, description="Largest uploaded file (image or mask) in bytes."
-    )
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest uploaded file (image or mask) in bytes.")
     max_image_side: int = Field(4096, ge=8, description="Largest width or height in pixels.")
     max_image_pixels: int = Field(
         4096 * 4096,
@@ -170,8 +190,8 @@ class Settings(BaseSettings):
         "whole image (the seed's behaviour).",
     )
     allow_missing_mask: bool = Field(
-        False, description="Alias kept from v1: `true` means MISSING_MASK=full (an explicit "
-        "MISSING_MASK wins).",
+        False,
+        description="Alias kept from v1: `true` means MISSING_MASK=full (an explicit MISSING_MASK wins).",
     )
     mask_threshold: int = Field(
         0,
@@ -189,22 +209,28 @@ class Settings(BaseSettings):
         "returns a [N,H,W,1] watermark probability map for a uint8 image.",
     )
     watermark_templates_dir: Path | None = Field(
-        None, description="Folder of known watermarks (RGBA PNG, file stem = name) for the "
+        None,
+        description="Folder of known watermarks (RGBA PNG, file stem = name) for the "
         "`templates` detector; unset: that detector is off.",
     )
     detection_max_side: int = Field(
-        1024, ge=32, description="Longest side sent to the served detector models: larger images "
+        1024,
+        ge=32,
+        description="Longest side sent to the served detector models: larger images "
         "are downscaled for them and their maps scaled back (bounds detection time and memory).",
     )
     detector_keep_scores: dict[str, float] = Field(
-        default_factory=dict, description="JSON object: per served detector, the region score "
+        default_factory=dict,
+        description="JSON object: per served detector, the region score "
         "(mean probability x watermark likeness) needed to enter the mask, overriding the "
         "model's tuned profile (detect.regions.MAP_PROFILES; an operator's own model: 0.55), "
         'e.g. {"my_model": 0.7}.',
     )
     template_min_score: float = Field(
-        0.35, gt=0, le=1, description="Edge correlation (NCC) a template match must reach; "
-        "clean photos score about 0.2.",
+        0.35,
+        gt=0,
+        le=1,
+        description="Edge correlation (NCC) a template match must reach; clean photos score about 0.2.",
     )
 
     # --- gateway: high-resolution strategy and batches ----------------------------------
@@ -231,55 +257,84 @@ class Settings(BaseSettings):
         "whole image in one call.",
     )
     inference_memory_budget_mb: int = Field(
-        6144, ge=64, description="Model memory one request (a batch: all its items) may take: "
+        6144,
+        ge=64,
+        description="Model memory one request (a batch: all its items) may take: "
         "its tiles' pixels times INFERENCE_BYTES_PER_PIXEL. Over it, `original` gets 413 naming "
         "`crop`/`resize`; `crop` falls back to a resized whole image that fits; `resize` is "
-        "capped to fit. Default: 2048x2048 at most on CPU f32 (~9 GB) is refused.")
-    inference_bytes_per_pixel: float = Field(
-        9e9 / (2048 * 2048), gt=0, description="Peak model memory per tile pixel (calibrated: "
-        "big-lama, ONNX Runtime f32 on CPU, ~9 GB at 2048x2048); lower it for a GPU fp16 model.")
-    batch_max_items: int = Field(
-        8, ge=1, description="Most image/mask pairs in one `/remove-watermark/batch` request."
+        "capped to fit. Default: 2048x2048 at most on CPU f32 (~9 GB) is refused.",
     )
+    inference_bytes_per_pixel: float = Field(
+        9e9 / (2048 * 2048),
+        gt=0,
+        description="Peak model memory per tile pixel (calibrated: "
+        "big-lama, ONNX Runtime f32 on CPU, ~9 GB at 2048x2048); lower it for a GPU fp16 model.",
+    )
+    batch_max_items: int = Field(8, ge=1, description="Most image/mask pairs in one `/remove-watermark/batch` request.")
 
     # --- gateway: Triton calls ----------------------------------------------------------
     high_priority_max_pixels: int = Field(
-        1024 * 1024, ge=0, description="Triton calls of at most this many pixels (all images of "
+        1024 * 1024,
+        ge=0,
+        description="Triton calls of at most this many pixels (all images of "
         "the call) are queued at Triton priority 1, ahead of larger ones; the lama configs have "
         "two priority levels and two CPU instances, so a small request does not wait behind a "
-        "heavy one. 0: every call at the default level.")
+        "heavy one. 0: every call at the default level.",
+    )
     inference_timeout_s: float = Field(
-        60.0, gt=0, description="Base of a request's inference deadline (504 after); it grows by "
-        "INFERENCE_SECONDS_PER_MEGAPIXEL for every megapixel the request sends to the model.")
+        60.0,
+        gt=0,
+        description="Base of a request's inference deadline (504 after); it grows by "
+        "INFERENCE_SECONDS_PER_MEGAPIXEL for every megapixel the request sends to the model.",
+    )
     inference_seconds_per_megapixel: float = Field(
-        10.0, ge=0, description="Expected model seconds per megapixel sent (tiles, padding included); "
+        10.0,
+        ge=0,
+        description="Expected model seconds per megapixel sent (tiles, padding included); "
         "10 fits big-lama on a 2-core CPU with OpenVINO bf16 (~7 s/Mpx); ONNX Runtime f32 needs ~40, "
-        "a GPU ~0.1.")
+        "a GPU ~0.1.",
+    )
     inference_max_estimated_s: float = Field(
-        240.0, gt=0, description="Requests whose estimated model time exceeds this are refused up "
-        "front (422, pointing to hd_strategy=crop) instead of timing out.")
+        240.0,
+        gt=0,
+        description="Requests whose estimated model time exceeds this are refused up "
+        "front (422, pointing to hd_strategy=crop) instead of timing out.",
+    )
     health_timeout_s: float = Field(2.0, gt=0, description="Deadline of the Triton readiness probe.")
     retry_after_s: int = Field(5, ge=1, description="`Retry-After` sent with 503 responses.")
 
     # --- health and self-healing (gateway probe, `up` supervisor) -------------------------
     health_cache_s: float = Field(
-        2.0, ge=0, description="How long one health probe (a tiny real inference) answers every "
-        "/api/v1/health hit: a health flood costs Triton one call per period.")
+        2.0,
+        ge=0,
+        description="How long one health probe (a tiny real inference) answers every "
+        "/api/v1/health hit: a health flood costs Triton one call per period.",
+    )
     recovery_backoff_s: float = Field(
-        2.0, gt=0, description="First wait before retrying a failed model reload or Triton "
-        "restart; doubles per failure up to RECOVERY_BACKOFF_MAX_S.")
+        2.0,
+        gt=0,
+        description="First wait before retrying a failed model reload or Triton "
+        "restart; doubles per failure up to RECOVERY_BACKOFF_MAX_S.",
+    )
     recovery_backoff_max_s: float = Field(60.0, gt=0, description="Longest wait between recovery attempts.")
     triton_restart_attempts: int = Field(
-        5, ge=0, description="Consecutive restarts `up` tries when tritonserver exits; then it "
-        "stops the gateway and exits non-zero. 0: never restart.")
+        5,
+        ge=0,
+        description="Consecutive restarts `up` tries when tritonserver exits; then it "
+        "stops the gateway and exits non-zero. 0: never restart.",
+    )
 
     # --- gateway: output, stats, logging, CORS -------------------------------------------
     output_format: Literal["png", "jpeg", "webp"] = Field(
         "png", description="Format when neither `?format=` nor Accept asks for another."
     )
     png_compress_level: int = Field(
-        1, ge=0, le=9, description="Deflate level of PNG output: 0-3 ISA-L (1 = fast, the default), "
-        "4-9 zlib (a few % smaller, several times slower on large images).")
+        1,
+        ge=0,
+        le=9,
+        description="Deflate level of PNG output: 0-3 ISA-L (1 = fast, the default), "
+        "4-9 zlib (a few % smaller, several times slower on large images).",
+    )
     lossy_quality: int = Field(95, ge=1, le=100, description="JPEG/WebP output quality.")
     stats_db_path: Path = Field(Path("var/gateway_stats.sqlite3"), description="SQLite usage stats.")
     stats_flush_interval_s: float = Field(2.0, gt=0, description="How often usage stats are written.")
@@ -298,42 +353,65 @@ class Settings(BaseSettings):
         "secrets (share it between replicas when JOBS_BACKEND=redis, for the secrets).",
     )
     jobs_backend: Literal["local", "redis"] = Field(
-        "local", description="`local`: SQLite + files in JOBS_DIR, one process. `redis`: one queue "
-        "and result store at REDIS_URL shared by every gateway replica.")
+        "local",
+        description="`local`: SQLite + files in JOBS_DIR, one process. `redis`: one queue "
+        "and result store at REDIS_URL shared by every gateway replica.",
+    )
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for JOBS_BACKEND=redis.")
     jobs_concurrency: int = Field(
-        4, ge=1, description="Jobs processed at once per process; Triton's batcher groups their calls.")
+        4, ge=1, description="Jobs processed at once per process; Triton's batcher groups their calls."
+    )
     jobs_transient_retries: int = Field(
-        10, ge=0, description="Times a job that met a transient 503 (model reloading, Triton "
-        "restarting) runs again, after its Retry-After, before it fails with that 503.")
+        10,
+        ge=0,
+        description="Times a job that met a transient 503 (model reloading, Triton "
+        "restarting) runs again, after its Retry-After, before it fails with that 503.",
+    )
     jobs_max_active_per_key: int = Field(
-        100, ge=1, description="Queued + processing jobs one key may have (429 beyond).")
+        100, ge=1, description="Queued + processing jobs one key may have (429 beyond)."
+    )
     job_result_ttl_s: float = Field(
-        3600.0, gt=0, description="Seconds a finished job's result (and its inputs) is kept.")
+        3600.0, gt=0, description="Seconds a finished job's result (and its inputs) is kept."
+    )
     jobs_claim_idle_s: float = Field(
-        60.0, gt=0, description="Redis: a job whose worker has not renewed its claim for this "
-        "long (the replica died) is taken over by another replica.")
+        60.0,
+        gt=0,
+        description="Redis: a job whose worker has not renewed its claim for this "
+        "long (the replica died) is taken over by another replica.",
+    )
     prefer_wait_max_s: float = Field(
-        60.0, ge=0, description="Longest `Prefer: wait=N` honoured; a longer wait is cut to this "
-        "(keep it under the timeouts of proxies in front of the gateway).")
+        60.0,
+        ge=0,
+        description="Longest `Prefer: wait=N` honoured; a longer wait is cut to this "
+        "(keep it under the timeouts of proxies in front of the gateway).",
+    )
     idempotency_ttl_s: float = Field(
-        86400.0, gt=0, description="How long the first response to an Idempotency-Key is replayed.")
+        86400.0, gt=0, description="How long the first response to an Idempotency-Key is replayed."
+    )
     webhook_secret: SecretStr | None = Field(
-        None, description="Server-wide `whsec_...` signing secret for keys without their own "
-        "(`lama-serve keys webhook-secret rotate` makes one per key).")
+        None,
+        description="Server-wide `whsec_...` signing secret for keys without their own "
+        "(`lama-serve keys webhook-secret rotate` makes one per key).",
+    )
     webhook_allow_private: bool = Field(
-        False, description="Allow webhook URLs resolving to loopback, private, link-local or "
-        "multicast addresses (tests and closed networks only).")
+        False,
+        description="Allow webhook URLs resolving to loopback, private, link-local or "
+        "multicast addresses (tests and closed networks only).",
+    )
     webhook_retry_schedule_s: Annotated[tuple[float, ...], NoDecode] = Field(
         (5.0, 30.0, 120.0, 600.0, 1800.0, 7200.0),
         description="Comma-separated delays before each retry of a failed delivery (with +-25% "
-        "jitter); the delivery is dropped after the last one.")
+        "jitter); the delivery is dropped after the last one.",
+    )
     webhook_timeout_s: float = Field(10.0, gt=0, description="Deadline of one webhook delivery.")
     webhook_max_response_bytes: int = Field(
-        64 * 1024, ge=0, description="Most bytes read from a webhook receiver's answer.")
+        64 * 1024, ge=0, description="Most bytes read from a webhook receiver's answer."
+    )
     webhook_secret_grace_s: float = Field(
-        86400.0, ge=0, description="After a rotation, deliveries are also signed with the "
-        "previous secret for this long.")
+        86400.0,
+        ge=0,
+        description="After a rotation, deliveries are also signed with the previous secret for this long.",
+    )
 
     @field_validator("webhook_secret", mode="before")
     @classmethod
@@ -370,9 +448,7 @@ class Settings(BaseSettings):
         if any(marker in plain.lower() for marker in PLACEHOLDER_MARKERS):
             raise ValueError(f"API_KEY is a published placeholder; {KEY_FIX_HINT}")
         if len(plain) < MIN_API_KEY_LENGTH:
-            raise ValueError(
-                f"API_KEY is shorter than {MIN_API_KEY_LENGTH} characters (or empty); {KEY_FIX_HINT}"
-            )
+            raise ValueError(f"API_KEY is shorter than {MIN_API_KEY_LENGTH} characters (or empty); {KEY_FIX_HINT}")
         return plain
 
     @field_validator("lama_model_url", "lama_model_md5", "lama_model_sha256", mode="before")
@@ -444,11 +520,15 @@ class Settings(BaseSettings):
         try:
             key = self.triton_admin_key_file.read_text().strip()
         except OSError as error:
-            raise ValueError(f"TRITON_ADMIN_KEY_FILE {self.triton_admin_key_file}: {error.strerror}; "
-                             "mount the Triton admin key secret there (docs/deploy.md)") from None
+            raise ValueError(
+                f"TRITON_ADMIN_KEY_FILE {self.triton_admin_key_file}: {error.strerror}; "
+                "mount the Triton admin key secret there (docs/deploy.md)"
+            ) from None
         if not key:
-            raise ValueError(f"TRITON_ADMIN_KEY_FILE {self.triton_admin_key_file} is empty; write "
-                             "the key into it (e.g. `openssl rand -hex 32`)")
+            raise ValueError(
+                f"TRITON_ADMIN_KEY_FILE {self.triton_admin_key_file} is empty; write "
+                "the key into it (e.g. `openssl rand -hex 32`)"
+            )
         self.triton_admin_key = SecretStr(key)
         return self
 

@@ -1,4 +1,5 @@
 """Several detectors, one answer: their maps and results merged into one mask."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -8,8 +9,9 @@ import numpy as np
 from lama_serve.detect.types import DetectionResult, Region
 
 
-def combine_maps(maps: Mapping[str, np.ndarray], thresholds: Mapping[str, float],
-                 weights: Mapping[str, float] | None = None) -> np.ndarray:
+def combine_maps(
+    maps: Mapping[str, np.ndarray], thresholds: Mapping[str, float], weights: Mapping[str, float] | None = None
+) -> np.ndarray:
     """uint8 mask, 255 where any detector's weighted probability reaches its own threshold.
 
     Detectors are calibrated differently (a text map at 0.3 is sure, a segmenter's is not),
@@ -39,7 +41,7 @@ def combine_results(results: Sequence[DetectionResult], shape: tuple[int, ...]) 
 def removed_regions(result: DetectionResult, image: np.ndarray) -> tuple[Region, ...]:
     """The regions acted upon: masked (to inpaint) or un-blended (restored differs from
     `image` there). Candidates reported with a low score and left alone are not counted."""
-    changed = (result.mask > 0) if result.restored is None else \
-        (result.mask > 0) | (result.restored != image).any(axis=-1)
-    return tuple(r for r in result.regions
-                 if changed[r.y : r.y + r.height, r.x : r.x + r.width].any())
+    changed = (
+        (result.mask > 0) if result.restored is None else (result.mask > 0) | (result.restored != image).any(axis=-1)
+    )
+    return tuple(r for r in result.regions if changed[r.y : r.y + r.height, r.x : r.x + r.width].any())

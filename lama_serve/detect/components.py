@@ -3,6 +3,7 @@
 The gateway's inpaint/regions.py only needs boxes; detectors need per-pixel labels to
 score each region, so this labels pixels.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ name is a served model that follows the probability-map contract (uint8 image in
 probability out), e.g. `watermark_text`, `watermark_seg` or an operator's own ONNX model
 dropped into the repository: the caller supplies how to build those (the Triton client).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -35,9 +36,15 @@ class MapDetector:
     keep_score, when given, override it (e.g. from settings).
     """
 
-    def __init__(self, name: str, predict: Callable[[np.ndarray], np.ndarray], *,
-                 threshold: float | None = None, keep_score: float | None = None,
-                 profile: MapProfile | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        predict: Callable[[np.ndarray], np.ndarray],
+        *,
+        threshold: float | None = None,
+        keep_score: float | None = None,
+        profile: MapProfile | None = None,
+    ) -> None:
         self.name, self.predict = name, predict
         self.profile = map_profile(name, threshold=threshold, keep_score=keep_score, profile=profile)
 
@@ -45,8 +52,9 @@ class MapDetector:
         return regions_from_map(self.predict(image), image, kind=self.name, **asdict(self.profile))
 
 
-def map_profile(name: str, *, threshold: float | None = None, keep_score: float | None = None,
-                profile: MapProfile | None = None) -> MapProfile:
+def map_profile(
+    name: str, *, threshold: float | None = None, keep_score: float | None = None, profile: MapProfile | None = None
+) -> MapProfile:
     """`profile` (default: the model's tuned one, regions.MAP_PROFILES) with the given
     threshold and keep_score overriding it."""
     overrides = {"threshold": threshold, "keep_score": keep_score}
@@ -70,8 +78,9 @@ LOCAL_DETECTORS: dict[str, Callable[[Settings], Detector | None]] = {
 def local_detectors(settings: Settings) -> tuple[Detector, ...]:
     """The detectors of DETECTORS that run in the caller's process, in order (served models
     left out: an async caller fetches their maps itself and hands them to `detect_from_maps`)."""
-    return build_detectors(settings.model_copy(update={"detectors": tuple(
-        name for name in settings.detectors if name in LOCAL_DETECTORS)}))
+    return build_detectors(
+        settings.model_copy(update={"detectors": tuple(name for name in settings.detectors if name in LOCAL_DETECTORS)})
+    )
 
 
 def served_detectors(settings: Settings) -> tuple[str, ...]:
@@ -79,8 +88,7 @@ def served_detectors(settings: Settings) -> tuple[str, ...]:
     return tuple(name for name in settings.detectors if name not in LOCAL_DETECTORS)
 
 
-def build_detectors(settings: Settings,
-                    served: Callable[[str], Detector] | None = None) -> tuple[Detector, ...]:
+def build_detectors(settings: Settings, served: Callable[[str], Detector] | None = None) -> tuple[Detector, ...]:
     """The detectors named by DETECTORS; `served(name)` builds those that are models."""
     detectors = []
     for name in settings.detectors:
@@ -91,7 +99,8 @@ def build_detectors(settings: Settings,
         else:
             raise DetectionConfigError(
                 f"detector {name!r} is not local ({', '.join(LOCAL_DETECTORS)}) and no served "
-                "model client was given; remove it from DETECTORS or serve it")
+                "model client was given; remove it from DETECTORS or serve it"
+            )
         if detector is not None:
             detectors.append(detector)
     return tuple(detectors)
@@ -109,14 +118,20 @@ def run_detectors(detectors: Sequence[Detector], image: np.ndarray) -> Detection
     return combine_results(results, image.shape)
 
 
-def detect_from_maps(maps: Mapping[str, np.ndarray], image: np.ndarray,
-                     local: DetectionResult | None = None,
-                     keep_scores: Mapping[str, float] | None = None) -> DetectionResult:
+def detect_from_maps(
+    maps: Mapping[str, np.ndarray],
+    image: np.ndarray,
+    local: DetectionResult | None = None,
+    keep_scores: Mapping[str, float] | None = None,
+) -> DetectionResult:
     """Served models' probability maps (computed on `image`) plus the local detectors'
     result, as one. Each map goes through its model's profile (regions.MAP_PROFILES), with
     `keep_scores` overriding a model's keep score. When `local` un-blended a mark, `image`
     must be its restored image (the maps of the original would find the mark again)."""
-    results = [regions_from_map(probability, image, kind=name,
-                                **asdict(map_profile(name, keep_score=(keep_scores or {}).get(name))))
-               for name, probability in maps.items()]
+    results = [
+        regions_from_map(
+            probability, image, kind=name, **asdict(map_profile(name, keep_score=(keep_scores or {}).get(name)))
+        )
+        for name, probability in maps.items()
+    ]
     return combine_results([*([local] if local is not None else []), *results], image.shape)

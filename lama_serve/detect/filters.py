@@ -3,6 +3,7 @@
 All float32/float64 numpy; FFT sizes are padded to fast lengths so a 1024x1024 image costs
 tens of milliseconds per correlation.
 """
+
 from __future__ import annotations
 
 import numpy as np

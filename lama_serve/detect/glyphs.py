@@ -8,6 +8,7 @@ anti-aliased rim is the mark. Compact regions (logo-like shapes the text net als
 a rotated line fills little of its box, a logo much) are kept whole: their filled interiors
 have no detail to find.
 """
+
 from __future__ import annotations
 
 import numpy as np

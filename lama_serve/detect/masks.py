@@ -2,6 +2,7 @@
 
 Pure numpy; every bad input raises DetectionInputError with a message that says how to fix it.
 """
+
 from __future__ import annotations
 
 import json
@@ -83,12 +84,12 @@ def parse_rectangles(text: str | bytes, width: int, height: int) -> list[tuple[i
     rects = [_rectangle(item, index) for index, item in enumerate(items)]
     for index, (x, y, w, h) in enumerate(rects):
         if x < 0 or y < 0 or w <= 0 or h <= 0:
-            raise DetectionInputError(
-                f"rectangle {index} {[x, y, w, h]}: x and y must be >= 0, width and height > 0")
+            raise DetectionInputError(f"rectangle {index} {[x, y, w, h]}: x and y must be >= 0, width and height > 0")
         if x + w > width or y + h > height:
             raise DetectionInputError(
                 f"rectangle {index} {[x, y, w, h]} leaves the {width}x{height} image; keep x+width <= "
-                f"{width} and y+height <= {height}")
+                f"{width} and y+height <= {height}"
+            )
     return rects
 
 

@@ -3,6 +3,7 @@
 Masks are anything where nonzero = watermark. Empty denominators give 1.0 when nothing was
 to be found and nothing was found, so a clean image detected clean scores perfectly.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@ A text detector fires on every text, also the photo's own (signs, labels). Each 
 score is the model's mean probability times a watermark-likeness in [LIKENESS_FLOOR, 1]
 built from small named factors; regions scoring under `keep_score` are reported, not masked.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -112,8 +113,15 @@ def watermark_likeness(polarity: float, variation: float, position: float, repea
 
 
 def regions_from_map(
-    probability: np.ndarray, image: np.ndarray, *, kind: str, threshold: float = 0.5,
-    keep_score: float = DEFAULT_KEEP_SCORE, min_area: int = 16, grow: int = 0, glyph_radius: int = 0,
+    probability: np.ndarray,
+    image: np.ndarray,
+    *,
+    kind: str,
+    threshold: float = 0.5,
+    keep_score: float = DEFAULT_KEEP_SCORE,
+    min_area: int = 16,
+    grow: int = 0,
+    glyph_radius: int = 0,
 ) -> DetectionResult:
     """Threshold the map, score each connected region, mask the ones kept (grown by `grow`,
     then shrunk to glyphs when glyph_radius > 0)."""
@@ -132,8 +140,12 @@ def regions_from_map(
     for i, box in enumerate(box_array):
         if areas[i] < min_area:
             continue
-        likeness = watermark_likeness(overlay_polarity(detail, box), background_variation(plane, box),
-                                      position_prior(box, prob.shape), float(repeated[i]))
+        likeness = watermark_likeness(
+            overlay_polarity(detail, box),
+            background_variation(plane, box),
+            position_prior(box, prob.shape),
+            float(repeated[i]),
+        )
         score = float(means[i]) * likeness
         kept[i + 1] = score >= keep_score
         regions.append(Region(*(int(v) for v in box), score=score, kind=kind))
@@ -146,6 +158,4 @@ def regions_from_map(
 def regions_of_mask(mask: np.ndarray, score: float, kind: str) -> tuple[Region, ...]:
     """Regions of an already decided mask (template, shared, tiled detectors), one score."""
     labels, count = components.label(mask > 0)
-    return tuple(Region(*(int(v) for v in box), score=score, kind=kind)
-                 for box in components.boxes(labels, count))
-
+    return tuple(Region(*(int(v) for v in box), score=score, kind=kind) for box in components.boxes(labels, count))

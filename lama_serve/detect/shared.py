@@ -12,6 +12,7 @@ less evidence than anywhere else.
 Images of different sizes are compared on their common size, cropped at each of ANCHORS
 (marks are put at a corner or the centre); the anchor whose median edges are strongest wins.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -69,8 +70,9 @@ def poisson_reconstruct(gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
     div[:, 1:] -= gx[:, :-1]
     h, w = div.shape
     mirrored = np.block([[div, div[:, ::-1]], [div[::-1], div[::-1, ::-1]]])
-    eig = (2 * np.cos(np.pi * np.arange(2 * h) / h) - 2)[:, None] + \
-        (2 * np.cos(np.pi * np.arange(w + 1) / w) - 2)[None, :]
+    eig = (2 * np.cos(np.pi * np.arange(2 * h) / h) - 2)[:, None] + (2 * np.cos(np.pi * np.arange(w + 1) / w) - 2)[
+        None, :
+    ]
     eig[0, 0] = 1.0
     spectrum = np.fft.rfft2(mirrored) / eig
     spectrum[0, 0] = 0.0
@@ -79,8 +81,7 @@ def poisson_reconstruct(gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
 
 def _median_gradients(planes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     pairs = [filters.gradients(p) for p in planes]
-    return (np.median(np.stack([p[0] for p in pairs]), axis=0),
-            np.median(np.stack([p[1] for p in pairs]), axis=0))
+    return (np.median(np.stack([p[0] for p in pairs]), axis=0), np.median(np.stack([p[1] for p in pairs]), axis=0))
 
 
 def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
@@ -115,8 +116,9 @@ def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
     mark = filters.high_pass(poisson_reconstruct(gy[box], gx[box]).astype(np.float32), radius)
     mark = filters.brighter_tail_up(mark)
     mask = ((mark > filters.otsu_threshold(mark)) & strong[box]) | core[box]
-    return SharedMark(edges=edges[box], mask=mask, level=level,
-                      origin=(int(ys.min()), int(xs.min())) if same_size else None)
+    return SharedMark(
+        edges=edges[box], mask=mask, level=level, origin=(int(ys.min()), int(xs.min())) if same_size else None
+    )
 
 
 def _place(score: np.ndarray, mark: SharedMark, min_score: float) -> tuple[tuple[int, int], float] | None:
@@ -128,8 +130,12 @@ def _place(score: np.ndarray, mark: SharedMark, min_score: float) -> tuple[tuple
     if score[y, x] >= min_score:
         return (int(y), int(x)), float(score[y, x])
     origin = mark.origin
-    if origin is not None and origin[0] < score.shape[0] and origin[1] < score.shape[1] \
-            and score[origin] >= MIN_SCORE_IN_PLACE:
+    if (
+        origin is not None
+        and origin[0] < score.shape[0]
+        and origin[1] < score.shape[1]
+        and score[origin] >= MIN_SCORE_IN_PLACE
+    ):
         return origin, float(score[origin])
     return None
 

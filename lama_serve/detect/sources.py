@@ -5,6 +5,7 @@ benchmark on it measures generalisation rather than memory. Photos come from
 scikit-image's bundled data (no download); fonts from Debian's fonts-* packages
 (scripts/setup.sh installs them).
 """
+
 from __future__ import annotations
 
 from functools import cache
@@ -17,22 +18,56 @@ FONT_DIR = Path("/usr/share/fonts/truetype")
 
 # skimage.data loaders that ship inside the wheel; greyscale ones are stacked to RGB.
 PHOTOS = {
-    "train": ("astronaut", "chelsea", "immunohistochemistry", "hubble_deep_field", "camera",
-              "brick", "grass", "moon"),
+    "train": ("astronaut", "chelsea", "immunohistochemistry", "hubble_deep_field", "camera", "brick", "grass", "moon"),
     "heldout": ("coffee", "rocket", "coins", "gravel", "retina"),
 }
 FONTS = {
-    "train": ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf", "dejavu/DejaVuSerif.ttf",
-              "dejavu/DejaVuSansMono-Bold.ttf", "liberation/LiberationSans-Regular.ttf",
-              "liberation/LiberationSans-Bold.ttf"),
-    "heldout": ("freefont/FreeSans.ttf", "freefont/FreeSerifBold.ttf",
-                "liberation/LiberationSerif-Regular.ttf", "liberation/LiberationMono-Bold.ttf"),
+    "train": (
+        "dejavu/DejaVuSans.ttf",
+        "dejavu/DejaVuSans-Bold.ttf",
+        "dejavu/DejaVuSerif.ttf",
+        "dejavu/DejaVuSansMono-Bold.ttf",
+        "liberation/LiberationSans-Regular.ttf",
+        "liberation/LiberationSans-Bold.ttf",
+    ),
+    "heldout": (
+        "freefont/FreeSans.ttf",
+        "freefont/FreeSerifBold.ttf",
+        "liberation/LiberationSerif-Regular.ttf",
+        "liberation/LiberationMono-Bold.ttf",
+    ),
 }
 WORDS = {
-    "train": ("photo", "studio", "stock", "images", "preview", "sample", "copyright", "draft",
-              "pixel", "media", "shutter", "lens", "capture", "archive", "gallery", "proof"),
-    "heldout": ("watermark", "licensed", "agency", "pictures", "confidential", "demo",
-                "northlight", "bluesky", "foto", "reserved"),
+    "train": (
+        "photo",
+        "studio",
+        "stock",
+        "images",
+        "preview",
+        "sample",
+        "copyright",
+        "draft",
+        "pixel",
+        "media",
+        "shutter",
+        "lens",
+        "capture",
+        "archive",
+        "gallery",
+        "proof",
+    ),
+    "heldout": (
+        "watermark",
+        "licensed",
+        "agency",
+        "pictures",
+        "confidential",
+        "demo",
+        "northlight",
+        "bluesky",
+        "foto",
+        "reserved",
+    ),
 }
 # Random strings of the training split draw letters; held-out strings never do (words only).
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -63,8 +98,10 @@ def photo(name: str) -> np.ndarray:
 def font_path(relative: str) -> Path:
     path = FONT_DIR / relative
     if not path.is_file():
-        raise SourceError(f"font {path} is missing: apt-get install fonts-dejavu-core "
-                          "fonts-liberation fonts-freefont-ttf (scripts/setup.sh does it)")
+        raise SourceError(
+            f"font {path} is missing: apt-get install fonts-dejavu-core "
+            "fonts-liberation fonts-freefont-ttf (scripts/setup.sh does it)"
+        )
     return path
 
 

@@ -8,6 +8,7 @@ mark J = (1 - a) I + a W; its mask holds the pixels the mark visibly changed.
     c = make_composite(rng, "text_diagonal", split="heldout", size=(256, 256))
     c.image, c.mask, c.kind, c.alpha, c.mark, c.clean
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ def random_photo(rng: np.random.Generator, split: str, size: tuple[int, int]) ->
     scale = min(h / height, w / width) * rng.uniform(0.35, 1.0)
     ch, cw = max(8, int(height * scale)), max(8, int(width * scale))
     y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-    crop = Image.fromarray(source[y:y + ch, x:x + cw]).resize((width, height), Image.BILINEAR)
+    crop = Image.fromarray(source[y : y + ch, x : x + cw]).resize((width, height), Image.BILINEAR)
     array = np.asarray(crop)
     return np.ascontiguousarray(array[:, ::-1] if rng.random() < 0.5 else array)
 
@@ -121,8 +122,7 @@ def _logo_sprite(rng: np.random.Generator, side: int) -> Image.Image:
         n = int(rng.integers(5, 8))
         angles = np.arange(2 * n) * np.pi / n
         radii = np.where(np.arange(2 * n) % 2 == 0, side / 2 - 1, side / 4.5)
-        draw.polygon([(side / 2 + r * np.cos(t), side / 2 + r * np.sin(t)) for r, t in zip(radii, angles)],
-                     fill=255)
+        draw.polygon([(side / 2 + r * np.cos(t), side / 2 + r * np.sin(t)) for r, t in zip(radii, angles)], fill=255)
     return _styled(rng, cover, _colour(rng))
 
 
@@ -156,8 +156,7 @@ def _mark_layer(rng: np.random.Generator, kind: str, split: str, size: tuple[int
         sprite = _text_sprite(rng, split, max(12, int(short * rng.uniform(0.08, 0.18))))
         if sprite.width > 0.9 * width:
             factor = 0.9 * width / sprite.width
-            sprite = sprite.resize((int(sprite.width * factor), max(1, int(sprite.height * factor))),
-                                   Image.BICUBIC)
+            sprite = sprite.resize((int(sprite.width * factor), max(1, int(sprite.height * factor))), Image.BICUBIC)
         angle = rng.uniform(-10, 10) if kind == "text_centre" else rng.choice([-1, 1]) * rng.uniform(25, 50)
         sprite = sprite.rotate(float(angle), Image.BICUBIC, expand=True)
     if kind in ("logo", "text_corner") and rng.random() < 0.8:
@@ -171,8 +170,9 @@ def _mark_layer(rng: np.random.Generator, kind: str, split: str, size: tuple[int
     return layer
 
 
-def make_composite(rng: np.random.Generator, kind: str, split: str = "train",
-                   size: tuple[int, int] = (256, 256)) -> Composite:
+def make_composite(
+    rng: np.random.Generator, kind: str, split: str = "train", size: tuple[int, int] = (256, 256)
+) -> Composite:
     """One composite of `kind` (see KINDS) over a photo of `split` (sources.SPLITS), `size` = (H, W)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")

@@ -5,6 +5,7 @@ so wherever a < OPAQUE_ALPHA the photo comes back exactly: I = (J - a W) / (1 - 
 the opaque rest is left to inpaint. Matching correlates gradient magnitudes, which do not
 depend on whether the photo under the mark is darker or lighter than the mark.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -86,8 +87,9 @@ def _peaks(score: np.ndarray, h: int, w: int, min_score: float) -> list[tuple[in
     return found
 
 
-def find_template(edges: filters.Correlator, template: Template, scales: tuple[float, ...],
-                  min_score: float) -> list[TemplateMatch]:
+def find_template(
+    edges: filters.Correlator, template: Template, scales: tuple[float, ...], min_score: float
+) -> list[TemplateMatch]:
     """Matches of one template in an image's gradient magnitude (`edges`), at its best scale."""
     best: tuple[float, float, np.ndarray, tuple[int, int]] | None = None
     for scale in scales:
@@ -142,15 +144,20 @@ class TemplateDetector:
 
     name = "templates"
 
-    def __init__(self, templates: tuple[Template, ...], min_score: float,
-                 scales: tuple[float, ...] = DEFAULT_SCALES) -> None:
+    def __init__(
+        self, templates: tuple[Template, ...], min_score: float, scales: tuple[float, ...] = DEFAULT_SCALES
+    ) -> None:
         self.templates, self.min_score, self.scales = templates, min_score, scales
 
     def matches(self, image: np.ndarray) -> list[TemplateMatch]:
         """Correlation peaks that un-blending confirms (see edge_removal)."""
         edges = filters.Correlator(filters.gradient_magnitude(filters.gray(image)))
-        return [m for t in self.templates for m in find_template(edges, t, self.scales, self.min_score)
-                if edge_removal(image, t, m) >= MIN_EDGE_REMOVAL]
+        return [
+            m
+            for t in self.templates
+            for m in find_template(edges, t, self.scales, self.min_score)
+            if edge_removal(image, t, m) >= MIN_EDGE_REMOVAL
+        ]
 
     def detect(self, image: np.ndarray) -> DetectionResult:
         by_name = {t.name: t for t in self.templates}

@@ -6,6 +6,7 @@ two independent lattice vectors every pixel folds onto one cell of the lattice; 
 over all tiles of each cell position cancels the photo and keeps the mark (as in the shared
 detector), whose thresholded cell is repeated over the whole image as the mask.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +38,12 @@ def lattice_peaks(acf: np.ndarray) -> list[Vector]:
     """Lags (dy, dx) in one half-plane that are local maxima standing out of the acf."""
     h, w = acf.shape[0] // 2, acf.shape[1] // 2
     dy, dx = np.meshgrid(np.arange(-h, h), np.arange(-w, w), indexing="ij")
-    allowed = ((dy > 0) | ((dy == 0) & (dx > 0))) & (np.hypot(dy, dx) >= MIN_PERIOD) \
-        & (np.abs(dy) * MIN_REPEATS <= h) & (np.abs(dx) * MIN_REPEATS <= w)
+    allowed = (
+        ((dy > 0) | ((dy == 0) & (dx > 0)))
+        & (np.hypot(dy, dx) >= MIN_PERIOD)
+        & (np.abs(dy) * MIN_REPEATS <= h)
+        & (np.abs(dx) * MIN_REPEATS <= w)
+    )
     local_max = acf >= max_filter(acf, 1)
     values = acf[allowed]
     median = np.median(values)

@@ -1,4 +1,5 @@
 """The detectors' shared vocabulary: one result type and one error root for all of them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -32,8 +33,14 @@ class Region:
     kind: str
 
     def as_dict(self) -> dict[str, int | float | str]:
-        return {"x": self.x, "y": self.y, "width": self.width, "height": self.height,
-                "score": round(float(self.score), 4), "kind": self.kind}
+        return {
+            "x": self.x,
+            "y": self.y,
+            "width": self.width,
+            "height": self.height,
+            "score": round(float(self.score), 4),
+            "kind": self.kind,
+        }
 
 
 @dataclass(frozen=True)

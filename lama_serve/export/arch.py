@@ -1,5 +1,6 @@
 """Generator configurations. `big-lama` is the official one; `tiny` is the same code with
 fewer blocks and channels so tests stay fast."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

@@ -5,6 +5,7 @@ gate (`core.accuracy.gate_difference`, same inputs, same bound) after export say
 time, in export.json and the summary, whether this model will be served in bf16 on a host
 like this one, with the figures. A host without bf16 units records "skipped" and why.
 """
+
 from __future__ import annotations
 
 import time
@@ -30,12 +31,18 @@ def _openvino(path: Path, precision: str) -> Inpaint:
 def check_bf16(onnx_path: Path, cpuinfo: Path = CPUINFO) -> dict[str, object]:
     """export.json's `bf16_accuracy`: status passed|failed|skipped, reason, and the figures."""
     record: dict[str, object] = {
-        "bound_mean_levels": MAX_MEAN_LEVELS, "bound_max_levels": MAX_ABS_LEVELS,
-        "inputs": f"core.accuracy.gate_inputs {[list(s) for s in GATE_SHAPES]}, OpenVINO bf16 vs f32"}
+        "bound_mean_levels": MAX_MEAN_LEVELS,
+        "bound_max_levels": MAX_ABS_LEVELS,
+        "inputs": f"core.accuracy.gate_inputs {[list(s) for s in GATE_SHAPES]}, OpenVINO bf16 vs f32",
+    }
     precision, flags = host_precision(cpuinfo)
     if precision != BF16:
-        return {"status": SKIPPED, "reason": "this CPU has no bf16 units (amx_bf16, avx512_bf16); the "
-                "serving host's Triton backend still runs the gate at load", **record}
+        return {
+            "status": SKIPPED,
+            "reason": "this CPU has no bf16 units (amx_bf16, avx512_bf16); the "
+            "serving host's Triton backend still runs the gate at load",
+            **record,
+        }
     try:
         import openvino  # noqa: F401
     except ImportError:
@@ -43,10 +50,14 @@ def check_bf16(onnx_path: Path, cpuinfo: Path = CPUINFO) -> dict[str, object]:
     started = time.perf_counter()
     difference = gate_difference(_openvino(onnx_path, F32), _openvino(onnx_path, BF16))
     failure = difference.failure()
-    return {"status": FAILED if failure else PASSED,
-            "reason": failure or f"within the bound on a CPU with {', '.join(sorted(flags))}",
-            "mean_levels": round(difference.mean, 3), "max_levels": difference.max,
-            "seconds": round(time.perf_counter() - started, 2), **record}
+    return {
+        "status": FAILED if failure else PASSED,
+        "reason": failure or f"within the bound on a CPU with {', '.join(sorted(flags))}",
+        "mean_levels": round(difference.mean, 3),
+        "max_levels": difference.max,
+        "seconds": round(time.perf_counter() - started, 2),
+        **record,
+    }
 
 
 def summary_line(record: dict[str, object]) -> str:
@@ -54,6 +65,8 @@ def summary_line(record: dict[str, object]) -> str:
     if record["status"] == SKIPPED:
         return f"  bf16 accuracy check skipped: {record['reason']}"
     verdict = "passed" if record["status"] == PASSED else "FAILED (Triton will serve f32)"
-    return (f"  bf16 accuracy check {verdict}: inpainted region mean {record['mean_levels']:.2f} "
-            f"(bound {record['bound_mean_levels']}), max {record['max_levels']} levels "
-            f"(bound {record['bound_max_levels']}) vs f32; {record['reason']}")
+    return (
+        f"  bf16 accuracy check {verdict}: inpainted region mean {record['mean_levels']:.2f} "
+        f"(bound {record['bound_mean_levels']}), max {record['max_levels']} levels "
+        f"(bound {record['bound_max_levels']}) vs f32; {record['reason']}"
+    )

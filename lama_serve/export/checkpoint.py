@@ -6,6 +6,7 @@
   generator under a wrapper prefix.
 Both are found by locating the official anchor key and stripping whatever prefix it has.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -58,8 +59,13 @@ def read_state_dict(path: Path, trust: bool = False) -> tuple[dict[str, Tensor],
             return dict(torch.jit.load(str(path), map_location="cpu").state_dict()), "torchscript"
         blob = torch.load(path, map_location="cpu", weights_only=not trust)
     except Exception as exc:  # torch raises many types for unreadable files
-        hint = "" if trust else (" If it is a Lightning checkpoint you trust that stores Python "
-                                 "objects, re-run with --trust-checkpoint.")
+        hint = (
+            ""
+            if trust
+            else (
+                " If it is a Lightning checkpoint you trust that stores Python objects, re-run with --trust-checkpoint."
+            )
+        )
         raise CheckpointError(f"cannot read {path}: {type(exc).__name__}: {exc}.{hint}") from exc
     state = blob.get("state_dict", blob) if isinstance(blob, dict) else None
     if not isinstance(state, dict):
@@ -75,18 +81,22 @@ def generator_prefix(state: dict[str, Tensor]) -> str:
     if anchors:
         return min(anchors, key=len)[: -len(ANCHOR_KEY)]
     if not state:
-        raise CheckpointError("the file holds no tensors (a frozen or optimized TorchScript "
-                              "module inlines its weights as constants). Pass the unfrozen "
-                              "big-lama.pt or LaMa's best.ckpt.")
-    raise CheckpointError(f"no generator found: none of its {len(state)} keys ends with "
-                          f"{ANCHOR_KEY!r} (first keys: {', '.join(sorted(state)[:3])}). "
-                          "Pass LaMa's best.ckpt or IOPaint's big-lama.pt.")
+        raise CheckpointError(
+            "the file holds no tensors (a frozen or optimized TorchScript "
+            "module inlines its weights as constants). Pass the unfrozen "
+            "big-lama.pt or LaMa's best.ckpt."
+        )
+    raise CheckpointError(
+        f"no generator found: none of its {len(state)} keys ends with "
+        f"{ANCHOR_KEY!r} (first keys: {', '.join(sorted(state)[:3])}). "
+        "Pass LaMa's best.ckpt or IOPaint's big-lama.pt."
+    )
 
 
 def generator_weights(state: dict[str, Tensor]) -> dict[str, Tensor]:
     """The generator's tensors under the official key names (wrapper prefix stripped)."""
     prefix = generator_prefix(state)
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix + "model.")}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix + "model.")}
 
 
 def build_generator(arch: LamaArch, weights: dict[str, Tensor]) -> FFCResNetGenerator:
@@ -95,8 +105,11 @@ def build_generator(arch: LamaArch, weights: dict[str, Tensor]) -> FFCResNetGene
     expected = generator.state_dict()
     missing = [k for k in expected if k not in weights and not k.endswith(_OPTIONAL_SUFFIX)]
     unexpected = [k for k in weights if k not in expected]
-    wrong = [(k, tuple(v.shape), tuple(expected[k].shape))
-             for k, v in weights.items() if k in expected and v.shape != expected[k].shape]
+    wrong = [
+        (k, tuple(v.shape), tuple(expected[k].shape))
+        for k, v in weights.items()
+        if k in expected and v.shape != expected[k].shape
+    ]
     if missing or unexpected or wrong:
         raise CheckpointMismatchError(missing, unexpected, wrong, arch.name)
     generator.load_state_dict(weights, strict=False)

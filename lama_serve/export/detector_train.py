@@ -7,6 +7,7 @@ the run is reproducible on one machine; `minutes` only caps wall time (a run it 
 records the steps it reached). The result is the served graph (segmenter.ServedSegmenter)
 as ONNX plus a JSON recipe next to it.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,7 @@ class TrainConfig:
 def loss_fn(logits: torch.Tensor, target: torch.Tensor, pos_weight: float) -> torch.Tensor:
     """BCE (marks are a few % of pixels, so positives weigh more) plus soft Dice (recall
     of whole marks counts as much as the pixels' calibration)."""
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(
-        logits, target, pos_weight=torch.tensor(pos_weight))
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=torch.tensor(pos_weight))
     probability = torch.sigmoid(logits)
     dice = 1 - (2 * (probability * target).sum() + 1) / (probability.sum() + target.sum() + 1)
     return bce + dice
@@ -78,14 +78,19 @@ def train(config: TrainConfig, progress: Callable[[str], None] = print) -> tuple
         running = 0.95 * running + 0.05 * loss.item() if step > 1 else loss.item()
         if step % 50 == 0:
             progress(f"step {step}/{config.steps} loss {running:.3f} ({time.monotonic() - started:.0f} s)")
-    metadata = {"config": asdict(config), "steps_done": step, "completed": step == config.steps,
-                "seconds": round(time.monotonic() - started, 1), "parameters": parameter_count(net),
-                "final_loss": round(running, 4), "torch": torch.__version__}
+    metadata = {
+        "config": asdict(config),
+        "steps_done": step,
+        "completed": step == config.steps,
+        "seconds": round(time.monotonic() - started, 1),
+        "parameters": parameter_count(net),
+        "final_loss": round(running, 4),
+        "torch": torch.__version__,
+    }
     return net.eval(), metadata
 
 
-def train_and_export(config: TrainConfig, output: Path = WEIGHTS,
-                     progress: Callable[[str], None] = print) -> dict:
+def train_and_export(config: TrainConfig, output: Path = WEIGHTS, progress: Callable[[str], None] = print) -> dict:
     """Train, then write `output` (ONNX) and `output` with suffix .json (the recipe)."""
     net, metadata = train(config, progress)
     export_segmenter(net, output)

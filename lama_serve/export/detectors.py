@@ -1,5 +1,6 @@
 """One-shot set-up of the detector models: `export_detectors(repository)` writes
 watermark_text and watermark_seg versions next to `lama` (configs come with the repository)."""
+
 from __future__ import annotations
 
 import shutil

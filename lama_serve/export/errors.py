@@ -1,4 +1,5 @@
 """Typed errors of the export steps; each message says what differed and how to fix it."""
+
 from __future__ import annotations
 
 from lama_serve.core.errors import LamaServeError
@@ -15,8 +16,13 @@ class CheckpointError(ExportError):
 class CheckpointMismatchError(CheckpointError):
     """Generator keys are missing, unexpected, or have the wrong shape."""
 
-    def __init__(self, missing: list[str], unexpected: list[str],
-                 wrong_shapes: list[tuple[str, tuple[int, ...], tuple[int, ...]]], arch: str) -> None:
+    def __init__(
+        self,
+        missing: list[str],
+        unexpected: list[str],
+        wrong_shapes: list[tuple[str, tuple[int, ...], tuple[int, ...]]],
+        arch: str,
+    ) -> None:
         self.missing, self.unexpected, self.wrong_shapes = missing, unexpected, wrong_shapes
         parts = [f"checkpoint does not match the {arch!r} generator:"]
         if missing:
@@ -25,8 +31,7 @@ class CheckpointMismatchError(CheckpointError):
             parts.append(f"  {len(unexpected)} unexpected key(s): {_head(unexpected)}")
         for key, got, want in wrong_shapes[:5]:
             parts.append(f"  {key}: checkpoint has {list(got)}, model expects {list(want)}")
-        parts.append("  Is it a big-lama checkpoint (best.ckpt or IOPaint's big-lama.pt) and the "
-                     "right --arch?")
+        parts.append("  Is it a big-lama checkpoint (best.ckpt or IOPaint's big-lama.pt) and the right --arch?")
         super().__init__("\n".join(parts))
 
 
@@ -47,7 +52,8 @@ class DigestMismatchError(WeightsError):
             f"{source}: {what} mismatch: expected {expected}, got {actual}. The file was deleted. "
             "A proxy or captive portal may have answered instead of the server, or the mirror "
             "(LAMA_MODEL_URL) holds another file: set LAMA_MODEL_MD5/LAMA_MODEL_SHA256 only "
-            "if you trust that file.")
+            "if you trust that file."
+        )
 
 
 class ParityError(ExportError):

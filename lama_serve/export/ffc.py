@@ -1,6 +1,7 @@
 """Fast Fourier Convolution blocks of big-lama (advimman/lama `ffc.py`), reduced to the
 inference configuration (no LFU, no gating, no spatial transform) with the official
 module names, so the state_dict keys match the released checkpoints."""
+
 from __future__ import annotations
 
 import torch
@@ -59,8 +60,9 @@ def _conv_or_none(cin: int, cout: int, kernel: int, stride: int, padding: int) -
 class FFC(nn.Module):
     """Four paths between local and global channel groups; absent paths are Identity."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, ratio_gin: float, ratio_gout: float,
-                 stride: int = 1, padding: int = 0) -> None:
+    def __init__(
+        self, cin: int, cout: int, kernel: int, ratio_gin: float, ratio_gout: float, stride: int = 1, padding: int = 0
+    ) -> None:
         super().__init__()
         in_g, out_g = int(cin * ratio_gin), int(cout * ratio_gout)
         in_l, out_l = cin - in_g, cout - out_g
@@ -82,8 +84,9 @@ class FFC(nn.Module):
 
 
 class FFC_BN_ACT(nn.Module):
-    def __init__(self, cin: int, cout: int, kernel: int, ratio_gin: float, ratio_gout: float,
-                 stride: int = 1, padding: int = 0) -> None:
+    def __init__(
+        self, cin: int, cout: int, kernel: int, ratio_gin: float, ratio_gout: float, stride: int = 1, padding: int = 0
+    ) -> None:
         super().__init__()
         self.ffc = FFC(cin, cout, kernel, ratio_gin, ratio_gout, stride, padding)
         out_g = int(cout * ratio_gout)

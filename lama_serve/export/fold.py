@@ -4,6 +4,7 @@ ONNX Runtime fuses Conv->BN on its own, but not a BN that follows the sum of two
 (72 of them in big-lama's resnet blocks) nor one after ConvTranspose; folding them by hand
 removes those ops from the exported graph. Works on a copy; the original keeps its keys.
 """
+
 from __future__ import annotations
 
 import copy

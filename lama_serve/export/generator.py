@@ -1,4 +1,5 @@
 """`FFCResNetGenerator` of big-lama, key-compatible with the official checkpoints."""
+
 from __future__ import annotations
 
 import torch
@@ -20,16 +21,22 @@ class FFCResNetGenerator(nn.Module):
         for i in range(arch.n_downsampling):
             mult = 2**i
             last = i == arch.n_downsampling - 1
-            layers.append(FFC_BN_ACT(min(cap, ngf * mult), min(cap, ngf * mult * 2), 3,
-                                     0, ratio if last else 0, stride=2, padding=1))
+            layers.append(
+                FFC_BN_ACT(
+                    min(cap, ngf * mult), min(cap, ngf * mult * 2), 3, 0, ratio if last else 0, stride=2, padding=1
+                )
+            )
         dim = min(cap, ngf * 2**arch.n_downsampling)
         layers += [FFCResnetBlock(dim, ratio) for _ in range(arch.n_blocks)]
         layers.append(ConcatTupleLayer())
         for i in range(arch.n_downsampling):
             mult = 2 ** (arch.n_downsampling - i)
             cout = min(cap, ngf * mult // 2)
-            layers += [nn.ConvTranspose2d(min(cap, ngf * mult), cout, 3, 2, 1, output_padding=1),
-                       nn.BatchNorm2d(cout), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(min(cap, ngf * mult), cout, 3, 2, 1, output_padding=1),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(True),
+            ]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, arch.output_nc, 7), nn.Sigmoid()]
         self.model = nn.Sequential(*layers)
         self._blocks_start = 2 + arch.n_downsampling
@@ -46,4 +53,4 @@ class FFCResNetGenerator(nn.Module):
         features = self.model[: self._blocks_start](x)
         # every Fourier unit runs at the bottleneck size: build the bases once per forward
         self._spectral.prepare(features[1] if torch.is_tensor(features[1]) else features[0])
-        return self.model[self._blocks_start:](features)
+        return self.model[self._blocks_start :](features)

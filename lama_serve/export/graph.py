@@ -3,6 +3,7 @@
 Scaling, mask binarisation, hole zeroing, the generator and the composite all live in the
 graph, so every runtime (ORT, TensorRT, Triton) serves exactly the same contract.
 """
+
 from __future__ import annotations
 
 import torch

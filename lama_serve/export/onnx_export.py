@@ -1,4 +1,5 @@
 """Step 3: trace the served graph to ONNX with dynamic batch, height and width."""
+
 from __future__ import annotations
 
 import copy
@@ -35,16 +36,21 @@ def export_onnx(graph: nn.Module, path: Path, opset: int = contract.ONNX_OPSET) 
     n, h, w = _TRACE_SHAPE
     image = torch.randint(0, 256, (n, h, w, 3), dtype=torch.uint8)
     mask = torch.zeros((n, h, w, 1), dtype=torch.uint8)
-    mask[:, h // 4: h // 2, w // 4: w // 2] = 255
+    mask[:, h // 4 : h // 2, w // 4 : w // 2] = 255
     dynamic_axes = {spec.name: spec.onnx_dynamic_axes for spec in contract.INPUTS + contract.OUTPUTS}
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings(), torch.no_grad():
         # the legacy exporter warns about its own deprecation and about traced shape ints
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            graph, (image, mask), str(path), dynamo=False, opset_version=opset,
+            graph,
+            (image, mask),
+            str(path),
+            dynamo=False,
+            opset_version=opset,
             input_names=[s.name for s in contract.INPUTS],
             output_names=[s.name for s in contract.OUTPUTS],
-            dynamic_axes=dynamic_axes, do_constant_folding=True,
+            dynamic_axes=dynamic_axes,
+            do_constant_folding=True,
         )
     return path

@@ -4,6 +4,7 @@ Like Polygraphy's "mark outputs", the check exposes the generator's float predic
 output of the graph's Sigmoid) as an extra output of an in-memory copy of the model, so the
 float tolerance is checked and not only the uint8 pixels.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -44,7 +45,7 @@ def random_inputs(shape: tuple[int, int, int], rng: np.random.Generator) -> tupl
     for i in range(n):
         y0, x0 = rng.integers(0, max(1, h // 2)), rng.integers(0, max(1, w // 2))
         dy, dx = rng.integers(1, max(2, h // 2)), rng.integers(1, max(2, w // 2))
-        mask[i, y0: y0 + dy, x0: x0 + dx] = 255
+        mask[i, y0 : y0 + dy, x0 : x0 + dx] = 255
     return image, mask
 
 
@@ -52,8 +53,10 @@ def _session_with_prediction(onnx_path: Path) -> tuple[ort.InferenceSession, str
     model = onnx.load(str(onnx_path))
     sigmoids = [node for node in model.graph.node if node.op_type == "Sigmoid"]
     if len(sigmoids) != 1:
-        raise ParityError(f"expected one Sigmoid (the generator output) in {onnx_path}, "
-                          f"found {len(sigmoids)}; was the graph built by export.onnx_export?")
+        raise ParityError(
+            f"expected one Sigmoid (the generator output) in {onnx_path}, "
+            f"found {len(sigmoids)}; was the graph built by export.onnx_export?"
+        )
     name = sigmoids[0].output[0]
     model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
     options = ort.SessionOptions()
@@ -61,8 +64,13 @@ def _session_with_prediction(onnx_path: Path) -> tuple[ort.InferenceSession, str
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"]), name
 
 
-def check_parity(onnx_path: Path, reference: InpaintingGraph, precision: str = "fp32",
-                 shapes: tuple[tuple[int, int, int], ...] = PARITY_SHAPES, seed: int = 1234) -> list[ParityReport]:
+def check_parity(
+    onnx_path: Path,
+    reference: InpaintingGraph,
+    precision: str = "fp32",
+    shapes: tuple[tuple[int, int, int], ...] = PARITY_SHAPES,
+    seed: int = 1234,
+) -> list[ParityReport]:
     """Run both on the same inputs; raise ParityError naming the shape and the gap."""
     session, pred_name = _session_with_prediction(onnx_path)
     out_name = contract.INPAINTED.name
@@ -76,8 +84,9 @@ def check_parity(onnx_path: Path, reference: InpaintingGraph, precision: str = "
             ref_pixels = reference(torch.from_numpy(image), torch.from_numpy(mask)).numpy()
         float_gap = np.abs(got_pred.astype(np.float32) - ref_pred)
         pixel_gap = np.abs(got_pixels.astype(np.int16) - ref_pixels.astype(np.int16))
-        report = ParityReport(shape, float(float_gap.max()), float(float_gap.mean()),
-                              int(pixel_gap.max()), int((pixel_gap > 0).sum()))
+        report = ParityReport(
+            shape, float(float_gap.max()), float(float_gap.mean()), int(pixel_gap.max()), int((pixel_gap > 0).sum())
+        )
         reports.append(report)
         if report.max_abs_float > TOLERANCES[precision] or report.max_pixel_diff > MAX_PIXEL_DIFF[precision]:
             raise ParityError(
@@ -85,7 +94,8 @@ def check_parity(onnx_path: Path, reference: InpaintingGraph, precision: str = "
                 f"prediction max abs {report.max_abs_float:.3g} (limit {TOLERANCES[precision]:g}), "
                 f"uint8 max diff {report.max_pixel_diff} (limit {MAX_PIXEL_DIFF[precision]}) on "
                 f"{report.pixels_differing} values. The export is not trustworthy; re-run with "
-                "--no-validate only to debug it.")
+                "--no-validate only to debug it."
+            )
         unmasked = np.broadcast_to(mask == 0, got_pixels.shape)
         if not np.array_equal(got_pixels[unmasked], image[unmasked]):
             raise ParityError(f"{onnx_path} changed unmasked pixels at {shape}; the composite is broken")

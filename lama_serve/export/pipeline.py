@@ -1,5 +1,6 @@
 """The export as small named steps: load checkpoint -> build module -> export ONNX ->
 validate -> record. Each step is importable and checkable alone; this module chains them."""
+
 from __future__ import annotations
 
 import time
@@ -38,8 +39,9 @@ def load_weights(arch_name: str, checkpoint: Path | None, seed: int, trust: bool
     return random_generator(arch, seed) if checkpoint is None else load_checkpoint(checkpoint, arch, trust)
 
 
-def weights_record(loaded: LoadedCheckpoint, checkpoint: Path | None,
-                   fetched: FetchedWeights | None) -> dict[str, str | None]:
+def weights_record(
+    loaded: LoadedCheckpoint, checkpoint: Path | None, fetched: FetchedWeights | None
+) -> dict[str, str | None]:
     """Which weights an export holds (export.json `weights`, shown by /api/v1/health)."""
     if fetched is not None:
         return {"name": fetched.model, "sha256": fetched.sha256, "md5": fetched.md5, "source": "fetched"}
@@ -49,9 +51,18 @@ def weights_record(loaded: LoadedCheckpoint, checkpoint: Path | None,
 
 
 def export_to_repository(
-    repository: Path, version: int = 1, *, arch: str = "tiny", checkpoint: Path | None = None,
-    seed: int = 0, precision: str = "fp32", validate: bool = True, trust_checkpoint: bool = False,
-    progress: Progress = _quiet, fetched: FetchedWeights | None = None, accuracy_check: bool = True,
+    repository: Path,
+    version: int = 1,
+    *,
+    arch: str = "tiny",
+    checkpoint: Path | None = None,
+    seed: int = 0,
+    precision: str = "fp32",
+    validate: bool = True,
+    trust_checkpoint: bool = False,
+    progress: Progress = _quiet,
+    fetched: FetchedWeights | None = None,
+    accuracy_check: bool = True,
 ) -> ExportResult:
     """Write `repository/<model>/<version>/model.onnx` and `export.json`; parity-check it.
     `fetched`: released weights from the cache (`weights.fetch`), exported instead of `checkpoint`;
@@ -81,14 +92,22 @@ def export_to_repository(
     else:
         bf16_accuracy = {"status": SKIPPED, "reason": "--no-accuracy-check"}
     metadata = {
-        "model": contract.MODEL_NAME, "version": version, "arch": arch,
-        "checkpoint_sha256": loaded.sha256, "checkpoint_source": loaded.source,
+        "model": contract.MODEL_NAME,
+        "version": version,
+        "arch": arch,
+        "checkpoint_sha256": loaded.sha256,
+        "checkpoint_source": loaded.source,
         "checkpoint_path": str(checkpoint) if checkpoint else None,
         "weights": weights_record(loaded, checkpoint, fetched),
-        "random_weights": loaded.source == "random", "seed": seed if checkpoint is None else None,
-        "precision": precision, "opset": contract.ONNX_OPSET, "torch": torch.__version__,
-        "onnx_bytes": onnx_path.stat().st_size, "validated": validate,
-        "parity": [r.to_dict() for r in reports], "bf16_accuracy": bf16_accuracy,
+        "random_weights": loaded.source == "random",
+        "seed": seed if checkpoint is None else None,
+        "precision": precision,
+        "opset": contract.ONNX_OPSET,
+        "torch": torch.__version__,
+        "onnx_bytes": onnx_path.stat().st_size,
+        "validated": validate,
+        "parity": [r.to_dict() for r in reports],
+        "bf16_accuracy": bf16_accuracy,
         "seconds": round(time.perf_counter() - started, 2),
     }
     metadata_path = ExportManifest(metadata).write(target.manifest_path(version))

@@ -4,6 +4,7 @@ A naive full-fp16 cast corrupts LaMa: activations grow over 18 residual blocks a
 angles need fp32. Here only the convolutions (the bulk of the FLOPs) compute in fp16; the
 residual stream, the DFT and its bases, the composite and I/O stay fp32.
 """
+
 from __future__ import annotations
 
 import torch

@@ -4,6 +4,7 @@
 (core.contract.PROBABILITY_MAP), so the exported ONNX graph takes the gateway's uint8 NHWC
 image and answers a float probability map [N, H, W, 1] with no code outside the graph.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -20,9 +21,14 @@ CHANNELS = (16, 32, 48, 64, 96)
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
-                         nn.ReLU(inplace=True), nn.Conv2d(cout, cout, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 class SegNet(nn.Module):
@@ -30,12 +36,14 @@ class SegNet(nn.Module):
 
     def __init__(self, channels: tuple[int, ...] = CHANNELS) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, channels[0], 3, stride=2, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels[0]), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, channels[0], 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(channels[0]),
+            nn.ReLU(inplace=True),
+        )
         inputs = (channels[0], *channels[:-1])
         self.down = nn.ModuleList(_block(cin, cout) for cin, cout in zip(inputs, channels))
-        self.up = nn.ModuleList(_block(deep + skip, skip)
-                                for deep, skip in zip(channels[:0:-1], channels[-2::-1]))
+        self.up = nn.ModuleList(_block(deep + skip, skip) for deep, skip in zip(channels[:0:-1], channels[-2::-1]))
         self.head = nn.Conv2d(channels[0], 1, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -45,8 +53,7 @@ class SegNet(nn.Module):
             skips.append(x)
         for block, skip in zip(self.up, reversed(skips[:-1])):
             x = block(torch.cat([nn.functional.interpolate(x, scale_factor=2.0, mode="nearest"), skip], 1))
-        return nn.functional.interpolate(self.head(x), scale_factor=2.0, mode="bilinear",
-                                         align_corners=False)
+        return nn.functional.interpolate(self.head(x), scale_factor=2.0, mode="bilinear", align_corners=False)
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:
@@ -74,11 +81,16 @@ def export_segmenter(net: SegNet, path: Path) -> Path:
     example = torch.zeros(1, side, side, 3, dtype=torch.uint8)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the legacy exporter warns about its own deprecation
-        torch.onnx.export(served, (example,), str(path), input_names=[image.name],
-                          output_names=[probability.name], opset_version=contract.ONNX_OPSET,
-                          dynamic_axes={image.name: image.onnx_dynamic_axes,
-                                        probability.name: probability.onnx_dynamic_axes},
-                          dynamo=False)
+        torch.onnx.export(
+            served,
+            (example,),
+            str(path),
+            input_names=[image.name],
+            output_names=[probability.name],
+            opset_version=contract.ONNX_OPSET,
+            dynamic_axes={image.name: image.onnx_dynamic_axes, probability.name: probability.onnx_dynamic_axes},
+            dynamo=False,
+        )
     return path
 
 

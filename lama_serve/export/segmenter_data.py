@@ -7,6 +7,7 @@ Two things the first recipes lacked, both seen as whole missed marks on held-out
   (dark text on dark gravel, a grey logo on grey coffee), the cases neither model fired on.
 Labels stay exact: the mask is recomputed from the recoloured blend (synth.changed_mask).
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -35,8 +36,12 @@ def recolour_low_contrast(rng: np.random.Generator, composite: synth.Composite) 
     return replace(composite, image=image, mask=synth.changed_mask(composite.clean, image), mark=mark)
 
 
-def make_pool(rng: np.random.Generator, count: int, sides: tuple[int, ...], low_contrast: float,
-              ) -> list[tuple[np.ndarray, np.ndarray]]:
+def make_pool(
+    rng: np.random.Generator,
+    count: int,
+    sides: tuple[int, ...],
+    low_contrast: float,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """`count` train-split composites of every kind (clean included), cycling through `sides`:
     (image uint8 HWC, mask bool HW) pairs; a `low_contrast` share of marks is recoloured."""
     pool = []
@@ -49,15 +54,16 @@ def make_pool(rng: np.random.Generator, count: int, sides: tuple[int, ...], low_
     return pool
 
 
-def sample_batch(rng: np.random.Generator, pool: list[tuple[np.ndarray, np.ndarray]], batch: int,
-                 crop: int) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_batch(
+    rng: np.random.Generator, pool: list[tuple[np.ndarray, np.ndarray]], batch: int, crop: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """`batch` random crops (half flipped upside down) of random pool items:
     images uint8 NHWC, masks float N1HW."""
     xs, ys = [], []
     for index in rng.integers(0, len(pool), batch):
         image, mask = pool[index]
         y, x = (int(v) for v in rng.integers(0, np.array(mask.shape) - crop + 1))
-        image, mask = image[y:y + crop, x:x + crop], mask[y:y + crop, x:x + crop]
+        image, mask = image[y : y + crop, x : x + crop], mask[y : y + crop, x : x + crop]
         if rng.random() < 0.5:
             image, mask = image[::-1], mask[::-1]
         xs.append(np.ascontiguousarray(image))

@@ -5,6 +5,7 @@ the same orthonormal rfft2/irfft2 as matrix products whose cos/sin bases are bui
 runtime size: ONNX `DFT` has no CUDA kernel in ONNX Runtime and no TensorRT support, while
 MatMul/Cos/Sin/Range/Mod export with dynamic H and W and run everywhere.
 """
+
 from __future__ import annotations
 
 import math

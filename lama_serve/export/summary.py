@@ -3,6 +3,7 @@
 Why: the loader is tested on files our tests create; this is how a user checks a real
 download (format, keys, parameters, digests, which generator it loads as) in seconds.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,8 +44,8 @@ class CheckpointSummary:
             f"file        {self.path} ({self.size:,} bytes)",
             f"format      {self.format}",
             f"keys        {self.keys} tensors",
-            f"generator   {self.generator_keys} keys under prefix {prefix}, "
-            f"{self.generator_parameters:,} parameters" if self.generator_prefix is not None
+            f"generator   {self.generator_keys} keys under prefix {prefix}, {self.generator_parameters:,} parameters"
+            if self.generator_prefix is not None
             else "generator   not found",
             f"loads as    {self.loads_as or 'nothing: see below'}",
             f"md5         {self.md5}",
@@ -67,9 +68,19 @@ def summarize(path: Path, trust: bool = False) -> CheckpointSummary:
         problem = str(error)
     known = [m.name for m in MODELS.values() if sha256 == m.sha256 or md5 == m.md5]
     return CheckpointSummary(
-        path, fmt, size, md5, sha256, len(state), prefix, len(weights),
+        path,
+        fmt,
+        size,
+        md5,
+        sha256,
+        len(state),
+        prefix,
+        len(weights),
         sum(v.numel() for k, v in weights.items() if not k.endswith(_BUFFER_SUFFIXES)),
-        loads_as, problem, known[0] if known else None)
+        loads_as,
+        problem,
+        known[0] if known else None,
+    )
 
 
 def _loads_as(weights: dict) -> tuple[str | None, str | None]:

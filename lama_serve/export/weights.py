@@ -7,6 +7,7 @@ cache folder, renamed with os.replace, under a lock file). No torch here: the fe
 before anything heavy is imported. urllib honours HTTP(S)_PROXY/NO_PROXY from the
 environment and reads file:// URLs (air-gapped copies).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -32,8 +33,10 @@ from lama_serve.export.errors import (
 Progress = Callable[[str], None]
 CHUNK_BYTES = 1 << 20
 SOCKET_TIMEOUT_S = 30.0  # per connect/read, not for the whole 200 MB
-HOW_TO_FIX = ("Check the network or proxy (HTTPS_PROXY), set LAMA_MODEL_URL to a mirror or a "
-              "file:// copy, or download the file yourself and set LAMA_CHECKPOINT.")
+HOW_TO_FIX = (
+    "Check the network or proxy (HTTPS_PROXY), set LAMA_MODEL_URL to a mirror or a "
+    "file:// copy, or download the file yourself and set LAMA_CHECKPOINT."
+)
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,12 @@ class ModelFile:
 # IOPaint's pinned LAMA_MODEL_MD5; the SHA-256 is the one published for that same file.
 MODELS: dict[str, ModelFile] = {
     "big-lama": ModelFile(
-        "big-lama", "https://github.com/Sanster/models/releases/download/add_big_lama/big-lama.pt",
-        205_669_692, "e3aa4aaa15225a33ec84f9f4bc47e500",
-        "344c77bbcb158f17dd143070d1e789f38a66c04202311ae3a258ef66667a9ea9"),
+        "big-lama",
+        "https://github.com/Sanster/models/releases/download/add_big_lama/big-lama.pt",
+        205_669_692,
+        "e3aa4aaa15225a33ec84f9f4bc47e500",
+        "344c77bbcb158f17dd143070d1e789f38a66c04202311ae3a258ef66667a9ea9",
+    ),
 }
 
 
@@ -115,8 +121,9 @@ def _locked(target: Path) -> Iterator[None]:
         target.parent.mkdir(parents=True, exist_ok=True)
         lock = (target.parent / f".{target.name}.lock").open("a")
     except OSError as error:
-        raise WeightsError(f"cannot write the weights cache {target.parent}: {error}. "
-                           "Set WEIGHTS_CACHE_DIR to a writable folder.") from error
+        raise WeightsError(
+            f"cannot write the weights cache {target.parent}: {error}. Set WEIGHTS_CACHE_DIR to a writable folder."
+        ) from error
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
@@ -152,11 +159,12 @@ def _download(model: ModelFile, out: BinaryIO, progress: Progress) -> tuple[int,
                 done += len(chunk)
                 reported = _report(progress, model.name, done, total, reported)
     except (OSError, http.client.HTTPException, ValueError) as error:  # URLError is an OSError
-        raise WeightsDownloadError(f"cannot download {model.name} from {model.url}: {error}. "
-                                   f"{HOW_TO_FIX}") from error
+        raise WeightsDownloadError(f"cannot download {model.name} from {model.url}: {error}. {HOW_TO_FIX}") from error
     if length is not None and done != int(length):
-        raise WeightsDownloadError(f"download of {model.url} stopped after {done} of {length} "
-                                   f"bytes; nothing was kept. Run it again. {HOW_TO_FIX}")
+        raise WeightsDownloadError(
+            f"download of {model.url} stopped after {done} of {length} "
+            f"bytes; nothing was kept. Run it again. {HOW_TO_FIX}"
+        )
     return done, md5.hexdigest(), sha256.hexdigest()
 
 
@@ -174,8 +182,11 @@ def _verified(model: ModelFile, path: Path, digests: tuple[int, str, str], *, re
     """Raise DigestMismatchError on the first of size, MD5, SHA-256 that differs."""
     size, md5, sha256 = digests
     source = str(path) if reused else model.url
-    for what, expected, actual in (("size", model.size, size), ("MD5", model.md5, md5),
-                                   ("SHA-256", model.sha256, sha256)):
+    for what, expected, actual in (
+        ("size", model.size, size),
+        ("MD5", model.md5, md5),
+        ("SHA-256", model.sha256, sha256),
+    ):
         if expected is not None and expected != actual:
             raise DigestMismatchError(source, what, str(expected), str(actual))
     return FetchedWeights(model.name, path, size, md5, sha256, reused)

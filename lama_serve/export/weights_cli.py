@@ -1,4 +1,5 @@
 """`lama-serve weights fetch|inspect`: put the released checkpoint in the cache, or check a file."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,22 +12,29 @@ from lama_serve.export.weights import MODELS
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "weights", help="fetch the released big-lama weights (verified, cached) or inspect a checkpoint",
-        description="See docs/export.md (Released weights).")
+        "weights",
+        help="fetch the released big-lama weights (verified, cached) or inspect a checkpoint",
+        description="See docs/export.md (Released weights).",
+    )
     commands = parser.add_subparsers(dest="weights_command", required=True)
     fetch = commands.add_parser(
-        "fetch", help="download (or reuse) the released checkpoint, verify size and digests",
+        "fetch",
+        help="download (or reuse) the released checkpoint, verify size and digests",
         description="Download into the cache and verify; LAMA_MODEL_URL, LAMA_MODEL_MD5 and "
-                    "LAMA_MODEL_SHA256 point it at a mirror or an air-gapped copy.")
+        "LAMA_MODEL_SHA256 point it at a mirror or an air-gapped copy.",
+    )
     fetch.add_argument("--model", choices=sorted(MODELS), default="big-lama")
     add_setting_flag(fetch, "--cache", "weights_cache_dir", "cache folder", Path)
     fetch.set_defaults(func=run_fetch)
     inspect = commands.add_parser(
-        "inspect", help="format, keys, parameters and digests of a checkpoint file",
-        description="Exits 0 when the file loads as a LaMa generator, 1 otherwise.")
+        "inspect",
+        help="format, keys, parameters and digests of a checkpoint file",
+        description="Exits 0 when the file loads as a LaMa generator, 1 otherwise.",
+    )
     inspect.add_argument("file", type=Path)
-    inspect.add_argument("--trust-checkpoint", action="store_true",
-                         help="allow full unpickling of a Lightning checkpoint you trust")
+    inspect.add_argument(
+        "--trust-checkpoint", action="store_true", help="allow full unpickling of a Lightning checkpoint you trust"
+    )
     inspect.set_defaults(func=run_inspect)
 
 
@@ -34,8 +42,11 @@ def run_fetch(args: argparse.Namespace) -> int:
     from lama_serve.export.weights import fetch, model_file
 
     settings = settings_from_args(args)
-    fetched = fetch(model_file(settings, args.model), settings.weights_cache_dir,
-                    progress=lambda message: print(message, file=sys.stderr, flush=True))
+    fetched = fetch(
+        model_file(settings, args.model),
+        settings.weights_cache_dir,
+        progress=lambda message: print(message, file=sys.stderr, flush=True),
+    )
     print(f"{fetched.path}\n  size {fetched.size:,} bytes\n  md5 {fetched.md5}\n  sha256 {fetched.sha256}")
     return 0
 

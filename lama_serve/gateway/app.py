@@ -122,9 +122,13 @@ def _key_routes(routers: tuple[APIRouter, ...]) -> frozenset[tuple[str, str]]:
     def needs_key(dependant: Dependant) -> bool:
         return any(dep.call is authenticate or needs_key(dep) for dep in dependant.dependencies)
 
-    return frozenset((method, route.path) for router in routers for route in router.routes
-                     if isinstance(route, APIRoute) and needs_key(route.dependant)
-                     for method in route.methods)
+    return frozenset(
+        (method, route.path)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and needs_key(route.dependant)
+        for method in route.methods
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -164,8 +168,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             services.triton = services.detection = None
 
     app = FastAPI(
-        title="LaMa watermark removal API", version="1.0.0",
-        description=DESCRIPTION + describe_limits(settings), lifespan=lifespan
+        title="LaMa watermark removal API",
+        version="1.0.0",
+        description=DESCRIPTION + describe_limits(settings),
+        lifespan=lifespan,
     )
     app.state.services = services
     install_error_handlers(app)
@@ -186,9 +192,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # outside idempotency and the body limits (they replay or raise from `receive`), inside auth
     # (a request without a valid key is refused before its body is read)
     app.add_middleware(CancelOnDisconnect)
-    app.add_middleware(AuthGate, routes=_key_routes(routers), keys=services.keys, limiter=services.limiter,
-                       anonymous=TokenBucketLimiter(settings.auth_failures_per_minute,
-                                                    settings.auth_failures_burst))
+    app.add_middleware(
+        AuthGate,
+        routes=_key_routes(routers),
+        keys=services.keys,
+        limiter=services.limiter,
+        anonymous=TokenBucketLimiter(settings.auth_failures_per_minute, settings.auth_failures_burst),
+    )
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     app.add_middleware(ResponseHeaders)
     if settings.cors_origins:

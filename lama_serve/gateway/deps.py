@@ -67,8 +67,7 @@ def require_triton(services: ServicesDep) -> TritonModel:
     if services.triton is None:
         raise unavailable("the gateway is starting or stopping", services.settings.retry_after_s)
     if services.health is not None and services.health.recovering:
-        raise unavailable("the model is being reloaded after its backend failed",
-                          services.settings.retry_after_s)
+        raise unavailable("the model is being reloaded after its backend failed", services.settings.retry_after_s)
     return services.triton
 
 
@@ -102,9 +101,7 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def authenticate(
-    request: Request, services: ServicesDep, key: Annotated[str | None, Security(_api_key_header)]
-) -> str:
+def authenticate(request: Request, services: ServicesDep, key: Annotated[str | None, Security(_api_key_header)]) -> str:
     """The caller's key id after the key check and one token of its rate limit (both done
     by guard.AuthGate before the body was read, when the app has it in front)."""
     checked = getattr(request.state, AUTH_STATE, None)

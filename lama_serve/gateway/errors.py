@@ -154,8 +154,7 @@ def job_api_error(error: JobError) -> ApiError:
 
 def unavailable(why: str, retry_after_s: int) -> ModelUnavailable:
     return ModelUnavailable(
-        f"Model unavailable: {why}. Retry after {retry_after_s} s; "
-        "if it persists the operator should check Triton.",
+        f"Model unavailable: {why}. Retry after {retry_after_s} s; if it persists the operator should check Triton.",
         headers={"Retry-After": str(retry_after_s)},
     )
 
@@ -188,8 +187,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):
         raise TypeError(f"unexpected exception {type(exc).__name__}")
     problems = "; ".join(
-        f"{'.'.join(str(part) for part in err.get('loc', ()))}: {err.get('msg', 'invalid')}"
-        for err in exc.errors()
+        f"{'.'.join(str(part) for part in err.get('loc', ()))}: {err.get('msg', 'invalid')}" for err in exc.errors()
     )
     return error_response(HTTPStatus.BAD_REQUEST, f"Invalid request: {problems}")
 

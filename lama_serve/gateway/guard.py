@@ -6,6 +6,7 @@ ends in 408 after BODY_READ_TIMEOUT_S.
 Pure ASGI, in front of the routes: FastAPI dependencies run only after the multipart body
 has been read and spooled, which is what made a 20 MB anonymous upload expensive.
 """
+
 from __future__ import annotations
 
 import anyio
@@ -24,8 +25,14 @@ AUTH_STATE = "api_key_id"
 class AuthGate:
     """401/429 from the headers alone; the connection is then closed with the body unread."""
 
-    def __init__(self, app: ASGIApp, routes: frozenset[tuple[str, str]], keys: KeyStore,
-                 limiter: TokenBucketLimiter, anonymous: TokenBucketLimiter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        routes: frozenset[tuple[str, str]],
+        keys: KeyStore,
+        limiter: TokenBucketLimiter,
+        anonymous: TokenBucketLimiter,
+    ) -> None:
         """`routes`: (method, path) of the routes that need a key; `limiter`: per key; `anonymous`: failed
         authentications per client address."""
         self.app, self._routes, self._keys = app, routes, keys
@@ -37,8 +44,9 @@ class AuthGate:
         except Unauthorized:
             address = (scope.get("client") or ("unknown", 0))[0]
             if self._anonymous.enabled and self._anonymous.acquire(f"ip:{address}").retry_after:
-                raise RateLimited("Too many requests without a valid API key from this address; "
-                                  "send a valid X-API-Key.") from None
+                raise RateLimited(
+                    "Too many requests without a valid API key from this address; send a valid X-API-Key."
+                ) from None
             raise
         if self._limiter.enabled:
             state = self._limiter.acquire(caller)
@@ -77,6 +85,8 @@ class BodyReadTimeout:
             except TimeoutError:
                 raise RequestTimeout(
                     f"The request body stopped arriving for {self._timeout_s:g} s (is Content-Length "
-                    "right?); send the whole body.", headers={"Connection": "close"}) from None
+                    "right?); send the whole body.",
+                    headers={"Connection": "close"},
+                ) from None
 
         await self.app(scope, timed_receive, send)

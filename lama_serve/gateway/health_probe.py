@@ -8,6 +8,7 @@ still lists the model, the model is loaded again through the repository API
 (`TritonControl.reload`, needs TRITON_ADMIN_KEY), with backoff; meanwhile inference
 answers 503 + Retry-After at once instead of waiting for Triton to fail.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,9 +38,15 @@ class Health:
 class HealthProbe:
     """Cached health of one model; reloads it (via `reload`) when its backend cannot infer."""
 
-    def __init__(self, triton: TritonModel, *, cache_s: float, backoff: Backoff,
-                 reload: Callable[[], list[str]] | None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        triton: TritonModel,
+        *,
+        cache_s: float,
+        backoff: Backoff,
+        reload: Callable[[], list[str]] | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`reload`: blocking unload+load of the model, returns the versions (None: no admin
         key, the operator must reload by hand)."""
         self._triton, self._cache_s, self._backoff, self._reload = triton, cache_s, backoff, reload
@@ -76,13 +83,17 @@ class HealthProbe:
             return Health(status)
         log.error("health probe: the model is loaded but cannot infer (%s)", failure)
         self._start_recovery()
-        return Health(ModelStatus(ready=False, device=status.device),
-                      f"the model is loaded but its backend cannot infer ({failure})")
+        return Health(
+            ModelStatus(ready=False, device=status.device),
+            f"the model is loaded but its backend cannot infer ({failure})",
+        )
 
     def _start_recovery(self) -> None:
         if self._reload is None:
-            log.error("cannot reload the model: set TRITON_ADMIN_KEY so the gateway may use "
-                      "Triton's repository API (or reload it by hand)")
+            log.error(
+                "cannot reload the model: set TRITON_ADMIN_KEY so the gateway may use "
+                "Triton's repository API (or reload it by hand)"
+            )
         elif not self.recovering:
             self._recovery = asyncio.create_task(self._recover(self._reload))
 
@@ -99,8 +110,11 @@ class HealthProbe:
                 continue
             self._backoff.reset()
             self._checked_at = 0.0  # the next check probes again
-            log.warning("model reloaded (versions %s) in %.1f s after its backend failed",
-                        versions or "latest", self._clock() - started)
+            log.warning(
+                "model reloaded (versions %s) in %.1f s after its backend failed",
+                versions or "latest",
+                self._clock() - started,
+            )
             return
 
 
@@ -108,13 +122,20 @@ def build_health_probe(settings: Settings, triton: TritonModel) -> HealthProbe:
     """The app's probe; it can reload the model only with TRITON_ADMIN_KEY set."""
 
     def reload() -> list[str]:
-        control = TritonControl(settings.effective_triton_url, settings.admin_headers,
-                                model=settings.model_name, timeout_s=settings.rollout_ready_timeout_s)
+        control = TritonControl(
+            settings.effective_triton_url,
+            settings.admin_headers,
+            model=settings.model_name,
+            timeout_s=settings.rollout_ready_timeout_s,
+        )
         try:
             return control.reload()
         finally:
             control.close()
 
-    return HealthProbe(triton, cache_s=settings.health_cache_s,
-                       backoff=Backoff(settings.recovery_backoff_s, settings.recovery_backoff_max_s),
-                       reload=reload if settings.triton_admin_key else None)
+    return HealthProbe(
+        triton,
+        cache_s=settings.health_cache_s,
+        backoff=Backoff(settings.recovery_backoff_s, settings.recovery_backoff_max_s),
+        reload=reload if settings.triton_admin_key else None,
+    )

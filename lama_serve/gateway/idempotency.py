@@ -4,6 +4,7 @@ A pure ASGI middleware inside the body-size limit, so every POST route gets it w
 line of its own. The owner is the key id of X-API-Key; a response the caller cannot have
 meant to keep (401, 429, 5xx) is not stored, so a retry runs again.
 """
+
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,13 +42,15 @@ class IdempotencyMiddleware:
             return
         if len(key) > MAX_KEY_LENGTH:
             await error_response(400, f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters")(
-                scope, receive, send)
+                scope, receive, send
+            )
             return
         body = await _read_body(receive)
         owner = key_id(api_key)
         try:
             stored = await jobs.idempotency.begin(
-                owner, key, fingerprint("POST", scope["path"], canonical_body(_header(scope, b"content-type"), body)))
+                owner, key, fingerprint("POST", scope["path"], canonical_body(_header(scope, b"content-type"), body))
+            )
         except JobError as exc:
             error = job_api_error(exc)
             await error_response(error.status_code, str(error.detail))(scope, receive, send)

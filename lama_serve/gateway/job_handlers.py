@@ -76,7 +76,8 @@ def uploads_from(inputs: dict[str, bytes], filenames: dict[str, str | None]) -> 
     for name, filename in filenames.items():
         data = inputs[name]
         uploads.setdefault(name.rsplit(".", 1)[0], []).append(
-            UploadFile(io.BytesIO(data), size=len(data), filename=filename))
+            UploadFile(io.BytesIO(data), size=len(data), filename=filename)
+        )
     return uploads
 
 

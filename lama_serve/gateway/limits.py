@@ -1,5 +1,6 @@
 """The request limits as clients read them in the OpenAPI description, from Settings (where
 every limit is defined) and the memory budget (inpaint/budget.py)."""
+
 from __future__ import annotations
 
 import math

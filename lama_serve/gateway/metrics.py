@@ -41,9 +41,7 @@ class GatewayMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.in_flight = Gauge(
-            "lama_gateway_in_flight_requests", "Requests being served now.", registry=self.registry
-        )
+        self.in_flight = Gauge("lama_gateway_in_flight_requests", "Requests being served now.", registry=self.registry)
         self.payload = Histogram(
             "lama_gateway_payload_bytes",
             "Image bytes received (image + mask) and sent.",

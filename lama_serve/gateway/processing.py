@@ -54,12 +54,13 @@ def reserve(meter: Meter, windows: list[tiling.Window], what: str) -> None:
 
 
 async def infer_all(
-    triton: TritonModel, tiles: list[tuple[np.ndarray, np.ndarray]], version: str | None,
+    triton: TritonModel,
+    tiles: list[tuple[np.ndarray, np.ndarray]],
+    version: str | None,
     timeout_s: float | None = None,
 ) -> list[Inpainted]:
     """All tiles at once, so equal shapes meet in Triton's batcher; all share the request's deadline."""
-    return await gather_or_cancel(
-        triton.infer(img[None], m[None, ..., None], version, timeout_s) for img, m in tiles)
+    return await gather_or_cancel(triton.infer(img[None], m[None, ..., None], version, timeout_s) for img, m in tiles)
 
 
 def inference_deadline(settings: Settings, windows: list[Window]) -> float:
@@ -70,7 +71,8 @@ def inference_deadline(settings: Settings, windows: list[Window]) -> float:
             f"This request would send {pixels / cost.MEGAPIXEL:.1f} megapixels to the model, about "
             f"{cost.estimated_seconds(pixels, time):.0f} s of work (at most {time.max_estimated_s:g} s "
             "is accepted). Send hd_strategy=crop (only windows around the mask are inpainted), or a "
-            "smaller image.")
+            "smaller image."
+        )
     return cost.deadline_seconds(pixels, time)
 
 
@@ -132,14 +134,11 @@ async def inpaint_loaded(
         windows = await to_thread.run_sync(plan, settings, strategy, shape, mask)
         deadline_s = inference_deadline(settings, windows)
         reserve(meter or Meter(Budget.from_settings(settings)), windows, f"`{strategy}` on {decoded.size_label}")
-        tiles = await to_thread.run_sync(
-            lambda: [tiling.extract(decoded.rgb, mask, window) for window in windows]
-        )
+        tiles = await to_thread.run_sync(lambda: [tiling.extract(decoded.rgb, mask, window) for window in windows])
     with metrics.stage("triton"):
         results = await infer_all(triton, tiles, version, deadline_s)
     with metrics.stage("encode"):
-        blended = await to_thread.run_sync(
-            assemble, decoded, mask, windows, [r.pixels for r in results])
+        blended = await to_thread.run_sync(assemble, decoded, mask, windows, [r.pixels for r in results])
         encoded = await to_thread.run_sync(
             imaging.encode, blended, decoded.alpha, fmt, settings.png_compress_level, settings.lossy_quality
         )

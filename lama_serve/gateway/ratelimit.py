@@ -81,8 +81,11 @@ class TokenBucketLimiter:
         if now - self._pruned < refill_s:
             return
         self._pruned = now
-        self._buckets = {key: bucket for key, bucket in self._buckets.items()
-                         if bucket.tokens + (now - bucket.updated) * self._rate < self._burst}
+        self._buckets = {
+            key: bucket
+            for key, bucket in self._buckets.items()
+            if bucket.tokens + (now - bucket.updated) * self._rate < self._burst
+        }
 
 
 def raise_if_limited(state: RateLimitState) -> None:

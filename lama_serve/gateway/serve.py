@@ -1,5 +1,6 @@
 """Run the gateway under uvicorn with the connection limits from Settings, the one way both
 `lama-serve up` and the gateway image start it (`python -m lama_serve.gateway.serve`)."""
+
 from __future__ import annotations
 
 from typing import Any

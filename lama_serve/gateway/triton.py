@@ -45,17 +45,26 @@ class TritonModel:
     """Calls one model on one Triton server; every failure leaves as an `ApiError`."""
 
     def __init__(
-        self, url: str, model: str, version: str, timeout_s: float, probe_timeout_s: float, retry_after_s: int,
-        longest_timeout_s: float | None = None, headers: dict[str, str] | None = None,
-        high_priority_max_pixels: int = 0, grpc_url: str | None = None,
+        self,
+        url: str,
+        model: str,
+        version: str,
+        timeout_s: float,
+        probe_timeout_s: float,
+        retry_after_s: int,
+        longest_timeout_s: float | None = None,
+        headers: dict[str, str] | None = None,
+        high_priority_max_pixels: int = 0,
+        grpc_url: str | None = None,
     ) -> None:
         """`timeout_s`: the default deadline of a call; `longest_timeout_s`: the longest one a
         caller may pass to `infer` (the HTTP client's backstop), default `timeout_s`; `headers`:
         sent with every call (the key of a Triton that restricts inference);
         `high_priority_max_pixels`: calls this small jump Triton's queue (`priority_for`);
         `grpc_url`: infer over gRPC, so that calls the gateway gives up on are cancelled in Triton."""
-        self._triton = AsyncTriton(url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), headers=headers,
-                                   grpc_url=grpc_url)
+        self._triton = AsyncTriton(
+            url, timeout_s=max(timeout_s, longest_timeout_s or 0.0), headers=headers, grpc_url=grpc_url
+        )
         self._high_priority_max_pixels = high_priority_max_pixels
         self._large_calls = anyio.Semaphore(1)
         self._model, self._version = model, version
@@ -77,8 +86,9 @@ class TritonModel:
         the default) is the request's deadline, scaled to its pixels (inpaint/cost.py)."""
         version = self._version if version is None else version
         try:
-            result = await self._within_deadline(self._model, version, inpainting_inputs(image, mask),
-                                                 timeout_s=timeout_s)
+            result = await self._within_deadline(
+                self._model, version, inpainting_inputs(image, mask), timeout_s=timeout_s
+            )
         except TritonError as exc:
             raise self._api_error(exc) from exc
         return Inpainted(result.arrays[INPAINTED.name][0], result.model_version)
@@ -104,9 +114,15 @@ class TritonModel:
         except (TimeoutError, TritonError):
             return None
 
-    async def _within_deadline(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
-                               outputs: tuple[TensorSpec, ...] = OUTPUTS, *,
-                               timeout_s: float | None = None) -> Outputs:
+    async def _within_deadline(
+        self,
+        model: str,
+        version: str,
+        arrays: Mapping[TensorSpec, np.ndarray],
+        outputs: tuple[TensorSpec, ...] = OUTPUTS,
+        *,
+        timeout_s: float | None = None,
+    ) -> Outputs:
         """One Triton call under `timeout_s` (None: the default deadline); a TritonTimeout after it."""
         timeout_s = self._timeout_s if timeout_s is None else timeout_s
         priority = priority_for(arrays, self._high_priority_max_pixels)
@@ -116,12 +132,12 @@ class TritonModel:
             with anyio.fail_after(timeout_s):
                 async with self._large_calls if one_at_a_time else contextlib.nullcontext():
                     # what is left of the deadline after waiting for the large-call slot
-                    return await self._triton.infer(model, version, arrays, outputs, priority,
-                                                    deadline_s=deadline - anyio.current_time())
+                    return await self._triton.infer(
+                        model, version, arrays, outputs, priority, deadline_s=deadline - anyio.current_time()
+                    )
         except TimeoutError as exc:
             raise TritonTimeout(
-                f"Inference took longer than {timeout_s:g} s; retry with a smaller image, "
-                "hd_strategy=crop or later."
+                f"Inference took longer than {timeout_s:g} s; retry with a smaller image, hd_strategy=crop or later."
             ) from exc
 
     async def probe(self) -> TritonError | None:
@@ -131,8 +147,9 @@ class TritonModel:
         mask = np.full((1, MIN_SIDE, MIN_SIDE, 1), 255, np.uint8)
         try:
             with anyio.fail_after(self._probe_timeout_s):
-                await self._triton.infer(self._model, self._version, inpainting_inputs(image, mask),
-                                         priority=HIGH_PRIORITY)
+                await self._triton.infer(
+                    self._model, self._version, inpainting_inputs(image, mask), priority=HIGH_PRIORITY
+                )
         except TimeoutError:
             return TritonTimeout(f"the probe inference took over {self._probe_timeout_s:g} s")
         except TritonError as exc:
@@ -152,9 +169,7 @@ class TritonModel:
         except (TimeoutError, TritonError) as exc:
             log.info("Triton readiness probe failed: %s", exc)
             return ModelStatus(ready=False)
-        return ModelStatus(
-            ready=True, version=self._serving_version(metadata), device=device_from_config(config)
-        )
+        return ModelStatus(ready=True, version=self._serving_version(metadata), device=device_from_config(config))
 
     def _serving_version(self, metadata: dict) -> str | None:
         """The pinned version, else the newest loaded one (Triton's default `latest` policy)."""

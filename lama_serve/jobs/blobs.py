@@ -1,4 +1,5 @@
 """Input and result bytes of jobs as files, written atomically (temp file + rename)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Sends due outbox deliveries, retrying on the settings' schedule until delivered."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,8 +61,13 @@ class Dispatcher:
             log.warning("dropping webhook %s: %s", delivery.id, exc.detail)
             await self._outbox.remove(delivery.id)
             return
-        outcome = await send(session, delivery, self._secrets.signing(delivery.owner),
-                             settings.webhook_timeout_s, settings.webhook_max_response_bytes)
+        outcome = await send(
+            session,
+            delivery,
+            self._secrets.signing(delivery.owner),
+            settings.webhook_timeout_s,
+            settings.webhook_max_response_bytes,
+        )
         if outcome.delivered:
             await self._outbox.remove(delivery.id)
         elif outcome.gone:

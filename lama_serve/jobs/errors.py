@@ -1,5 +1,6 @@
 """Domain errors of the jobs package. The gateway maps each to its HTTP status in its one
 error table (`gateway.errors.job_api_error`); this package knows nothing of HTTP."""
+
 from __future__ import annotations
 
 from lama_serve.core.errors import LamaServeError

@@ -3,6 +3,7 @@
 `begin` reserves the key atomically (SQLite INSERT OR IGNORE / Redis SET NX), so two
 concurrent requests with one key cannot both run: the second gets IdempotencyInFlight.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,11 +47,11 @@ class StoredResponse:
 
 def _check(fingerprint_now: str, stored_fingerprint: str, state: str) -> StoredResponse:
     if stored_fingerprint != fingerprint_now:
-        raise IdempotencyMismatch("this Idempotency-Key was used with a different request; "
-                                  "use a new key for a new request")
+        raise IdempotencyMismatch(
+            "this Idempotency-Key was used with a different request; use a new key for a new request"
+        )
     if state == _RUNNING:
-        raise IdempotencyInFlight("a request with this Idempotency-Key is still running; "
-                                  "retry when it has finished")
+        raise IdempotencyInFlight("a request with this Idempotency-Key is still running; retry when it has finished")
     return StoredResponse.loads(state)
 
 
@@ -70,8 +71,10 @@ class IdempotencyStore(Protocol):
 class SqliteIdempotency:
     def __init__(self, directory: Path, ttl_s: float) -> None:
         self._db = connect(directory / "jobs.sqlite3")
-        self._db.execute("CREATE TABLE IF NOT EXISTS idempotency (owner TEXT, key TEXT, fingerprint TEXT,"
-                         " state TEXT, expires REAL, PRIMARY KEY (owner, key))")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS idempotency (owner TEXT, key TEXT, fingerprint TEXT,"
+            " state TEXT, expires REAL, PRIMARY KEY (owner, key))"
+        )
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
 
@@ -79,6 +82,7 @@ class SqliteIdempotency:
         def run() -> list[tuple]:
             with self._lock:
                 return self._db.execute(query, args).fetchall()
+
         return await asyncio.to_thread(run)
 
     async def begin(self, owner: str, key: str, fingerprint: str) -> StoredResponse | None:
@@ -86,16 +90,17 @@ class SqliteIdempotency:
         await self._sql("DELETE FROM idempotency WHERE expires<=?", (now,))
         inserted = await self._sql(
             "INSERT OR IGNORE INTO idempotency VALUES (?,?,?,?,?) RETURNING 1",
-            (owner, key, fingerprint, _RUNNING, now + self._ttl_s))
+            (owner, key, fingerprint, _RUNNING, now + self._ttl_s),
+        )
         if inserted:
             return None
         ((stored, state),) = await self._sql(
-            "SELECT fingerprint, state FROM idempotency WHERE owner=? AND key=?", (owner, key))
+            "SELECT fingerprint, state FROM idempotency WHERE owner=? AND key=?", (owner, key)
+        )
         return _check(fingerprint, stored, state)
 
     async def complete(self, owner: str, key: str, response: StoredResponse) -> None:
-        await self._sql("UPDATE idempotency SET state=? WHERE owner=? AND key=?",
-                        (response.dumps(), owner, key))
+        await self._sql("UPDATE idempotency SET state=? WHERE owner=? AND key=?", (response.dumps(), owner, key))
 
     async def abandon(self, owner: str, key: str) -> None:
         await self._sql("DELETE FROM idempotency WHERE owner=? AND key=? AND state=?", (owner, key, _RUNNING))

@@ -1,4 +1,5 @@
 """The job record, its JSON object (Replicate-style) and the processor contract."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,13 +74,19 @@ class Job:
         """The job object of the API (no owner, no params)."""
         base = f"{JOBS_PATH}/{self.id}"
         return {
-            "id": self.id, "kind": self.kind, "status": self.status.value,
-            "created_at": self.created_at, "started_at": self.started_at,
-            "completed_at": self.completed_at, "error": self.error,
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status.value,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "completed_at": self.completed_at,
+            "error": self.error,
             "metrics": {"processing_seconds": self.processing_seconds},
             "urls": {"get": base, "result": f"{base}/result", "cancel": f"{base}/cancel"},
-            "webhook": self.webhook, "webhook_events": list(self.webhook_events),
-            "result_media_type": self.media_type, "expires_at": self.expires_at,
+            "webhook": self.webhook,
+            "webhook_events": list(self.webhook_events),
+            "result_media_type": self.media_type,
+            "expires_at": self.expires_at,
         }
 
     def dumps(self) -> str:

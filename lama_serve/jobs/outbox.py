@@ -1,6 +1,7 @@
 """Durable webhook outbox: a delivery is persisted before it is sent, so every event reaches
 its receiver at least once across restarts. Claims are leases: a delivery whose sender died
 becomes due again when its lease ends."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,29 +54,35 @@ class SqliteOutbox:
         self._db.executescript(
             "CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, due REAL NOT NULL, record TEXT NOT NULL);"
             "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due);"
-            "CREATE TABLE IF NOT EXISTS disabled_urls (url TEXT PRIMARY KEY);")
+            "CREATE TABLE IF NOT EXISTS disabled_urls (url TEXT PRIMARY KEY);"
+        )
         self._lock = threading.Lock()
 
     async def _sql(self, query: str, args: tuple = ()) -> list[tuple]:
         def run() -> list[tuple]:
             with self._lock:
                 return self._db.execute(query, args).fetchall()
+
         return await asyncio.to_thread(run)
 
     async def add(self, delivery: Delivery) -> None:
-        await self._sql("INSERT OR REPLACE INTO outbox VALUES (?,?,?)",
-                        (delivery.id, delivery.due, json.dumps(asdict(delivery))))
+        await self._sql(
+            "INSERT OR REPLACE INTO outbox VALUES (?,?,?)", (delivery.id, delivery.due, json.dumps(asdict(delivery)))
+        )
 
     async def claim_due(self, limit: int) -> list[Delivery]:
         now = time.time()
         rows = await self._sql(
             "UPDATE outbox SET due=? WHERE id IN (SELECT id FROM outbox WHERE due<=? ORDER BY due LIMIT ?)"
-            " RETURNING record", (now + LEASE_S, now, limit))
+            " RETURNING record",
+            (now + LEASE_S, now, limit),
+        )
         return [Delivery(**json.loads(record)) for (record,) in rows]
 
     async def reschedule(self, delivery: Delivery) -> None:
-        await self._sql("UPDATE outbox SET due=?, record=? WHERE id=?",
-                        (delivery.due, json.dumps(asdict(delivery)), delivery.id))
+        await self._sql(
+            "UPDATE outbox SET due=?, record=? WHERE id=?", (delivery.due, json.dumps(asdict(delivery)), delivery.id)
+        )
 
     async def remove(self, delivery_id: str) -> None:
         await self._sql("DELETE FROM outbox WHERE id=?", (delivery_id,))

@@ -5,6 +5,7 @@ acknowledges with XACK when the job is final, and takes over jobs whose worker s
 renewing its claim (a dead replica) with XAUTOCLAIM. Status changes are Lua compare-and-set.
 Results and inputs expire with Redis TTLs; job records live twice as long (410, then 404).
 """
+
 from __future__ import annotations
 
 import os
@@ -65,8 +66,10 @@ class RedisJobStore:
     async def submit(self, job: Job, inputs: dict[str, bytes], max_active: int) -> None:
         active = _key("active", job.owner)
         if not await self._reserve(keys=[active], args=[max_active, job.id]):
-            raise TooManyJobs(f"this key already has {max_active} queued or running jobs (the limit); "
-                              "wait for some to finish or cancel them")
+            raise TooManyJobs(
+                f"this key already has {max_active} queued or running jobs (the limit); "
+                "wait for some to finish or cancel them"
+            )
         order = await self._redis.incr(PREFIX + "seq")  # list order; timestamps can tie
         async with self._redis.pipeline(transaction=True) as pipe:
             if inputs:
@@ -94,10 +97,12 @@ class RedisJobStore:
     async def claim(self, wait_s: float) -> Job | None:
         await self._ensure_group()
         _, taken, _ = await self._redis.xautoclaim(
-            STREAM, GROUP, self._consumer, self._idle_ms, start_id="0-0", count=1)
+            STREAM, GROUP, self._consumer, self._idle_ms, start_id="0-0", count=1
+        )
         if not taken:
             answer = await self._redis.xreadgroup(
-                GROUP, self._consumer, {STREAM: ">"}, count=1, block=max(1, int(wait_s * 1000)))
+                GROUP, self._consumer, {STREAM: ">"}, count=1, block=max(1, int(wait_s * 1000))
+            )
             taken = answer[0][1] if answer else []
         for message_id, fields in taken:
             job = await self.get(fields[b"id"].decode())
@@ -163,4 +168,3 @@ class RedisJobStore:
 
     async def close(self) -> None:
         await self._redis.aclose()
-

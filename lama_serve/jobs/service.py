@@ -3,6 +3,7 @@
 `open_jobs(settings, processor)` builds the backend chosen by JOBS_BACKEND and, when a
 processor is given, runs the worker pool and the webhook dispatcher until closed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,21 +37,39 @@ def webhook_secrets(settings: Settings) -> WebhookSecrets:
 
 def _backend(settings: Settings) -> tuple[JobStore, Outbox, IdempotencyStore]:
     if settings.jobs_backend == "redis":
-        return (RedisJobStore(settings.redis_url, settings.job_result_ttl_s, settings.jobs_claim_idle_s),
-                RedisOutbox(settings.redis_url), RedisIdempotency(settings.redis_url, settings.idempotency_ttl_s))
-    return (SqliteJobStore(settings.jobs_dir, settings.job_result_ttl_s),
-            SqliteOutbox(settings.jobs_dir), SqliteIdempotency(settings.jobs_dir, settings.idempotency_ttl_s))
+        return (
+            RedisJobStore(settings.redis_url, settings.job_result_ttl_s, settings.jobs_claim_idle_s),
+            RedisOutbox(settings.redis_url),
+            RedisIdempotency(settings.redis_url, settings.idempotency_ttl_s),
+        )
+    return (
+        SqliteJobStore(settings.jobs_dir, settings.job_result_ttl_s),
+        SqliteOutbox(settings.jobs_dir),
+        SqliteIdempotency(settings.jobs_dir, settings.idempotency_ttl_s),
+    )
 
 
 class JobService:
-    def __init__(self, settings: Settings, store: JobStore, dispatcher: Dispatcher,
-                 idempotency: IdempotencyStore, pool: WorkerPool | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        dispatcher: Dispatcher,
+        idempotency: IdempotencyStore,
+        pool: WorkerPool | None,
+    ) -> None:
         self.settings, self.store, self.idempotency = settings, store, idempotency
         self._dispatcher, self._pool = dispatcher, pool
 
-    async def submit(self, owner: str, kind: Kind, inputs: dict[str, bytes], params: dict[str, Any],
-                     webhook: str | None = None,
-                     webhook_events: tuple[WebhookEvent, ...] = DEFAULT_EVENTS) -> Job:
+    async def submit(
+        self,
+        owner: str,
+        kind: Kind,
+        inputs: dict[str, bytes],
+        params: dict[str, Any],
+        webhook: str | None = None,
+        webhook_events: tuple[WebhookEvent, ...] = DEFAULT_EVENTS,
+    ) -> Job:
         """Persist and enqueue a job; WebhookRefused (422) or TooManyJobs (429) first."""
         unknown = set(webhook_events) - set(EVENTS)
         if unknown or not webhook_events:
@@ -111,8 +130,14 @@ async def open_jobs(settings: Settings, processor: Processor | None) -> AsyncIte
     tasks: list[asyncio.Task] = []
     if processor is not None:
         await store.resume()
-        pool = WorkerPool(store, processor, dispatcher, settings.jobs_concurrency,
-                          renew_s=settings.jobs_claim_idle_s / 3, transient_retries=settings.jobs_transient_retries)
+        pool = WorkerPool(
+            store,
+            processor,
+            dispatcher,
+            settings.jobs_concurrency,
+            renew_s=settings.jobs_claim_idle_s / 3,
+            transient_retries=settings.jobs_transient_retries,
+        )
         pool.start()
         tasks = [asyncio.create_task(dispatcher.run()), asyncio.create_task(expire_loop(store))]
     try:

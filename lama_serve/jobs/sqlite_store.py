@@ -3,6 +3,7 @@
 One process owns the queue: workers wait on an in-process event, and jobs left
 `processing` by a dead process are requeued at the next start (`resume`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,16 +46,19 @@ class SqliteJobStore:
 
     async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
         """SQLite and file I/O off the event loop, one at a time."""
+
         def locked():  # type: ignore[no-untyped-def]
             with self._lock:
                 return fn(*args)
+
         return await asyncio.to_thread(locked)
 
     def _save(self, job: Job, expected: tuple[str, ...]) -> bool:
         marks = ",".join("?" * len(expected))
         cursor = self._db.execute(
             f"UPDATE jobs SET status=?, expires_at=?, record=? WHERE id=? AND status IN ({marks})",
-            (job.status.value, job.expires_at, job.dumps(), job.id, *expected))
+            (job.status.value, job.expires_at, job.dumps(), job.id, *expected),
+        )
         return cursor.rowcount == 1
 
     async def submit(self, job: Job, inputs: dict[str, bytes], max_active: int) -> None:
@@ -63,30 +67,38 @@ class SqliteJobStore:
                 "SELECT COUNT(*) FROM jobs WHERE owner=? AND status IN (?,?)", (job.owner, *_ACTIVE)
             ).fetchone()
             if active >= max_active:
-                raise TooManyJobs(f"this key already has {active} queued or running jobs (the limit); "
-                                  "wait for some to finish or cancel them")
+                raise TooManyJobs(
+                    f"this key already has {active} queued or running jobs (the limit); "
+                    "wait for some to finish or cancel them"
+                )
             self._blobs.write_inputs(job.id, inputs)
-            self._db.execute("INSERT INTO jobs (id, owner, status, record) VALUES (?,?,?,?)",
-                             (job.id, job.owner, job.status.value, job.dumps()))
+            self._db.execute(
+                "INSERT INTO jobs (id, owner, status, record) VALUES (?,?,?,?)",
+                (job.id, job.owner, job.status.value, job.dumps()),
+            )
+
         await self._run(insert)
         self._wakeup.set()
 
     async def get(self, job_id: str) -> Job | None:
-        row = await self._run(lambda: self._db.execute(
-            "SELECT record FROM jobs WHERE id=?", (job_id,)).fetchone())
+        row = await self._run(lambda: self._db.execute("SELECT record FROM jobs WHERE id=?", (job_id,)).fetchone())
         return Job.loads(row[0]) if row else None
 
     async def list(self, owner: str, limit: int, cursor: str | None) -> tuple[list[Job], str | None]:
         before = int(cursor) if cursor and cursor.isdigit() else 2**62
-        rows = await self._run(lambda: self._db.execute(
-            "SELECT seq, record FROM jobs WHERE owner=? AND seq<? ORDER BY seq DESC LIMIT ?",
-            (owner, before, limit + 1)).fetchall())
+        rows = await self._run(
+            lambda: self._db.execute(
+                "SELECT seq, record FROM jobs WHERE owner=? AND seq<? ORDER BY seq DESC LIMIT ?",
+                (owner, before, limit + 1),
+            ).fetchall()
+        )
         following = str(rows[limit - 1][0]) if len(rows) > limit else None
         return [Job.loads(record) for _, record in rows[:limit]], following
 
     def _claim_one(self) -> Job | None:
-        row = self._db.execute("SELECT record FROM jobs WHERE status=? ORDER BY seq LIMIT 1",
-                               (Status.QUEUED.value,)).fetchone()
+        row = self._db.execute(
+            "SELECT record FROM jobs WHERE status=? ORDER BY seq LIMIT 1", (Status.QUEUED.value,)
+        ).fetchone()
         if row is None:
             return None
         job = Job.loads(row[0])
@@ -117,6 +129,7 @@ class SqliteJobStore:
             if result is not None:
                 self._blobs.write_result(job.id, result.body)
             return self._save(job, (Status.PROCESSING.value,))
+
         return await self._run(store)
 
     async def cancel(self, job_id: str) -> Job | None:
@@ -131,6 +144,7 @@ class SqliteJobStore:
             job.expires_at = expiry_iso(self._ttl_s)
             self._save(job, _ACTIVE)
             return job
+
         return await self._run(cancel)
 
     async def result(self, job_id: str) -> bytes | None:
@@ -138,18 +152,23 @@ class SqliteJobStore:
 
     async def expire(self) -> int:
         def clean() -> int:
-            rows = self._db.execute("SELECT id FROM jobs WHERE cleaned=0 AND expires_at<=?",
-                                    (now_iso(),)).fetchall()
+            rows = self._db.execute("SELECT id FROM jobs WHERE cleaned=0 AND expires_at<=?", (now_iso(),)).fetchall()
             for (job_id,) in rows:
                 self._blobs.delete(job_id)
                 self._db.execute("UPDATE jobs SET cleaned=1 WHERE id=?", (job_id,))
             return len(rows)
+
         return await self._run(clean)
 
     async def resume(self) -> int:
-        count = await self._run(lambda: self._db.execute(
-            "UPDATE jobs SET status=?, record=json_set(record, '$.status', ?) WHERE status=?",
-            (Status.QUEUED.value, Status.QUEUED.value, Status.PROCESSING.value)).rowcount)
+        count = await self._run(
+            lambda: (
+                self._db.execute(
+                    "UPDATE jobs SET status=?, record=json_set(record, '$.status', ?) WHERE status=?",
+                    (Status.QUEUED.value, Status.QUEUED.value, Status.PROCESSING.value),
+                ).rowcount
+            )
+        )
         self._wakeup.set()
         return count
 

@@ -2,6 +2,7 @@
 
 Checked when a job is submitted (400) and again before every delivery, since DNS can
 answer differently later (rebinding)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,9 +20,14 @@ def refused_reason(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    for reason, flag in (("loopback", ip.is_loopback), ("link-local", ip.is_link_local),
-                         ("multicast", ip.is_multicast), ("unspecified", ip.is_unspecified),
-                         ("private", ip.is_private), ("reserved", ip.is_reserved)):
+    for reason, flag in (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("unspecified", ip.is_unspecified),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+    ):
         if flag:
             return reason
     return None

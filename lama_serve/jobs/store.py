@@ -1,4 +1,5 @@
 """The one small interface both job backends (SQLite + files, Redis) implement."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -2,6 +2,7 @@
 
 Rotation keeps the previous secret for a grace period, and deliveries are signed with
 both meanwhile, so receivers can switch secrets without dropping an event."""
+
 from __future__ import annotations
 
 import base64

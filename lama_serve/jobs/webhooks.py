@@ -1,4 +1,5 @@
 """Standard Webhooks deliveries: thin event bodies, signed headers, one HTTP attempt."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,12 @@ from standardwebhooks import Webhook
 from lama_serve.jobs.model import Job, Status, WebhookEvent, now_iso
 from lama_serve.jobs.outbox import Delivery
 
-EVENT_TYPES = {Status.PROCESSING: "job.started", Status.SUCCEEDED: "job.succeeded",
-               Status.FAILED: "job.failed", Status.CANCELED: "job.canceled"}
+EVENT_TYPES = {
+    Status.PROCESSING: "job.started",
+    Status.SUCCEEDED: "job.succeeded",
+    Status.FAILED: "job.failed",
+    Status.CANCELED: "job.canceled",
+}
 JITTER = 0.25
 
 
@@ -34,8 +39,12 @@ def signed_headers(delivery: Delivery, secrets: list[str], now: datetime | None 
     """webhook-id/-timestamp/-signature; one `v1,` signature per secret, space-separated."""
     now = now or datetime.now(timezone.utc)
     signatures = " ".join(Webhook(secret).sign(delivery.id, now, delivery.body) for secret in secrets)
-    return {"webhook-id": delivery.id, "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": signatures, "content-type": "application/json"}
+    return {
+        "webhook-id": delivery.id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signatures,
+        "content-type": "application/json",
+    }
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,9 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
-def next_delay(schedule: tuple[float, ...], attempt: int, hinted_s: float | None,
-               rng: random.Random | None = None) -> float | None:
+def next_delay(
+    schedule: tuple[float, ...], attempt: int, hinted_s: float | None, rng: random.Random | None = None
+) -> float | None:
     """Delay before retry number `attempt` (1-based), jittered, never below Retry-After;
     None when the schedule is exhausted."""
     if attempt > len(schedule):
@@ -67,17 +77,23 @@ def next_delay(schedule: tuple[float, ...], attempt: int, hinted_s: float | None
     return max(delay, hinted_s or 0.0)
 
 
-async def send(session: aiohttp.ClientSession, delivery: Delivery, secrets: list[str],
-               timeout_s: float, max_response_bytes: int) -> Outcome:
+async def send(
+    session: aiohttp.ClientSession, delivery: Delivery, secrets: list[str], timeout_s: float, max_response_bytes: int
+) -> Outcome:
     """One POST; reads at most `max_response_bytes` of the answer, never follows redirects."""
     try:
-        async with session.post(delivery.url, data=delivery.body.encode(), allow_redirects=False,
-                                headers=signed_headers(delivery, secrets),
-                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+        async with session.post(
+            delivery.url,
+            data=delivery.body.encode(),
+            allow_redirects=False,
+            headers=signed_headers(delivery, secrets),
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+        ) as response:
             await response.content.read(max_response_bytes)
             if 200 <= response.status < 300:
                 return Outcome(True)
-            return Outcome(False, gone=response.status == 410,
-                           retry_after_s=retry_after(response.headers.get("Retry-After")))
+            return Outcome(
+                False, gone=response.status == 410, retry_after_s=retry_after(response.headers.get("Retry-After"))
+            )
     except (aiohttp.ClientError, TimeoutError):
         return Outcome(False)

@@ -4,6 +4,7 @@ Concurrency is bounded by the pool size, so Triton's dynamic batcher sees at mos
 calls from this process and does the scheduling. Events are put in the outbox before the
 job's final state is stored, so a crash in between repeats the event, never loses it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,15 @@ EXPIRE_EVERY_S = 30.0
 
 
 class WorkerPool:
-    def __init__(self, store: JobStore, processor: Processor, dispatcher: Dispatcher,
-                 concurrency: int, renew_s: float, transient_retries: int = 0) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        processor: Processor,
+        dispatcher: Dispatcher,
+        concurrency: int,
+        renew_s: float,
+        transient_retries: int = 0,
+    ) -> None:
         """`transient_retries`: how often a job whose processor failed transiently (see
         ProcessingFailed.retry_after_s) runs again before it fails: accepted work is not
         lost to a model reload or a Triton restart."""
@@ -94,8 +102,14 @@ class WorkerPool:
                 if exc.retry_after_s is None or retries == self._transient_retries:
                     raise
                 retries += 1
-                log.warning("job %s: %s; running it again in %g s (retry %d of %d)", job.id, exc.detail,
-                            exc.retry_after_s, retries, self._transient_retries)
+                log.warning(
+                    "job %s: %s; running it again in %g s (retry %d of %d)",
+                    job.id,
+                    exc.detail,
+                    exc.retry_after_s,
+                    retries,
+                    self._transient_retries,
+                )
                 await asyncio.sleep(exc.retry_after_s)
 
     async def _finish(self, job: Job, result: JobResult | None) -> None:

@@ -6,6 +6,7 @@ its request count stopped moving (drain). Versions rolled back or rejected are r
 to `retired-V-<time>` inside the model directory, so Triton's `latest` version policy
 never picks them up again when it restarts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,8 +62,9 @@ class Rollouts:
     def repository(self) -> ModelRepository:
         return ModelRepository(self.settings.model_repository, self.settings.model_name)
 
-    def rollout(self, version: str, canary_percent: float, *, checkpoint: Path | None = None,
-                arch: str = "big-lama") -> RolloutState:
+    def rollout(
+        self, version: str, canary_percent: float, *, checkpoint: Path | None = None, arch: str = "big-lama"
+    ) -> RolloutState:
         """Export `version` if needed, load it next to the stable one, smoke-check it, then
         give it `canary_percent` of the traffic. Rejects (and unloads) it on any failure."""
         if not 0 <= canary_percent <= 100:
@@ -77,8 +79,10 @@ class Rollouts:
                 entry = HistoryEntry("adjust", version, state.stable, canary_percent)
                 return self._save(state.record(entry, canary_percent=canary_percent))
             if state.canary is not None:
-                raise RolloutError(f"v{state.canary} is already in canary; run `lama-serve promote` "
-                                   f"or `lama-serve rollback` before rolling out v{version}.")
+                raise RolloutError(
+                    f"v{state.canary} is already in canary; run `lama-serve promote` "
+                    f"or `lama-serve rollback` before rolling out v{version}."
+                )
             if version == state.stable:
                 raise RolloutError(f"v{version} is already the stable version; pick a new one.")
             self._export_if_missing(version, checkpoint, arch)
@@ -86,8 +90,7 @@ class Rollouts:
                 report = self._bring_up(version, alongside=state.stable)
             except VersionRejected as error:
                 self._retire_files(version)
-                self._save(state.record(HistoryEntry(
-                    "rejected", version, state.stable, 0.0, error.smoke, str(error))))
+                self._save(state.record(HistoryEntry("rejected", version, state.stable, 0.0, error.smoke, str(error))))
                 raise
             entry = HistoryEntry("rollout", version, state.stable, canary_percent, report.figures())
             return self._save(state.record(entry, canary=version, canary_percent=canary_percent))
@@ -97,11 +100,15 @@ class Rollouts:
         with state_lock(self.state_path):
             state = load_state(self.state_path)
             if state is None or state.canary is None:
-                raise RolloutError("no canary to promote; start one with "
-                                   "`lama-serve rollout --model-version V --canary PERCENT`.")
+                raise RolloutError(
+                    "no canary to promote; start one with `lama-serve rollout --model-version V --canary PERCENT`."
+                )
             old, new = state.stable, state.canary
-            state = self._save(state.record(HistoryEntry("promote", new, old, 100.0),
-                                            stable=new, canary=None, canary_percent=0.0, previous=old))
+            state = self._save(
+                state.record(
+                    HistoryEntry("promote", new, old, 100.0), stable=new, canary=None, canary_percent=0.0, previous=old
+                )
+            )
             self._unload_after_drain(old, keep=new)
             return state
 
@@ -119,11 +126,12 @@ class Rollouts:
                 target, leaving = state.previous, state.stable
                 report = self._bring_up(target, alongside=leaving)
             else:
-                raise RolloutError(f"nothing to roll back: {self.state_path} records no canary and "
-                                   f"no promoted version (see `lama-serve rollout --status`).")
+                raise RolloutError(
+                    f"nothing to roll back: {self.state_path} records no canary and "
+                    f"no promoted version (see `lama-serve rollout --status`)."
+                )
             entry = HistoryEntry("rollback", target, leaving, 0.0, report.figures() if report else None)
-            state = self._save(state.record(entry, stable=target, canary=None, canary_percent=0.0,
-                                            previous=None))
+            state = self._save(state.record(entry, stable=target, canary=None, canary_percent=0.0, previous=None))
             self._unload_after_drain(leaving, keep=target)
             self._retire_files(leaving)
             return state
@@ -132,29 +140,43 @@ class Rollouts:
         """Without a state file the gateway calls Triton's newest ready version: that one."""
         ready = self.control.ready_versions()
         if not ready:
-            raise RolloutError(f"Triton at {self.control.url} serves no version of {self.control.model}; "
-                               f"start it with `lama-serve up` first.")
+            raise RolloutError(
+                f"Triton at {self.control.url} serves no version of {self.control.model}; "
+                f"start it with `lama-serve up` first."
+            )
         return ready[-1]
 
     def _export_if_missing(self, version: str, checkpoint: Path | None, arch: str) -> None:
         onnx_path = self.repository.onnx_path(version)
         if onnx_path.is_file():
             if checkpoint is not None:
-                raise RolloutError(f"v{version} is already exported ({onnx_path}) and --checkpoint "
-                                   f"would be ignored; use a new version number or drop --checkpoint.")
+                raise RolloutError(
+                    f"v{version} is already exported ({onnx_path}) and --checkpoint "
+                    f"would be ignored; use a new version number or drop --checkpoint."
+                )
             self.say(f"using the existing export {onnx_path}")
             return
         if checkpoint is None:
-            log.warning("no --checkpoint: exporting %s v%s with RANDOM weights; its outputs are "
-                        "noise, not inpaintings. Pass --checkpoint for a real model.", arch, version)
+            log.warning(
+                "no --checkpoint: exporting %s v%s with RANDOM weights; its outputs are "
+                "noise, not inpaintings. Pass --checkpoint for a real model.",
+                arch,
+                version,
+            )
         from lama_serve.export.errors import ExportError  # torch loads only when an export is due
         from lama_serve.export.pipeline import export_to_repository
 
         self.say(f"exporting {arch} as v{version} into {self.settings.model_repository}")
         try:
             # Random weights are seeded with the version so that two versions really differ.
-            export_to_repository(self.settings.model_repository, int(version), arch=arch,
-                                 checkpoint=checkpoint, seed=int(version), progress=self.say)
+            export_to_repository(
+                self.settings.model_repository,
+                int(version),
+                arch=arch,
+                checkpoint=checkpoint,
+                seed=int(version),
+                progress=self.say,
+            )
         except ExportError as error:
             raise RolloutError(f"export of v{version} failed: {error}") from error
 
@@ -162,9 +184,16 @@ class Rollouts:
         """Load `version` next to `alongside`, wait for it, smoke-check it; on failure unload
         it again (traffic never moved) and raise with the reasons."""
         onnx_path = self.repository.onnx_path(version)
-        problems = preflight(onnx_path) if onnx_path.is_file() else [
-            (f"no {onnx_path}; export it first, or point --repository (MODEL_REPOSITORY) at the "
-             f"repository Triton serves")]
+        problems = (
+            preflight(onnx_path)
+            if onnx_path.is_file()
+            else [
+                (
+                    f"no {onnx_path}; export it first, or point --repository (MODEL_REPOSITORY) at the "
+                    f"repository Triton serves"
+                )
+            ]
+        )
         if problems:
             raise VersionRejected(f"v{version} rejected before loading: {'; '.join(problems)}", None)
         report: SmokeReport | None = None
@@ -173,28 +202,38 @@ class Rollouts:
             self.control.load_versions([alongside, version])
             self.control.wait_ready(version, self.settings.rollout_ready_timeout_s)
             self.say(f"v{version} ready; smoke check")
-            report = smoke_check(lambda image, mask: self.control.infer(version, image, mask),
-                                 max_latency_s=self.settings.rollout_smoke_max_latency_s)
+            report = smoke_check(
+                lambda image, mask: self.control.infer(version, image, mask),
+                max_latency_s=self.settings.rollout_smoke_max_latency_s,
+            )
             if not report.passed:
                 raise RolloutError("smoke check failed: " + "; ".join(report.reasons))
         except (RolloutError, TritonError) as error:
             self.say(f"v{version} rejected, unloading it: {error}")
             self._unload(version, keep=alongside)
-            raise VersionRejected(f"v{version} rejected, v{alongside} keeps all traffic: {error}",
-                                  report.figures() if report else None) from error
+            raise VersionRejected(
+                f"v{version} rejected, v{alongside} keeps all traffic: {error}", report.figures() if report else None
+            ) from error
         self.say(f"smoke check passed (slowest call {max(report.latencies_s):.3f} s)")
         return report
 
     def _unload_after_drain(self, version: str, *, keep: str) -> None:
         settings = self.settings
         self.say(f"draining v{version} (quiet for {settings.rollout_drain_quiet_s:g} s)")
-        if not self.control.drain(version, min_wait_s=settings.rollout_drain_min_s,
-                                  quiet_s=settings.rollout_drain_quiet_s,
-                                  timeout_s=settings.rollout_drain_timeout_s):
-            log.warning("v%s still received requests %g s after traffic moved away: some gateway "
-                        "does not read %s (set ROLLOUT_STATE_PATH on every gateway). Unloading it "
-                        "anyway; Triton finishes the requests it already has.", version,
-                        settings.rollout_drain_timeout_s, self.state_path)
+        if not self.control.drain(
+            version,
+            min_wait_s=settings.rollout_drain_min_s,
+            quiet_s=settings.rollout_drain_quiet_s,
+            timeout_s=settings.rollout_drain_timeout_s,
+        ):
+            log.warning(
+                "v%s still received requests %g s after traffic moved away: some gateway "
+                "does not read %s (set ROLLOUT_STATE_PATH on every gateway). Unloading it "
+                "anyway; Triton finishes the requests it already has.",
+                version,
+                settings.rollout_drain_timeout_s,
+                self.state_path,
+            )
         self._unload(version, keep=keep)
 
     def _unload(self, version: str, *, keep: str) -> None:
@@ -202,8 +241,7 @@ class Rollouts:
             self.control.load_versions([keep])
             self.control.wait_unloaded(version, self.settings.rollout_ready_timeout_s)
         except TritonError as error:
-            raise RolloutError(f"traffic is on v{keep} but v{version} could not be unloaded: "
-                               f"{error}") from error
+            raise RolloutError(f"traffic is on v{keep} but v{version} could not be unloaded: {error}") from error
         self.say(f"v{version} unloaded")
 
     def _retire_files(self, version: str) -> None:
@@ -214,8 +252,12 @@ class Rollouts:
         try:
             source.rename(target)
         except OSError as error:
-            log.warning("could not move %s aside (%s): delete it yourself, or Triton's `latest` "
-                        "version policy serves it again after a restart", source, error)
+            log.warning(
+                "could not move %s aside (%s): delete it yourself, or Triton's `latest` "
+                "version policy serves it again after a restart",
+                source,
+                error,
+            )
             return
         self.say(f"moved {source} to {target} (Triton ignores it; delete it when done)")
 
@@ -223,23 +265,25 @@ class Rollouts:
         """Write `state` and publish it; if publishing fails, put the old file back and stop."""
         previous = load_state(self.state_path)
         save_state(self.state_path, state)
-        failure = publish_state(self.state_path, self.settings.rollout_publish_command,
-                                timeout_s=self.settings.rollout_drain_timeout_s)
+        failure = publish_state(
+            self.state_path, self.settings.rollout_publish_command, timeout_s=self.settings.rollout_drain_timeout_s
+        )
         if failure:
             if previous is None:
                 self.state_path.unlink()
             else:
                 save_state(self.state_path, previous)
-            raise RolloutError(f"ROLLOUT_PUBLISH_COMMAND failed ({failure}); {self.state_path} is "
-                               f"restored and traffic did not move. Fix the command and run again.")
+            raise RolloutError(
+                f"ROLLOUT_PUBLISH_COMMAND failed ({failure}); {self.state_path} is "
+                f"restored and traffic did not move. Fix the command and run again."
+            )
         if self.settings.rollout_publish_command:
             self.say(f"published {self.state_path}")
         self.say("traffic: " + ", ".join(f"v{v} {p:g}%" for v, p in state.split().items()))
         return state
 
 
-def restore_serving_versions(state_path: Path, control: TritonControl, *,
-                             timeout_s: float = 600.0) -> list[str] | None:
+def restore_serving_versions(state_path: Path, control: TritonControl, *, timeout_s: float = 600.0) -> list[str] | None:
     """Make a freshly started Triton serve the versions the state file routes to.
 
     Triton loads only the newest version at start; during a canary the stable one is then

@@ -6,6 +6,7 @@ Any inpainting model, trained or random, must change that region; a model that e
 input, blanks its output, resizes, or breaks the untouched pixels is rejected. Sizes are
 non-square to catch swapped axes.
 """
+
 from __future__ import annotations
 
 import time
@@ -34,9 +35,12 @@ class SmokeReport:
 
     def figures(self) -> dict[str, Any]:
         """What the history records about the check."""
-        return {"passed": self.passed, "reasons": list(self.reasons),
-                "max_latency_s": round(max(self.latencies_s, default=0.0), 4),
-                "masked_change": [round(c, 2) for c in self.masked_change]}
+        return {
+            "passed": self.passed,
+            "reasons": list(self.reasons),
+            "max_latency_s": round(max(self.latencies_s, default=0.0), 4),
+            "masked_change": [round(c, 2) for c in self.masked_change],
+        }
 
 
 def golden_pair(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,8 +48,9 @@ def golden_pair(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     if height % SPATIAL_MULTIPLE or width % SPATIAL_MULTIPLE:
         raise ValueError(f"golden sizes must be multiples of {SPATIAL_MULTIPLE}")
     rows, cols = np.mgrid[0:height, 0:width]
-    image = np.stack([rows * 255 // (height - 1), cols * 255 // (width - 1),
-                      np.full_like(rows, 128)], axis=-1).astype(np.uint8)
+    image = np.stack([rows * 255 // (height - 1), cols * 255 // (width - 1), np.full_like(rows, 128)], axis=-1).astype(
+        np.uint8
+    )
     mask = np.zeros((height, width, 1), np.uint8)
     top, left = height // 4, width // 4
     hole = (slice(top, height - top), slice(left, width - left))
@@ -71,8 +76,9 @@ def smoke_check(infer: Infer, *, max_latency_s: float) -> SmokeReport:
             continue
         latencies.append(time.perf_counter() - started)
         if output.shape != image.shape or output.dtype != np.uint8:
-            reasons.append(f"{label}: output is {output.dtype} {list(output.shape)}, "
-                           f"expected uint8 {list(image.shape)}")
+            reasons.append(
+                f"{label}: output is {output.dtype} {list(output.shape)}, expected uint8 {list(image.shape)}"
+            )
             continue
         keep = mask[..., 0] == 0
         if not np.array_equal(output[keep], image[keep]):
@@ -81,11 +87,14 @@ def smoke_check(infer: Infer, *, max_latency_s: float) -> SmokeReport:
         change = float(np.abs(output[~keep].astype(np.int16) - image[~keep]).mean())
         changes.append(change)
         if change < MIN_MASKED_CHANGE:
-            reasons.append(f"{label}: masked region barely changed (mean {change:.2f} < "
-                           f"{MIN_MASKED_CHANGE} gray levels): the model does not inpaint")
+            reasons.append(
+                f"{label}: masked region barely changed (mean {change:.2f} < "
+                f"{MIN_MASKED_CHANGE} gray levels): the model does not inpaint"
+            )
     if latencies and max(latencies) > max_latency_s:
-        reasons.append(f"slowest golden call took {max(latencies):.2f} s > {max_latency_s:g} s "
-                       f"(ROLLOUT_SMOKE_MAX_LATENCY_S)")
+        reasons.append(
+            f"slowest golden call took {max(latencies):.2f} s > {max_latency_s:g} s (ROLLOUT_SMOKE_MAX_LATENCY_S)"
+        )
     return SmokeReport(not reasons, tuple(reasons), tuple(latencies), tuple(changes))
 
 
@@ -104,6 +113,10 @@ def preflight(onnx_path: Path) -> list[str]:
     found = ({i.name for i in model.graph.input}, {o.name for o in model.graph.output})
     wanted = ({t.name for t in INPUTS}, {t.name for t in OUTPUTS})
     if found != wanted:
-        return [(f"{onnx_path} has inputs/outputs {sorted(found[0])}/{sorted(found[1])}, the "
-                 f"contract wants {sorted(wanted[0])}/{sorted(wanted[1])} (export/contract.py)")]
+        return [
+            (
+                f"{onnx_path} has inputs/outputs {sorted(found[0])}/{sorted(found[1])}, the "
+                f"contract wants {sorted(wanted[0])}/{sorted(wanted[1])} (export/contract.py)"
+            )
+        ]
     return []

@@ -8,6 +8,7 @@ Picks follow the split exactly and interleave (smooth weighted round-robin, as n
 with a 10 % canary every 10th request goes to the canary, so a low-traffic gateway sees
 the canary promptly and the proportions hold over any window, not just on average.
 """
+
 from __future__ import annotations
 
 import logging

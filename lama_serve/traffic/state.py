@@ -5,6 +5,7 @@ router.py); it is replaced atomically (temp file + os.replace), so a reader sees
 old or the new file, never a half-written one. Only `lama-serve rollout|promote|rollback`
 write it, one at a time (`state_lock`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -97,19 +98,28 @@ class RolloutState:
         return dataclasses.replace(self, history=history, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "stable": self.stable, "canary": self.canary,
-                "canary_percent": self.canary_percent, "previous": self.previous,
-                "split": self.split(), "updated_at": utc_now(),
-                "history": [entry.to_json() for entry in self.history]}
+        return {
+            "schema": SCHEMA,
+            "stable": self.stable,
+            "canary": self.canary,
+            "canary_percent": self.canary_percent,
+            "previous": self.previous,
+            "split": self.split(),
+            "updated_at": utc_now(),
+            "history": [entry.to_json() for entry in self.history],
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RolloutState:
         if data.get("schema") != SCHEMA:
             raise ValueError(f"unknown schema {data.get('schema')!r} (this version reads {SCHEMA})")
-        return cls(stable=str(data["stable"]), canary=_str_or_none(data.get("canary")),
-                   canary_percent=float(data.get("canary_percent", 0.0)),
-                   previous=_str_or_none(data.get("previous")),
-                   history=tuple(HistoryEntry.from_json(e) for e in data.get("history", [])))
+        return cls(
+            stable=str(data["stable"]),
+            canary=_str_or_none(data.get("canary")),
+            canary_percent=float(data.get("canary_percent", 0.0)),
+            previous=_str_or_none(data.get("previous")),
+            history=tuple(HistoryEntry.from_json(e) for e in data.get("history", [])),
+        )
 
 
 def load_state(path: Path) -> RolloutState | None:
@@ -121,7 +131,8 @@ def load_state(path: Path) -> RolloutState | None:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise StateError(
             f"cannot read rollout state {path}: {error}. Fix or restore the file (it is JSON; "
-            f"a backup may be in your ConfigMap/volume history) before changing traffic.") from error
+            f"a backup may be in your ConfigMap/volume history) before changing traffic."
+        ) from error
 
 
 def save_state(path: Path, state: RolloutState) -> None:
@@ -131,8 +142,10 @@ def save_state(path: Path, state: RolloutState) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
-        raise StateError(f"cannot write rollout state {path}: {error}; make its directory "
-                         f"writable or point ROLLOUT_STATE_PATH elsewhere.") from error
+        raise StateError(
+            f"cannot write rollout state {path}: {error}; make its directory "
+            f"writable or point ROLLOUT_STATE_PATH elsewhere."
+        ) from error
     try:
         with os.fdopen(fd, "w") as tmp:
             json.dump(state.to_json(), tmp, indent=2)
@@ -154,8 +167,9 @@ def publish_state(path: Path, command: str | None, *, timeout_s: float) -> str |
         return None
     env = {**os.environ, "ROLLOUT_STATE_PATH": str(path)}
     try:
-        done = subprocess.run(command, shell=True, env=env, capture_output=True, text=True,
-                              timeout=timeout_s, check=False)
+        done = subprocess.run(
+            command, shell=True, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
     except subprocess.TimeoutExpired:
         return f"still running after {timeout_s:g} s"
     if done.returncode != 0:
@@ -172,8 +186,9 @@ def state_lock(path: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as error:
-            raise StateError(f"another rollout command holds {lock_path}; wait for it to "
-                             f"finish, then run this command again.") from error
+            raise StateError(
+                f"another rollout command holds {lock_path}; wait for it to finish, then run this command again."
+            ) from error
         try:
             yield
         finally:

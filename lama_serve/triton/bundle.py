@@ -6,6 +6,7 @@ sit in `nvidia_pytriton.libs`, and our own Python-based backend must sit next to
 in one backend directory. This module builds that layout (outside the venv, which stays
 untouched) and the environment the server and its Python stubs need.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -56,8 +57,11 @@ class TritonBundle:
             python_backend_dir=server_dir / "backends" / "python",
             stub=server_dir / "python_backend_stubs" / version / "triton_python_backend_stub",
         )
-        missing = [str(p) for p in (bundle.executable, bundle.libs_dir, bundle.python_backend_dir,
-                                    bundle.stub) if not p.exists()]
+        missing = [
+            str(p)
+            for p in (bundle.executable, bundle.libs_dir, bundle.python_backend_dir, bundle.stub)
+            if not p.exists()
+        ]
         if missing:
             raise TritonNotInstalledError(
                 f"The nvidia-pytriton install is incomplete or does not support Python {version}; "

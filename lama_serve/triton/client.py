@@ -3,6 +3,7 @@
 Every caller (gateway, rollout smoke checks, benchmarks) names tensors by their
 `core.contract` spec and gets numpy arrays back; failures leave as `triton.errors` classes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -80,8 +81,9 @@ class AsyncTriton:
     cancelling the awaiting task cancels the request in Triton too (triton/grpc_infer.py).
     Measured in tests/reliability/test_cancellation.py."""
 
-    def __init__(self, url: str, *, timeout_s: float, headers: Mapping[str, str] | None = None,
-                 grpc_url: str | None = None) -> None:
+    def __init__(
+        self, url: str, *, timeout_s: float, headers: Mapping[str, str] | None = None, grpc_url: str | None = None
+    ) -> None:
         """`headers` go with every call: the key of a Triton that restricts inference."""
         self.url = url
         self.headers = dict(headers or {})
@@ -94,20 +96,32 @@ class AsyncTriton:
         if self._grpc is not None:
             await self._grpc.close()
 
-    async def infer(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
-                    outputs: Sequence[TensorSpec] = OUTPUTS, priority: int = DEFAULT_PRIORITY,
-                    deadline_s: float | None = None) -> Outputs:
+    async def infer(
+        self,
+        model: str,
+        version: str,
+        arrays: Mapping[TensorSpec, np.ndarray],
+        outputs: Sequence[TensorSpec] = OUTPUTS,
+        priority: int = DEFAULT_PRIORITY,
+        deadline_s: float | None = None,
+    ) -> Outputs:
         """`priority`: Triton queue priority (`priority_for`); the default level when 0.
         `deadline_s`: Triton drops the request if it is still queued after this long."""
         timeout_us = None if deadline_s is None else max(1, int(deadline_s * 1e6))
         with translated(self.url, f"run {model} v{version or 'latest'}"):
             if self._grpc is not None:
-                return Outputs(*await infer_grpc(self._grpc, model, version, arrays, outputs, timeout_us,
-                                                 self.headers, priority))
-            result = await self._client.infer(model, infer_inputs(arrays), model_version=version,
-                                              outputs=requested_outputs(outputs), priority=priority,
-                                              timeout=timeout_us,
-                                              headers=self.headers)
+                return Outputs(
+                    *await infer_grpc(self._grpc, model, version, arrays, outputs, timeout_us, self.headers, priority)
+                )
+            result = await self._client.infer(
+                model,
+                infer_inputs(arrays),
+                model_version=version,
+                outputs=requested_outputs(outputs),
+                priority=priority,
+                timeout=timeout_us,
+                headers=self.headers,
+            )
         return _outputs(result, outputs, version)
 
     async def model_ready(self, model: str, version: str = "") -> bool:
@@ -140,11 +154,17 @@ class SyncTriton:
         with translated(self.url, what):
             return getattr(self.raw, method)(*args, **kwargs)
 
-    def infer(self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray],
-              outputs: Sequence[TensorSpec] = OUTPUTS) -> Outputs:
+    def infer(
+        self, model: str, version: str, arrays: Mapping[TensorSpec, np.ndarray], outputs: Sequence[TensorSpec] = OUTPUTS
+    ) -> Outputs:
         with translated(self.url, f"run {model} v{version or 'latest'}"):
-            result = self.raw.infer(model, infer_inputs(arrays), model_version=version,
-                                    outputs=requested_outputs(outputs), headers=self.headers)
+            result = self.raw.infer(
+                model,
+                infer_inputs(arrays),
+                model_version=version,
+                outputs=requested_outputs(outputs),
+                headers=self.headers,
+            )
         return _outputs(result, outputs, version)
 
     def server_ready(self) -> bool:

@@ -7,6 +7,7 @@ filled in) with `version_policy: {specific: {versions: [...]}}` swapped in. Vers
 already loaded keep serving until their replacement is ready; a version left out of the
 list is unloaded once its in-flight requests finish.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,15 @@ _POLL_S = 0.2
 class TritonControl:
     """The repository API of one Triton for one model (`lama` by default)."""
 
-    def __init__(self, url: str, headers: dict[str, str], *, model: str = MODEL_NAME,
-                 timeout_s: float = 600.0, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        model: str = MODEL_NAME,
+        timeout_s: float = 600.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         """`timeout_s` bounds one HTTP call; a load includes warmup, so it must cover that."""
         self.url, self.model = url, model
         self._triton = SyncTriton(url, timeout_s=timeout_s, headers=headers)
@@ -39,10 +47,14 @@ class TritonControl:
 
     def version_states(self) -> dict[str, str]:
         """Version -> Triton's state for it (READY, LOADING, UNLOADING, UNAVAILABLE)."""
-        index = self._triton.call("list the model repository", "get_model_repository_index",
-                                  headers=self._triton.headers)
-        return {str(entry["version"]): entry.get("state", "UNAVAILABLE")
-                for entry in index if entry.get("name") == self.model and "version" in entry}
+        index = self._triton.call(
+            "list the model repository", "get_model_repository_index", headers=self._triton.headers
+        )
+        return {
+            str(entry["version"]): entry.get("state", "UNAVAILABLE")
+            for entry in index
+            if entry.get("name") == self.model and "version" in entry
+        }
 
     def ready_versions(self) -> list[str]:
         """Versions serving right now, oldest first."""
@@ -53,8 +65,13 @@ class TritonControl:
         wanted = sorted({int(v) for v in versions})
         config = self._triton.call("read the model config", "get_model_config", self.model)
         config["version_policy"] = {"specific": {"versions": wanted}}
-        self._triton.call(f"load {self.model} versions {wanted}", "load_model", self.model,
-                          config=json.dumps(config), headers=self._triton.headers)
+        self._triton.call(
+            f"load {self.model} versions {wanted}",
+            "load_model",
+            self.model,
+            config=json.dumps(config),
+            headers=self._triton.headers,
+        )
 
     def reload(self) -> list[str]:
         """Load again the versions serving now (blocks until warmed up); returns them. What
@@ -65,8 +82,7 @@ class TritonControl:
         if versions:
             self.load_versions(versions)
         else:  # none is READY: let the version policy choose
-            self._triton.call(f"load {self.model}", "load_model", self.model,
-                              headers=self._triton.headers)
+            self._triton.call(f"load {self.model}", "load_model", self.model, headers=self._triton.headers)
         return versions
 
     def wait_ready(self, version: str, timeout_s: float) -> None:
@@ -76,22 +92,25 @@ class TritonControl:
             if self._triton.call("check readiness", "is_model_ready", self.model, version):
                 return
             self._sleep(_POLL_S)
-        raise TritonError(f"{self.model} v{version} was not ready within {timeout_s:g} s; check "
-                          f"Triton's log, or raise ROLLOUT_READY_TIMEOUT_S for a slow warmup.")
+        raise TritonError(
+            f"{self.model} v{version} was not ready within {timeout_s:g} s; check "
+            f"Triton's log, or raise ROLLOUT_READY_TIMEOUT_S for a slow warmup."
+        )
 
     def wait_unloaded(self, version: str, timeout_s: float) -> None:
         """Block until `version` finished its in-flight requests and left memory."""
         deadline = time.monotonic() + timeout_s
         while self.version_states().get(version) in _ACTIVE_STATES:
             if time.monotonic() > deadline:
-                raise TritonError(f"{self.model} v{version} still not unloaded after "
-                                  f"{timeout_s:g} s; check Triton's log for stuck requests.")
+                raise TritonError(
+                    f"{self.model} v{version} still not unloaded after "
+                    f"{timeout_s:g} s; check Triton's log for stuck requests."
+                )
             self._sleep(_POLL_S)
 
     def request_count(self, version: str) -> int:
         """Requests `version` finished so far (successes and failures)."""
-        stats = self._triton.call("read inference statistics", "get_inference_statistics",
-                                  self.model, version)
+        stats = self._triton.call("read inference statistics", "get_inference_statistics", self.model, version)
         total = 0
         for model in stats.get("model_stats", []):
             inference = model.get("inference_stats", {})

@@ -4,6 +4,7 @@ tritonclient reports every failure as `InferenceServerException` (status + messa
 transport error; `classify` turns both into one of the classes below, so callers (the
 gateway maps them to HTTP, rollout and `up` to exit codes) never match message text.
 """
+
 from __future__ import annotations
 
 import aiohttp
@@ -15,8 +16,7 @@ from lama_serve.core.errors import LamaServeError
 _OVERLOAD_STATUSES = {"429", "503", "StatusCode.UNAVAILABLE"}  # HTTP, gRPC (e.g. queue full)
 # Messages of a model that is not there to serve: not loaded, loading, its stub died
 # ("not healthy": a crashed or hung Python-backend stub, HTTP 500).
-_UNAVAILABLE_HINTS = ("unknown model", "not found", "not ready", "unavailable", "is not loaded",
-                      "not healthy")
+_UNAVAILABLE_HINTS = ("unknown model", "not found", "not ready", "unavailable", "is not loaded", "not healthy")
 
 
 class TritonError(LamaServeError):
@@ -50,8 +50,9 @@ def classify(error: BaseException, *, url: str, what: str) -> TritonError:
     if isinstance(error, TimeoutError):
         return TritonTimeout(f"Triton at {url} did not {what} in time")
     if isinstance(error, (aiohttp.ClientError, ConnectionError, OSError)):
-        return TritonUnavailable(f"cannot reach Triton at {url} to {what} ({error}); start it "
-                                 "(`lama-serve up`) or set TRITON_URL")
+        return TritonUnavailable(
+            f"cannot reach Triton at {url} to {what} ({error}); start it (`lama-serve up`) or set TRITON_URL"
+        )
     if not isinstance(error, InferenceServerException):
         return TritonFailed(f"Triton at {url} failed to {what}: {error}")
     status, message = str(error.status() or ""), error.message() or ""
@@ -59,10 +60,12 @@ def classify(error: BaseException, *, url: str, what: str) -> TritonError:
         return TritonForbidden(
             f"Triton at {url} refused to {what}: its model-repository API is restricted. Set "
             "TRITON_ADMIN_KEY (and TRITON_ADMIN_HEADER if not the default) to the key Triton "
-            "was started with")
+            "was started with"
+        )
     if status == "StatusCode.UNAVAILABLE" and "queue" not in message.lower():  # gRPC: no connection
-        return TritonUnavailable(f"cannot reach Triton at {url} to {what} ({message}); start it "
-                                 "(`lama-serve up`) or set TRITON_GRPC_URL")
+        return TritonUnavailable(
+            f"cannot reach Triton at {url} to {what} ({message}); start it (`lama-serve up`) or set TRITON_GRPC_URL"
+        )
     if status in _OVERLOAD_STATUSES:
         return TritonOverloaded(f"Triton at {url} is busy and could not {what}: {message}")
     if any(hint in message.lower() for hint in _UNAVAILABLE_HINTS):

@@ -12,6 +12,7 @@ The model repository (admin), logging, trace and shared-memory APIs (and inferen
 `repository_api_headers`; its secret is generated per instance, never logged and never on
 the command line (secret_shim.py).
 """
+
 from __future__ import annotations
 
 import collections
@@ -93,8 +94,7 @@ class TritonProcess:
         self.http_url = f"{host}:{http_port}"
         self.metrics_url = f"http://{host}:{metrics_port}/metrics"
         self.grpc_url = None if grpc_port is None else f"{host}:{grpc_port}"
-        self._host, self._http_port, self._metrics_port, self._grpc_port = (
-            host, http_port, metrics_port, grpc_port)
+        self._host, self._http_port, self._metrics_port, self._grpc_port = (host, http_port, metrics_port, grpc_port)
         self._model_config_name = model_config_name
         self._models = served_models(self.repository) if models is None else models
         self._log_verbose = log_verbose
@@ -145,8 +145,11 @@ class TritonProcess:
         if self._grpc_port is None:
             command.append("--allow-grpc=false")
         else:
-            command += [f"--grpc-address={self._host}", f"--grpc-port={self._grpc_port}",
-                        f"--grpc-restricted-protocol={self._restricted}:{REPOSITORY_API_HEADER}={PLACEHOLDER}"]
+            command += [
+                f"--grpc-address={self._host}",
+                f"--grpc-port={self._grpc_port}",
+                f"--grpc-restricted-protocol={self._restricted}:{REPOSITORY_API_HEADER}={PLACEHOLDER}",
+            ]
         if self._model_config_name:
             command.append(f"--model-config-name={self._model_config_name}")
         return command
@@ -159,9 +162,13 @@ class TritonProcess:
         bundle = TritonBundle.locate()
         self._workdir = Path(tempfile.mkdtemp(prefix="lama-triton-"))
         backend_dir = bundle.build_backend_directory(self._workdir / "backends")
-        LOGGER.info("starting tritonserver: repository=%s http=%s metrics=%s config=%s",
-                    self.repository, self.http_url, self.metrics_url,
-                    self._model_config_name or "config.pbtxt")
+        LOGGER.info(
+            "starting tritonserver: repository=%s http=%s metrics=%s config=%s",
+            self.repository,
+            self.http_url,
+            self.metrics_url,
+            self._model_config_name or "config.pbtxt",
+        )
         shim = build_shim(self._workdir)
         self._process = subprocess.Popen(
             self._command(backend_dir, bundle.executable),
@@ -173,8 +180,9 @@ class TritonProcess:
             errors="replace",
             start_new_session=True,  # Ctrl-C goes to us; we stop Triton and its stubs ourselves
         )
-        self._reader = threading.Thread(target=self._pump_log, args=(self._process.stdout,),
-                                        name="tritonserver-log", daemon=True)
+        self._reader = threading.Thread(
+            target=self._pump_log, args=(self._process.stdout,), name="tritonserver-log", daemon=True
+        )
         self._reader.start()
         return self
 
@@ -221,7 +229,8 @@ class TritonProcess:
                     f"tritonserver exited with status {self.returncode} before becoming ready "
                     f"(a model that fails to load stops it; see the log below and fix or "
                     f"re-export the model in {self.repository}).\n--- tritonserver log tail ---\n"
-                    f"{self.log_tail()}")
+                    f"{self.log_tail()}"
+                )
             if self.is_ready():
                 LOGGER.info("tritonserver ready at %s", self.http_url)
                 return
@@ -231,7 +240,8 @@ class TritonProcess:
         raise TritonStartupError(
             f"tritonserver did not become ready within {timeout:.0f} s (stopped it). Warmup of a "
             f"large model on CPU can be slow: raise the timeout, or check that ports "
-            f"{self._http_port}/{self._metrics_port} are free.\n--- tritonserver log tail ---\n{tail}")
+            f"{self._http_port}/{self._metrics_port} are free.\n--- tritonserver log tail ---\n{tail}"
+        )
 
     def stop(self) -> None:
         """SIGTERM the server (it unloads models and ends its stubs); SIGKILL its whole
@@ -262,7 +272,7 @@ class TritonProcess:
     def __enter__(self) -> Self:
         return self if self._process is not None else self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
-

@@ -6,6 +6,7 @@ key and the rollout state path to UP_INFO_PATH (mode 0600, replaced atomically) 
 it on exit; rollout reads it when TRITON_URL / TRITON_ADMIN_KEY are unset. A file left by
 an `up` that was killed names a dead pid and is ignored.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,11 +67,14 @@ def read_published(path: Path) -> PublishedTriton | None:
     except FileNotFoundError:
         return None
     if stat.S_IMODE(mode) & 0o077:
-        raise PublishedFileError(f"{path} is readable by other users and holds Triton's admin key: "
-                                 f"delete it and restart `lama-serve up` (it writes the file 0600)")
+        raise PublishedFileError(
+            f"{path} is readable by other users and holds Triton's admin key: "
+            f"delete it and restart `lama-serve up` (it writes the file 0600)"
+        )
     try:
         triton = PublishedTriton(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError) as error:
-        raise PublishedFileError(f"cannot read {path} ({error}); delete it, or set TRITON_URL and "
-                                 "TRITON_ADMIN_KEY") from error
+        raise PublishedFileError(
+            f"cannot read {path} ({error}); delete it, or set TRITON_URL and TRITON_ADMIN_KEY"
+        ) from error
     return triton if triton.alive() else None

@@ -5,6 +5,7 @@ tritonserver takes the key only as an argument value (no file or environment opt
 only readable), and a tiny preloaded library (secret_argv.c, compiled here at start with the
 system's C compiler) swaps it in before Triton's main() runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,15 +28,22 @@ def build_shim(directory: Path) -> Path:
     """Compile secret_argv.c into `directory`; returns the shared library's path."""
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
-        raise SecretShimError("no C compiler (cc/gcc) to build the library that keeps Triton's "
-                              "admin key off its command line: install gcc (scripts/setup.sh does)")
+        raise SecretShimError(
+            "no C compiler (cc/gcc) to build the library that keeps Triton's "
+            "admin key off its command line: install gcc (scripts/setup.sh does)"
+        )
     library = directory / "libsecret_argv.so"
     try:
-        subprocess.run([compiler, "-shared", "-fPIC", "-O2", "-o", str(library), str(_SOURCE)],
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            [compiler, "-shared", "-fPIC", "-O2", "-o", str(library), str(_SOURCE)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     except subprocess.CalledProcessError as error:
-        raise SecretShimError(f"{compiler} failed to build {_SOURCE.name}: {error.stderr.strip()} "
-                              "(install gcc and libc6-dev)") from error
+        raise SecretShimError(
+            f"{compiler} failed to build {_SOURCE.name}: {error.stderr.strip()} (install gcc and libc6-dev)"
+        ) from error
     return library
 
 

@@ -4,6 +4,7 @@ There is never a well-known default key. When no key is configured, `lama-serve 
 one, shows it once on the terminal (as notebook servers show their token) and keeps only its
 salted hash, in a keys file the gateway re-reads; later starts reuse that file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,8 @@ def ensure_api_key(settings: Settings, out: TextIO = sys.stderr) -> Settings:
             "\n  No API key was configured, so one was generated. It is shown only this once:\n\n"
             f"      X-API-Key: {key}\n\n"
             f"  Only its hash is kept, in {keys_file}. Delete that file for a new key, or set\n"
-            "  API_KEY / API_KEYS_FILE to use your own.\n\n")
+            "  API_KEY / API_KEYS_FILE to use your own.\n\n"
+        )
         out.flush()
     return settings.model_copy(update={"api_keys_file": keys_file})
 
@@ -41,14 +43,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `keys new` (a fresh key and its keys-file line) and `keys hash` (line for a key on stdin)."""
     parser = subparsers.add_parser("keys", help="make API keys and their API_KEYS_FILE lines")
     actions = parser.add_subparsers(dest="keys_action", required=True)
-    actions.add_parser("new", help="print a new key and the line for API_KEYS_FILE").set_defaults(
-        func=_new_key)
-    actions.add_parser("hash", help="read a key on stdin, print its API_KEYS_FILE line").set_defaults(
-        func=_hash_key)
+    actions.add_parser("new", help="print a new key and the line for API_KEYS_FILE").set_defaults(func=_new_key)
+    actions.add_parser("hash", help="read a key on stdin, print its API_KEYS_FILE line").set_defaults(func=_hash_key)
     webhook = actions.add_parser("webhook-secret", help="show or rotate a key's webhook signing secret")
-    webhook.add_argument("action", choices=("show", "rotate", "new"),
-                         help="show (made on first use), rotate (old one signs too for "
-                         "WEBHOOK_SECRET_GRACE_S), new (print a fresh secret for WEBHOOK_SECRET)")
+    webhook.add_argument(
+        "action",
+        choices=("show", "rotate", "new"),
+        help="show (made on first use), rotate (old one signs too for "
+        "WEBHOOK_SECRET_GRACE_S), new (print a fresh secret for WEBHOOK_SECRET)",
+    )
     webhook.add_argument("--key-id", help="key id (as in usage stats); required for show/rotate")
     webhook.set_defaults(func=_webhook_secret)
 

@@ -4,6 +4,7 @@ A Triton killed under a serving gateway (OOM killer, crash) used to stop the who
 now it is started again on the same ports with the same secret, after a backoff, up to
 TRITON_RESTART_ATTEMPTS times in a row. Meanwhile the gateway answers 503 + Retry-After.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,10 +22,16 @@ _POLL_S = 0.5
 class TritonSupervisor:
     """Owns the current TritonProcess; `watch` restarts it until told to stop or out of attempts."""
 
-    def __init__(self, new_process: Callable[[], TritonProcess], *, ready_timeout_s: float,
-                 attempts: int, backoff: Backoff,
-                 on_ready: Callable[[TritonProcess], None] = lambda _: None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        new_process: Callable[[], TritonProcess],
+        *,
+        ready_timeout_s: float,
+        attempts: int,
+        backoff: Backoff,
+        on_ready: Callable[[TritonProcess], None] = lambda _: None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         """`new_process`: a fresh, unstarted TritonProcess (same ports and secret each time);
         `on_ready`: run after every (re)start, e.g. restoring the rollout's versions."""
         self._new_process, self._ready_timeout_s = new_process, ready_timeout_s
@@ -52,8 +59,11 @@ class TritonSupervisor:
     def _restart(self) -> bool:
         dead = self.current
         assert dead is not None
-        LOGGER.error("tritonserver exited with status %s while serving; restarting it. Its last "
-                     "log lines:\n%s", dead.returncode, dead.log_tail())
+        LOGGER.error(
+            "tritonserver exited with status %s while serving; restarting it. Its last log lines:\n%s",
+            dead.returncode,
+            dead.log_tail(),
+        )
         dead.stop()  # also ends stubs it left behind
         for attempt in range(1, self._attempts + 1):
             wait = self._backoff.next_wait()

@@ -6,6 +6,7 @@ the gateway and then Triton. A Triton that dies while serving is restarted (up/s
 when restarts fail, the gateway stops and the command exits non-zero instead of leaving a
 gateway that answers 503 forever.
 """
+
 from __future__ import annotations
 
 import io
@@ -53,8 +54,9 @@ class _StopRequested(Exception):
     """SIGINT/SIGTERM arrived: unwind (stopping Triton on the way) and exit 0."""
 
 
-def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAULT_ARCH,
-                 settings: Settings | None = None) -> None:
+def ensure_model(
+    repository: Path, checkpoint: Path | None, *, arch: str = DEFAULT_ARCH, settings: Settings | None = None
+) -> None:
     """Export version 1 unless the repository already holds an exported model. Without a
     checkpoint, `settings` say where to fetch the released weights from (None: no fetch)."""
     if ModelRepository(repository).exported_versions():
@@ -62,18 +64,29 @@ def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAU
     if not ModelRepository(repository).has_config():
         raise UpError(
             f"{repository.resolve()} is not this project's model repository (no "
-            f"{MODEL_NAME}/config.pbtxt). Run from the project root or set MODEL_REPOSITORY.")
+            f"{MODEL_NAME}/config.pbtxt). Run from the project root or set MODEL_REPOSITORY."
+        )
     fetched = released_weights(settings) if checkpoint is None and settings is not None else None
     if fetched is not None:
-        LOGGER.info("no model in %s yet: exporting %s from the released %s (sha256 %s)",
-                    repository, arch, fetched.path, fetched.sha256)
+        LOGGER.info(
+            "no model in %s yet: exporting %s from the released %s (sha256 %s)",
+            repository,
+            arch,
+            fetched.path,
+            fetched.sha256,
+        )
     elif checkpoint is None:
         LOGGER.warning(
             "\n%s\nWARNING: no model in %s and LAMA_CHECKPOINT is unset: exporting %s with RANDOM "
             "weights.\nOutputs will be noise, not inpaintings. Set LAMA_CHECKPOINT to big-lama's "
             "best.ckpt or big-lama.pt (or run `lama-serve export --checkpoint ...`) and remove "
             "%s to serve real results.\n%s",
-            "!" * 78, repository, arch, repository / MODEL_NAME / "1", "!" * 78)
+            "!" * 78,
+            repository,
+            arch,
+            repository / MODEL_NAME / "1",
+            "!" * 78,
+        )
     else:
         LOGGER.info("no model in %s yet: exporting %s from %s", repository, arch, checkpoint)
     # Imported only when an export is due: it pulls in torch.
@@ -81,8 +94,7 @@ def ensure_model(repository: Path, checkpoint: Path | None, *, arch: str = DEFAU
     from lama_serve.export.pipeline import export_to_repository
 
     try:
-        export_to_repository(repository, 1, arch=arch, checkpoint=checkpoint, progress=LOGGER.info,
-                             fetched=fetched)
+        export_to_repository(repository, 1, arch=arch, checkpoint=checkpoint, progress=LOGGER.info, fetched=fetched)
     except ExportError as error:
         raise UpError(f"export failed: {error}") from error
 
@@ -100,8 +112,11 @@ def ensure_detectors(repository: Path) -> None:
 
             export_detector(repository, name)
         except (ImportError, OSError, LamaServeError) as error:
-            LOGGER.warning("cannot export detector model %s (%s); serving without it. "
-                           "`lama-serve detector export` retries.", name, error)
+            LOGGER.warning(
+                "cannot export detector model %s (%s); serving without it. `lama-serve detector export` retries.",
+                name,
+                error,
+            )
 
 
 def released_weights(settings: Settings) -> FetchedWeights | None:
@@ -114,8 +129,7 @@ def released_weights(settings: Settings) -> FetchedWeights | None:
         return fetch(model_file(settings), settings.weights_cache_dir, progress=LOGGER.info)
     except WeightsError as error:
         if settings.require_real_weights:
-            raise UpError(f"REQUIRE_REAL_WEIGHTS is set and the released weights cannot be "
-                          f"fetched: {error}") from error
+            raise UpError(f"REQUIRE_REAL_WEIGHTS is set and the released weights cannot be fetched: {error}") from error
         LOGGER.warning("cannot fetch the released weights: %s", error)
         return None
 
@@ -134,8 +148,7 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
             settings = settings.model_copy(update={"triton_admin_key": SecretStr(secrets.token_urlsafe(24))})
         app = _create_gateway(settings)  # before Triton: a misconfigured gateway fails at once
         if settings.triton_url:
-            LOGGER.info("TRITON_URL=%s: using that Triton, starting only the gateway",
-                        settings.triton_url)
+            LOGGER.info("TRITON_URL=%s: using that Triton, starting only the gateway", settings.triton_url)
             return _serve_gateway(app, settings, None, key_notice.getvalue())
         ensure_model(settings.model_repository, settings.lama_checkpoint, arch=arch, settings=settings)
         ensure_detectors(settings.model_repository)
@@ -182,21 +195,31 @@ def _restore_rollout(settings: Settings, triton: TritonProcess) -> None:
 def _published_triton(settings: Settings) -> PublishedTriton:
     """What `lama-serve rollout` needs to reach this Triton (UP_INFO_PATH)."""
     assert settings.triton_admin_key is not None  # run_up generates one
-    return PublishedTriton(url=settings.effective_triton_url,
-                           admin_key=settings.triton_admin_key.get_secret_value(),
-                           rollout_state_path=str(settings.rollout_state_path.resolve()), pid=os.getpid())
+    return PublishedTriton(
+        url=settings.effective_triton_url,
+        admin_key=settings.triton_admin_key.get_secret_value(),
+        rollout_state_path=str(settings.rollout_state_path.resolve()),
+        pid=os.getpid(),
+    )
 
 
 def _supervisor(settings: Settings) -> TritonSupervisor:
     """Starts (and restarts) the bundled Triton with the same ports and secret."""
     admin_key = settings.triton_admin_key.get_secret_value() if settings.triton_admin_key else None
     return TritonSupervisor(
-        lambda: TritonProcess(settings.model_repository, http_port=settings.triton_http_port,
-                              metrics_port=settings.triton_metrics_port, repository_api_key=admin_key,
-                              grpc_port=settings.triton_grpc_port or None, restricted_apis=LOCKED_APIS),
-        ready_timeout_s=READY_TIMEOUT_S, attempts=settings.triton_restart_attempts,
+        lambda: TritonProcess(
+            settings.model_repository,
+            http_port=settings.triton_http_port,
+            metrics_port=settings.triton_metrics_port,
+            repository_api_key=admin_key,
+            grpc_port=settings.triton_grpc_port or None,
+            restricted_apis=LOCKED_APIS,
+        ),
+        ready_timeout_s=READY_TIMEOUT_S,
+        attempts=settings.triton_restart_attempts,
         backoff=Backoff(settings.recovery_backoff_s, settings.recovery_backoff_max_s),
-        on_ready=lambda triton: _restore_rollout(settings, triton))
+        on_ready=lambda triton: _restore_rollout(settings, triton),
+    )
 
 
 def _create_gateway(settings: Settings) -> FastAPI:
@@ -208,8 +231,7 @@ def _create_gateway(settings: Settings) -> FastAPI:
         raise UpError(f"gateway: {error}") from error
 
 
-def _serve_gateway(app: FastAPI, settings: Settings, supervisor: TritonSupervisor | None,
-                   notice: str = "") -> int:
+def _serve_gateway(app: FastAPI, settings: Settings, supervisor: TritonSupervisor | None, notice: str = "") -> int:
     """Run uvicorn in this thread; a watchdog restarts Triton when it exits and stops the
     gateway once restarts fail. `notice` (a generated key) is printed once Triton is ready,
     just before the gateway starts."""
@@ -220,13 +242,16 @@ def _serve_gateway(app: FastAPI, settings: Settings, supervisor: TritonSuperviso
     server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings)))
     gave_up = threading.Event()
     if supervisor is not None:
-        threading.Thread(target=_watch, args=(supervisor, server, gave_up),
-                         name="triton-watchdog", daemon=True).start()
+        threading.Thread(target=_watch, args=(supervisor, server, gave_up), name="triton-watchdog", daemon=True).start()
     if notice:  # after Triton's start-up tables, so it does not scroll away
         sys.stderr.write(notice)
         sys.stderr.flush()
-    LOGGER.info("gateway on http://%s:%d -> Triton %s", settings.gateway_host,
-                settings.gateway_port, settings.effective_triton_url)
+    LOGGER.info(
+        "gateway on http://%s:%d -> Triton %s",
+        settings.gateway_host,
+        settings.gateway_port,
+        settings.effective_triton_url,
+    )
     server.run()
     if gave_up.is_set():
         LOGGER.error("tritonserver could not be restarted; gateway stopped")

@@ -1,4 +1,5 @@
 """serving.batching: validation messages and one model call per same-shape group."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,7 @@ from lama_serve.backend.batching import RequestError, infer_batched, validate, v
 
 def pair(n: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(n * 1000 + h + w)
-    return (rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8),
-            rng.integers(0, 2, (n, h, w, 1), dtype=np.uint8) * 255)
+    return (rng.integers(0, 256, (n, h, w, 3), dtype=np.uint8), rng.integers(0, 2, (n, h, w, 1), dtype=np.uint8) * 255)
 
 
 class RecordingModel:
@@ -24,15 +24,18 @@ class RecordingModel:
         return 255 - images
 
 
-@pytest.mark.parametrize(("image", "mask", "message"), [
-    (np.zeros((1, 8, 8, 3), np.float32), np.zeros((1, 8, 8, 1), np.uint8), "must be UINT8"),
-    (np.zeros((8, 8, 3), np.uint8), np.zeros((1, 8, 8, 1), np.uint8), "shape [N,H,W,3]"),
-    (np.zeros((1, 8, 8, 4), np.uint8), np.zeros((1, 8, 8, 1), np.uint8), "3 channel(s)"),
-    (np.zeros((1, 8, 8, 3), np.uint8), np.zeros((1, 16, 8, 1), np.uint8), "share N, H and W"),
-    (np.zeros((1, 60, 96, 3), np.uint8), np.zeros((1, 60, 96, 1), np.uint8), "e.g. 64x96"),
-    (np.zeros((0, 8, 8, 3), np.uint8), np.zeros((0, 8, 8, 1), np.uint8), "empty input"),
-    (np.zeros((1, 8, 64, 3), np.uint8), np.zeros((1, 8, 64, 1), np.uint8), "at least 16, got 8x64"),
-])
+@pytest.mark.parametrize(
+    ("image", "mask", "message"),
+    [
+        (np.zeros((1, 8, 8, 3), np.float32), np.zeros((1, 8, 8, 1), np.uint8), "must be UINT8"),
+        (np.zeros((8, 8, 3), np.uint8), np.zeros((1, 8, 8, 1), np.uint8), "shape [N,H,W,3]"),
+        (np.zeros((1, 8, 8, 4), np.uint8), np.zeros((1, 8, 8, 1), np.uint8), "3 channel(s)"),
+        (np.zeros((1, 8, 8, 3), np.uint8), np.zeros((1, 16, 8, 1), np.uint8), "share N, H and W"),
+        (np.zeros((1, 60, 96, 3), np.uint8), np.zeros((1, 60, 96, 1), np.uint8), "e.g. 64x96"),
+        (np.zeros((0, 8, 8, 3), np.uint8), np.zeros((0, 8, 8, 1), np.uint8), "empty input"),
+        (np.zeros((1, 8, 64, 3), np.uint8), np.zeros((1, 8, 64, 1), np.uint8), "at least 16, got 8x64"),
+    ],
+)
 def test_validate_rejects_with_a_fix(image: np.ndarray, mask: np.ndarray, message: str) -> None:
     with pytest.raises(RequestError) as info:
         validate(image, mask)
@@ -68,8 +71,11 @@ def test_model_failure_fails_only_its_group() -> None:
 
 
 def test_detector_requests_are_single_images_on_the_32_grid() -> None:
-    images = [(np.zeros((1, 32, 64, 3), np.uint8),), (np.zeros((1, 40, 64, 3), np.uint8),),
-              (np.ones((2, 32, 64, 3), np.uint8),)]
+    images = [
+        (np.zeros((1, 32, 64, 3), np.uint8),),
+        (np.zeros((1, 40, 64, 3), np.uint8),),
+        (np.ones((2, 32, 64, 3), np.uint8),),
+    ]
     calls: list[tuple[int, ...]] = []
 
     def detector(batch: np.ndarray) -> np.ndarray:

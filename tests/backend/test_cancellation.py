@@ -1,5 +1,6 @@
 """Cancelled requests are split off before any batch runs (fakes: a cancelled request could
 not be produced through the bundled Triton's HTTP-only test fixtures here)."""
+
 from lama_serve.backend.cancellation import split_cancelled
 
 

@@ -1,4 +1,5 @@
 """Precision from CPU flags: bf16 only with hardware bf16 matmuls."""
+
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,9 @@ ZEN4 = "processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n"
 SKYLAKE = "processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n"
 
 
-@pytest.mark.parametrize(("cpuinfo", "precision"), [
-    (EMERALD_RAPIDS, "bf16"), (ZEN4, "bf16"), (SKYLAKE, "f32"), ("", "f32")])
+@pytest.mark.parametrize(
+    ("cpuinfo", "precision"), [(EMERALD_RAPIDS, "bf16"), (ZEN4, "bf16"), (SKYLAKE, "f32"), ("", "f32")]
+)
 def test_bf16_only_with_amx_or_avx512_bf16(cpuinfo: str, precision: str) -> None:
     assert choose_precision(parse_cpu_flags(cpuinfo)) == precision
 

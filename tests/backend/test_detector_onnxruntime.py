@@ -1,6 +1,7 @@
 """Both detector models served by the real bundled Triton (CPU configs, backend
 `detector_onnxruntime`): probability maps of the right shape equal to ONNX Runtime, same-shape
 batching, per-request errors, and a text map that lights up on text."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -52,8 +53,7 @@ def test_probability_map_of_the_right_shape(detector_triton: TritonProcess, mode
     served = detect(detector_triton.http_url, model, image)
     assert served.shape == (2, 96, 160, 1) and served.dtype == np.float32
     assert served.min() >= 0.0 and served.max() <= 1.0
-    np.testing.assert_allclose(served, onnxruntime_map(detector_triton.repository, model, image),
-                               atol=1e-5)
+    np.testing.assert_allclose(served, onnxruntime_map(detector_triton.repository, model, image), atol=1e-5)
 
 
 @pytest.mark.parametrize("model", DETECTOR_MODELS)
@@ -63,8 +63,7 @@ def test_concurrent_mixed_shapes_each_get_their_map(detector_triton: TritonProce
     with ThreadPoolExecutor(len(images)) as pool:
         maps = list(pool.map(lambda im: detect(detector_triton.http_url, model, im), images))
     for image, served in zip(images, maps):
-        np.testing.assert_allclose(served, onnxruntime_map(detector_triton.repository, model, image),
-                                   atol=1e-5)
+        np.testing.assert_allclose(served, onnxruntime_map(detector_triton.repository, model, image), atol=1e-5)
 
 
 def test_bad_size_fails_alone_and_says_how_to_fix(detector_triton: TritonProcess) -> None:

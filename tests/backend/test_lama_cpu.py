@@ -1,6 +1,7 @@
 """The CPU backend through Triton, with each runtime: exact parity with the same runtime
 in-process, the precision it reports, real batching, and per-request errors that leave the
 server serving."""
+
 from __future__ import annotations
 
 import re
@@ -29,15 +30,17 @@ def make_inputs(n: int, height: int, width: int, seed: int = 0) -> tuple[np.ndar
     rng = np.random.default_rng(seed)
     image = rng.integers(0, 256, (n, height, width, 3), dtype=np.uint8)
     mask = np.zeros((n, height, width, 1), np.uint8)
-    mask[:, height // 4: height // 2, width // 4: width // 2] = 255
+    mask[:, height // 4 : height // 2, width // 4 : width // 2] = 255
     return image, mask
 
 
 def triton_infer(url: str, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     client = httpclient.InferenceServerClient(url)
     try:
-        inputs = [httpclient.InferInput(IMAGE.name, list(image.shape), IMAGE.dtype),
-                  httpclient.InferInput(MASK.name, list(mask.shape), MASK.dtype)]
+        inputs = [
+            httpclient.InferInput(IMAGE.name, list(image.shape), IMAGE.dtype),
+            httpclient.InferInput(MASK.name, list(mask.shape), MASK.dtype),
+        ]
         inputs[0].set_data_from_numpy(image)
         inputs[1].set_data_from_numpy(mask)
         return client.infer(MODEL_NAME, inputs).as_numpy(INPAINTED.name)
@@ -46,8 +49,9 @@ def triton_infer(url: str, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def onnxruntime_infer(repository: Path, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    session = ort.InferenceSession(str(repository / MODEL_NAME / "1" / "model.onnx"),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        str(repository / MODEL_NAME / "1" / "model.onnx"), providers=["CPUExecutionProvider"]
+    )
     return session.run([INPAINTED.name], {IMAGE.name: image, MASK.name: mask})[0]
 
 
@@ -68,15 +72,16 @@ def served_precision(metrics_url: str) -> tuple[str, str]:
 
 
 @pytest.fixture(params=["openvino", "onnxruntime"])
-def runtime_triton(request: pytest.FixtureRequest, copy_repository: Callable[[], Path],
-                   start_triton: Callable[..., TritonProcess]) -> TritonProcess:
+def runtime_triton(
+    request: pytest.FixtureRequest, copy_repository: Callable[[], Path], start_triton: Callable[..., TritonProcess]
+) -> TritonProcess:
     def edit(config: model_config_pb2.ModelConfig) -> None:
         config.parameters["runtime"].string_value = request.param
+
     return start_triton(configure(copy_repository(), edit))
 
 
-def test_each_runtime_serves_its_own_pixels_and_reports_its_precision(
-        runtime_triton: TritonProcess) -> None:
+def test_each_runtime_serves_its_own_pixels_and_reports_its_precision(runtime_triton: TritonProcess) -> None:
     runtime, precision = served_precision(runtime_triton.metrics_url)
     expected = host_precision()[0] if runtime == "openvino" else "f32"  # tiny passes the gate
     assert precision == expected
@@ -85,15 +90,20 @@ def test_each_runtime_serves_its_own_pixels_and_reports_its_precision(
         image, mask = make_inputs(2, height, width)
         served = triton_infer(runtime_triton.http_url, image, mask)
         assert served.dtype == np.uint8 and served.shape == image.shape
-        local = (OpenVINORuntime(model, precision, 1)(image, mask) if runtime == "openvino"
-                 else onnxruntime_infer(runtime_triton.repository, image, mask))
+        local = (
+            OpenVINORuntime(model, precision, 1)(image, mask)
+            if runtime == "openvino"
+            else onnxruntime_infer(runtime_triton.repository, image, mask)
+        )
         np.testing.assert_array_equal(served, local)
 
 
-@pytest.mark.parametrize(("height", "width", "message"), [
-    (60, 96, "multiples of 8"), (8, 8, "at least 16"), (16, 8, "at least 16")])
+@pytest.mark.parametrize(
+    ("height", "width", "message"), [(60, 96, "multiples of 8"), (8, 8, "at least 16"), (16, 8, "at least 16")]
+)
 def test_bad_request_fails_alone_and_server_keeps_serving(
-        triton_server: TritonProcess, height: int, width: int, message: str) -> None:
+    triton_server: TritonProcess, height: int, width: int, message: str
+) -> None:
     """The default (OpenVINO) config: a shape the graph cannot take is a 400 that says the
     fix, and shapes served before still work (an 8x8 call used to poison the model)."""
     image, mask = make_inputs(1, 64, 96)
@@ -123,14 +133,17 @@ def _counter(metrics: str, name: str) -> float:
 
 
 @pytest.fixture
-def slow_batching_triton(copy_repository: Callable[[], Path],
-                         start_triton: Callable[..., TritonProcess]) -> TritonProcess:
+def slow_batching_triton(
+    copy_repository: Callable[[], Path], start_triton: Callable[..., TritonProcess]
+) -> TritonProcess:
     """Private Triton whose batcher waits 1 s (and queues enough), so concurrent requests
     surely share a batch; ONNX Runtime, so results compare exactly with in-process ORT."""
+
     def edit(config: model_config_pb2.ModelConfig) -> None:
         config.dynamic_batching.max_queue_delay_microseconds = 1_000_000
         config.dynamic_batching.default_queue_policy.max_queue_size = 32
         config.parameters["runtime"].string_value = "onnxruntime"
+
     return start_triton(configure(copy_repository(), edit))
 
 
@@ -153,9 +166,9 @@ def test_concurrent_requests_are_batched_per_shape(slow_batching_triton: TritonP
     assert isinstance(bad_result, InferenceServerException) and bad_result.status() == "400"
     for (image, mask), result in zip(requests, served):
         assert isinstance(result, np.ndarray), result
-        np.testing.assert_array_equal(
-            result, onnxruntime_infer(slow_batching_triton.repository, image, mask))
-    inferences, executions = (_counter(after, name) - _counter(before, name)
-                              for name in ("nv_inference_count", "nv_inference_exec_count"))
+        np.testing.assert_array_equal(result, onnxruntime_infer(slow_batching_triton.repository, image, mask))
+    inferences, executions = (
+        _counter(after, name) - _counter(before, name) for name in ("nv_inference_count", "nv_inference_exec_count")
+    )
     assert inferences >= len(requests)
     assert executions < inferences

@@ -1,6 +1,7 @@
 """A large call's memory goes back to the OS (issue 17): the lama CPU backend calls OpenVINO's
 `CompiledModel.release_memory()` after calls over `release_memory_above_pixels`. Real bundled
 Triton, tiny model; the stubs' RSS is read from /proc before and after one large call."""
+
 from __future__ import annotations
 
 import re
@@ -43,14 +44,17 @@ def _growth_after_large_call(start_triton: Callable[..., TritonProcess], reposit
 
 
 @pytest.mark.slow
-def test_large_call_memory_is_given_back(start_triton: Callable[..., TritonProcess],
-                                         copy_repository: Callable[[], Path]) -> None:
+def test_large_call_memory_is_given_back(
+    start_triton: Callable[..., TritonProcess], copy_repository: Callable[[], Path]
+) -> None:
     kept = copy_repository()
     config = kept / MODEL_NAME / "configs" / "cpu.pbtxt"
     config.write_text(_PARAMETER.sub(r'\1"0"', config.read_text()))  # 0: never release
     kept_before, kept_after = _growth_after_large_call(start_triton, kept)
     freed_before, freed_after = _growth_after_large_call(start_triton, copy_repository())
-    print(f"\nstubs' RSS around one {LARGE_SIDE} px call: without release {kept_before:.0f} -> "
-          f"{kept_after:.0f} MB, with release {freed_before:.0f} -> {freed_after:.0f} MB")
+    print(
+        f"\nstubs' RSS around one {LARGE_SIDE} px call: without release {kept_before:.0f} -> "
+        f"{kept_after:.0f} MB, with release {freed_before:.0f} -> {freed_after:.0f} MB"
+    )
     assert kept_after - kept_before > 100, "the call should have grown the kept arena"
     assert freed_after - freed_before < (kept_after - kept_before) / 4

@@ -1,5 +1,6 @@
 """`lama-serve bench crop` smoke run: the in-process gateway in front of the session's
 tiny-model Triton, with a tiny budget."""
+
 from __future__ import annotations
 
 import csv
@@ -11,11 +12,32 @@ from lama_serve.cli import main
 from lama_serve.triton.process import TritonProcess
 
 
-def test_bench_crop_compares_strategies_and_reads_triton_batches(
-        triton_server: TritonProcess, tmp_path: Path) -> None:
-    assert main(["bench", "crop", "--url", triton_server.http_url, "--metrics-url", triton_server.metrics_url,
-                 "--size", "1280", "--hole", "64", "--plain-size", "256", "--runs", "1",
-                 "--concurrency", "3", "--out", str(tmp_path)]) == 0
+def test_bench_crop_compares_strategies_and_reads_triton_batches(triton_server: TritonProcess, tmp_path: Path) -> None:
+    assert (
+        main(
+            [
+                "bench",
+                "crop",
+                "--url",
+                triton_server.http_url,
+                "--metrics-url",
+                triton_server.metrics_url,
+                "--size",
+                "1280",
+                "--hole",
+                "64",
+                "--plain-size",
+                "256",
+                "--runs",
+                "1",
+                "--concurrency",
+                "3",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     with (tmp_path / "crop.csv").open(newline="") as f:
         rows = {row["case"]: row for row in csv.DictReader(f)}
     assert list(rows) == ["crop", "original", "plain", "crop concurrent"]
@@ -34,6 +56,9 @@ def test_bench_crop_compares_strategies_and_reads_triton_batches(
 
 
 def test_ratios_cover_the_cases_that_ran() -> None:
-    rows = {"crop": {"median_s": 1.2}, "plain": {"median_s": 1.0},
-            "crop concurrent": {"median_s": 3.0, "avg_batch": 2.5}}
+    rows = {
+        "crop": {"median_s": 1.2},
+        "plain": {"median_s": 1.0},
+        "crop concurrent": {"median_s": 3.0, "avg_batch": 2.5},
+    }
     assert case_ratios(rows) == {"crop_over_plain": 1.2, "concurrent_crop_avg_batch": 2.5}

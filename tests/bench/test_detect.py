@@ -1,5 +1,6 @@
 """`lama-serve bench detect`: the labelled set is reproducible and the per-kind scores are the
 pixel metrics of detect.metrics, with faint marks reported apart."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,5 +26,4 @@ def test_scores_per_kind() -> None:
     expected = np.count_nonzero(half) / np.count_nonzero(marked.mask)
     assert rows["logo"]["recall"] == round(expected, 3) and rows["logo"]["precision"] == 1.0
     assert rows["logo"]["iou"] == round(expected, 3) and rows["logo"]["p50_ms"] == 10.0
-    assert rows["clean"] == {"kind": "clean", "images": 1, "false_positive_area": round(64 / 4096, 4),
-                             "p50_ms": 30.0}
+    assert rows["clean"] == {"kind": "clean", "images": 1, "false_positive_area": round(64 / 4096, 4), "p50_ms": 30.0}

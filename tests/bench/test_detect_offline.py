@@ -1,4 +1,5 @@
 """The offline harness runs a probability-map graph as Triton would: pad to 32, crop back."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,14 +16,20 @@ from lama_serve.core import contract
 def _first_channel_model(path: Path) -> Path:
     """A PROBABILITY_MAP graph whose map is the red channel / 255 (padding shows in the shape)."""
     (image,), (probability,) = contract.PROBABILITY_MAP.inputs, contract.PROBABILITY_MAP.outputs
-    nodes = [helper.make_node("Cast", [image.name], ["f"], to=TensorProto.FLOAT),
-             helper.make_node("Slice", ["f", "start", "end", "axis"], ["red"]),
-             helper.make_node("Div", ["red", "scale"], [probability.name])]
+    nodes = [
+        helper.make_node("Cast", [image.name], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Slice", ["f", "start", "end", "axis"], ["red"]),
+        helper.make_node("Div", ["red", "scale"], [probability.name]),
+    ]
     inits = [helper.make_tensor(n, TensorProto.INT64, [1], [v]) for n, v in (("start", 0), ("end", 1), ("axis", 3))]
     inits.append(helper.make_tensor("scale", TensorProto.FLOAT, [], [255.0]))
     graph = helper.make_graph(
-        nodes, "red", [helper.make_tensor_value_info(image.name, TensorProto.UINT8, [None, None, None, 3])],
-        [helper.make_tensor_value_info(probability.name, TensorProto.FLOAT, [None, None, None, 1])], inits)
+        nodes,
+        "red",
+        [helper.make_tensor_value_info(image.name, TensorProto.UINT8, [None, None, None, 3])],
+        [helper.make_tensor_value_info(probability.name, TensorProto.FLOAT, [None, None, None, 1])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     path.parent.mkdir(parents=True, exist_ok=True)

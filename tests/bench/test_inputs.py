@@ -1,4 +1,5 @@
 """Synthetic photos and masks: contract shapes, determinism, and the perf_analyzer JSON."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """The closed-loop load generator: bounds, concurrency and error accounting."""
+
 from __future__ import annotations
 
 import asyncio

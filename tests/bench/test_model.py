@@ -1,4 +1,5 @@
 """Smoke test of `lama-serve bench model` on the tiny model with a tiny budget."""
+
 import csv
 import json
 from pathlib import Path
@@ -7,8 +8,25 @@ from lama_serve.cli import main
 
 
 def test_bench_model_compares_eager_ort_and_triton(tmp_path: Path) -> None:
-    code = main(["bench", "model", "--arch", "tiny", "--sizes", "64", "--runs", "1",
-                 "--threads", "1", "--triton", "--ready-timeout", "120", "--out", str(tmp_path)])
+    code = main(
+        [
+            "bench",
+            "model",
+            "--arch",
+            "tiny",
+            "--sizes",
+            "64",
+            "--runs",
+            "1",
+            "--threads",
+            "1",
+            "--triton",
+            "--ready-timeout",
+            "120",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     (row,) = csv.DictReader((tmp_path / "model.csv").open())
     assert float(row["eager_s"]) > 0 and float(row["onnxruntime_s"]) > 0 and float(row["triton_s"]) > 0

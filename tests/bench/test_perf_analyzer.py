@@ -1,4 +1,5 @@
 """Locating perf_analyzer: a binary that cannot start is reported with the fix."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,8 @@ from lama_serve.bench.perf_analyzer import PerfAnalyzer, PerfAnalyzerError, read
 
 
 def test_a_binary_missing_its_libraries_is_reported_with_the_install_hint(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = tmp_path / "perf_analyzer"
     fake.write_text("#!/bin/sh\necho 'error while loading shared libraries: libb64.so.0d' >&2\nexit 127\n")
     fake.chmod(0o755)

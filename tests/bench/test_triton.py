@@ -1,5 +1,6 @@
 """`lama-serve bench triton`: config override, summaries, and perf_analyzer smoke runs
 against the tiny model (skipped, with the reason, where perf_analyzer cannot run)."""
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,22 @@ from lama_serve.triton.process import TritonProcess
 
 CPU_CONFIG = Path(__file__).resolve().parents[2] / "model_repository" / "lama" / "configs" / "cpu.pbtxt"
 # Tiny budget: small windows, any spread accepted (the CI host is shared and noisy).
-QUICK = ["--sizes", "64", "--concurrency-range", "1:2:1", "--samples", "2", "--request-count", "20",
-         "--measurement-interval", "300", "--stability-percentage", "1000", "--max-trials", "10"]
+QUICK = [
+    "--sizes",
+    "64",
+    "--concurrency-range",
+    "1:2:1",
+    "--samples",
+    "2",
+    "--request-count",
+    "20",
+    "--measurement-interval",
+    "300",
+    "--stability-percentage",
+    "1000",
+    "--max-trials",
+    "10",
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +72,10 @@ def test_concurrency_levels_and_ratios() -> None:
     assert list(concurrency_levels("1:8:7")) == [1, 8]
     with pytest.raises(SystemExit, match="START:END"):
         concurrency_levels("1,4,8")
-    rows = [{"batching": mode, "size": 64, "concurrency": 4, "throughput_per_s": tput}
-            for mode, tput in (("on", 30.0), ("off", 20.0))]
+    rows = [
+        {"batching": mode, "size": 64, "concurrency": 4, "throughput_per_s": tput}
+        for mode, tput in (("on", 30.0), ("off", 20.0))
+    ]
     assert batching_ratios(rows) == [{"size": 64, "concurrency": 4, "on_over_off": 1.5}]
 
 
@@ -67,10 +84,25 @@ def _read(out: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def test_bench_triton_against_a_running_triton(perf_analyzer: PerfAnalyzer, triton_server: TritonProcess,
-                                               tmp_path: Path) -> None:
-    assert main(["bench", "triton", "--url", triton_server.http_url, "--metrics-url",
-                 triton_server.metrics_url, "--out", str(tmp_path), *QUICK]) == 0
+def test_bench_triton_against_a_running_triton(
+    perf_analyzer: PerfAnalyzer, triton_server: TritonProcess, tmp_path: Path
+) -> None:
+    assert (
+        main(
+            [
+                "bench",
+                "triton",
+                "--url",
+                triton_server.http_url,
+                "--metrics-url",
+                triton_server.metrics_url,
+                "--out",
+                str(tmp_path),
+                *QUICK,
+            ]
+        )
+        == 0
+    )
     raw = _read(tmp_path, "triton_batching-on_64.csv")  # perf_analyzer's own CSV
     assert {"Concurrency", "Inferences/Second", "p99 latency"} <= set(raw[0])
     rows = _read(tmp_path, "triton.csv")
@@ -81,10 +113,27 @@ def test_bench_triton_against_a_running_triton(perf_analyzer: PerfAnalyzer, trit
 
 
 @pytest.mark.slow  # starts two bundled Tritons (~25 s)
-def test_bench_triton_compares_batching_on_the_bundled_triton(perf_analyzer: PerfAnalyzer,
-                                                              tiny_repository: Path, tmp_path: Path) -> None:
-    assert main(["bench", "triton", "--repository", str(tiny_repository), "--batching", "both",
-                 "--ready-timeout", "60", "--out", str(tmp_path), *QUICK]) == 0
+def test_bench_triton_compares_batching_on_the_bundled_triton(
+    perf_analyzer: PerfAnalyzer, tiny_repository: Path, tmp_path: Path
+) -> None:
+    assert (
+        main(
+            [
+                "bench",
+                "triton",
+                "--repository",
+                str(tiny_repository),
+                "--batching",
+                "both",
+                "--ready-timeout",
+                "60",
+                "--out",
+                str(tmp_path),
+                *QUICK,
+            ]
+        )
+        == 0
+    )
     rows = _read(tmp_path, "triton.csv")
     assert {r["batching"] for r in rows} == {"on", "off"}
     ratios = json.loads((tmp_path / "triton.json").read_text())["batching_ratios"]

@@ -1,4 +1,5 @@
 """model_repository/watermark_*: both configs of each detector follow core.contract.PROBABILITY_MAP."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,9 +11,14 @@ from lama_serve.core import contract
 from tests.core.test_model_repository import as_contract, load
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIGS = [(name, path) for name in contract.DETECTOR_MODELS
-           for path in (ROOT / "model_repository" / name / "config.pbtxt",
-                        ROOT / "model_repository" / name / "configs" / "cpu.pbtxt")]
+CONFIGS = [
+    (name, path)
+    for name in contract.DETECTOR_MODELS
+    for path in (
+        ROOT / "model_repository" / name / "config.pbtxt",
+        ROOT / "model_repository" / name / "configs" / "cpu.pbtxt",
+    )
+]
 
 
 @pytest.mark.parametrize(("name", "path"), CONFIGS, ids=[f"{n}-{p.parent.name}" for n, p in CONFIGS])

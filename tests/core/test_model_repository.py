@@ -1,4 +1,5 @@
 """model_repository/lama: both configs agree with export/contract.py and keep their promises."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,9 @@ MODEL_DIR = Path(__file__).resolve().parents[2] / "model_repository" / contract.
 GPU_CONFIG = MODEL_DIR / "config.pbtxt"
 CPU_CONFIG = MODEL_DIR / "configs" / "cpu.pbtxt"
 CPU_OPENVINO_CONFIG = MODEL_DIR / "configs" / "cpu-openvino.pbtxt"  # NGC Triton's openvino backend
-ALL_CONFIGS = pytest.mark.parametrize("path", [GPU_CONFIG, CPU_CONFIG, CPU_OPENVINO_CONFIG],
-                                      ids=["gpu", "cpu", "cpu-openvino"])
+ALL_CONFIGS = pytest.mark.parametrize(
+    "path", [GPU_CONFIG, CPU_CONFIG, CPU_OPENVINO_CONFIG], ids=["gpu", "cpu", "cpu-openvino"]
+)
 
 
 def load(path: Path) -> model_config_pb2.ModelConfig:
@@ -24,8 +26,7 @@ def load(path: Path) -> model_config_pb2.ModelConfig:
 
 
 def as_contract(tensors: object) -> list[tuple[str, str, tuple[int, ...]]]:
-    return [(t.name, model_config_pb2.DataType.Name(t.data_type).removeprefix("TYPE_"),
-             tuple(t.dims)) for t in tensors]
+    return [(t.name, model_config_pb2.DataType.Name(t.data_type).removeprefix("TYPE_"), tuple(t.dims)) for t in tensors]
 
 
 @ALL_CONFIGS
@@ -82,8 +83,12 @@ def test_cpu_openvino_config_hints_bf16_latency_and_dynamic_shapes() -> None:
     assert (config.backend, config.default_model_filename) == ("openvino", "model.onnx")
     assert [g.kind for g in config.instance_group] == [model_config_pb2.ModelInstanceGroup.KIND_CPU]
     parameters = {key: value.string_value for key, value in config.parameters.items()}
-    assert parameters == {"HINT_BF16": "YES", "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1",
-                          "RESHAPE_IO_LAYERS": "YES"}
+    assert parameters == {
+        "HINT_BF16": "YES",
+        "PERFORMANCE_HINT": "LATENCY",
+        "NUM_STREAMS": "1",
+        "RESHAPE_IO_LAYERS": "YES",
+    }
     cpu = load(CPU_CONFIG)
     assert config.dynamic_batching == cpu.dynamic_batching
 

@@ -1,4 +1,5 @@
 """ModelRepository: one layout for every reader and writer; an empty folder becomes servable."""
+
 from __future__ import annotations
 
 import json

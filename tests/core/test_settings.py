@@ -81,8 +81,10 @@ def test_admin_key_file_fills_the_admin_key(tmp_path: Path) -> None:
     settings = Settings(triton_admin_key_file=secret)
     assert settings.admin_headers == {"lama-admin-key": "0123456789abcdef0123456789abcdef"}
     # TRITON_ADMIN_KEY itself wins over the file.
-    assert Settings(triton_admin_key="direct-key-0123456789", triton_admin_key_file=secret
-                    ).admin_headers["lama-admin-key"] == "direct-key-0123456789"
+    assert (
+        Settings(triton_admin_key="direct-key-0123456789", triton_admin_key_file=secret).admin_headers["lama-admin-key"]
+        == "direct-key-0123456789"
+    )
 
 
 @pytest.mark.parametrize("content", [None, " \n"])

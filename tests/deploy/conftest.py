@@ -1,5 +1,6 @@
 """Fixtures of the offline deployment checks: parsed compose file, Kubernetes manifests,
 the gateway's env names and Triton's command-line flags."""
+
 from __future__ import annotations
 
 import pytest

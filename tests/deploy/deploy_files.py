@@ -1,4 +1,5 @@
 """Paths of the deployment files and the small parsers the deploy tests share."""
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ series names, plus `PROMETHEUS_SYNTHETIC`, minus `TRITON_GPU_METRICS` where Trit
 GPU. Histograms are scraped as `_bucket`/`_sum`/`_count` series, which is how queries
 name them too.
 """
+
 from __future__ import annotations
 
 import json
@@ -107,6 +108,7 @@ def promql_metric_names(expr: str) -> set[str]:
 
 def dashboard_queries(path: Path) -> Iterator[str]:
     """The `expr` of every Prometheus target of a Grafana dashboard, rows included."""
+
     def panels(items: list[dict]) -> Iterator[dict]:
         for panel in items:
             yield panel

@@ -1,6 +1,7 @@
 """docker-compose.yml and its Dockerfiles, checked offline: every referenced file exists,
 ports and env names agree with the gateway's settings and Triton's flags, secrets stay
 out of git and images."""
+
 from __future__ import annotations
 
 import json
@@ -53,9 +54,7 @@ def _dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
 
 
 def _is_git_ignored(path: str) -> bool:
-    result = subprocess.run(
-        ["git", "-C", str(REPO), "check-ignore", "-q", "--no-index", path], check=False
-    )
+    result = subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", "--no-index", path], check=False)
     return result.returncode == 0
 
 
@@ -155,9 +154,11 @@ def test_triton_secret_stays_off_the_command_line(compose, tmp_path):
     preload, env_secret, argv = call.split("|", 2)
     assert env_secret == "s3cret-0123456789abcdef"
     assert "s3cret" not in argv and argv.count(PLACEHOLDER) == 2
-    copied = [args.split()[-1] for instruction, args in
-              _dockerfile_instructions(REPO / compose["services"]["triton"]["build"]["dockerfile"])
-              if instruction == "COPY" and "--from=shim" in args]
+    copied = [
+        args.split()[-1]
+        for instruction, args in _dockerfile_instructions(REPO / compose["services"]["triton"]["build"]["dockerfile"])
+        if instruction == "COPY" and "--from=shim" in args
+    ]
     assert copied == [preload], "LD_PRELOAD must be the library the image ships"
     secret.write_text("\n")
     empty = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
@@ -281,10 +282,12 @@ def test_export_script_fetches_the_released_weights(tmp_path, weights_server):
 
     tiny = random_generator(get_arch("tiny"), seed=1).generator
     table = weights_server.serve(write_torchscript_checkpoint(tiny, tmp_path / "served.pt").read_bytes())
-    env = _script_env(tmp_path / "models", LAMA_MODEL_URL=table.lama_model_url,
-                      LAMA_MODEL_SHA256=table.lama_model_sha256)
-    done = subprocess.run([DEPLOY / "export-model.sh", "--arch", "tiny"], env=env,
-                          capture_output=True, text=True, check=False)
+    env = _script_env(
+        tmp_path / "models", LAMA_MODEL_URL=table.lama_model_url, LAMA_MODEL_SHA256=table.lama_model_sha256
+    )
+    done = subprocess.run(
+        [DEPLOY / "export-model.sh", "--arch", "tiny"], env=env, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "models" / ".weights" / "big-lama.pt").is_file()
     weights = json.loads((tmp_path / "models" / "lama" / "1" / "export.json").read_text())["weights"]
@@ -336,8 +339,10 @@ def test_docs_explain_every_variable(compose, k8s_objects):
     docs = (REPO / "docs" / "deploy.md").read_text()
     interpolated = set(re.findall(r"\$\{(\w+)", (REPO / "docker-compose.yml").read_text()))
     gateway_env = set(compose["services"]["gateway"]["environment"])
-    k8s_env = {item["name"] for item in k8s_objects["Deployment", "gateway"]["spec"]["template"]["spec"]
-               ["containers"][0]["env"]}
+    k8s_env = {
+        item["name"]
+        for item in k8s_objects["Deployment", "gateway"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     export_env = set(compose["services"]["export"]["environment"])
     missing = {name for name in interpolated | gateway_env | k8s_env | export_env if f"`{name}`" not in docs}
     assert not missing, f"docs/deploy.md does not mention {sorted(missing)}"

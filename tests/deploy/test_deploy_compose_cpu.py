@@ -1,5 +1,6 @@
 """deploy/docker-compose.cpu.yml, checked offline: layered on docker-compose.yml it runs the
 same Triton service on a CPU-only host with Triton's openvino backend config."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,9 +19,12 @@ class _ComposeLoader(yaml.SafeLoader):
 
 for _tag in ("!reset", "!override"):
     _ComposeLoader.add_constructor(
-        _tag, lambda loader, node, tag=_tag: (tag, loader.construct_sequence(node)
-                                              if isinstance(node, yaml.SequenceNode)
-                                              else loader.construct_mapping(node)))
+        _tag,
+        lambda loader, node, tag=_tag: (
+            tag,
+            loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode) else loader.construct_mapping(node),
+        ),
+    )
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 """deploy/k8s, checked offline: kustomizations list existing files, the base is valid
 against the Kubernetes 1.30 schemas, and ports, probes, env names and the HPA metric
 agree with the gateway, Triton and the Prometheus adapter rule."""
+
 from __future__ import annotations
 
 import re
@@ -45,8 +46,11 @@ def test_kustomize_builds(kustomization):
         ["kubectl", "kustomize", str(kustomization.parent)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert all(doc["metadata"]["namespace"] == "lama" for doc in yaml.safe_load_all(result.stdout)
-               if doc["kind"] != "Namespace")
+    assert all(
+        doc["metadata"]["namespace"] == "lama"
+        for doc in yaml.safe_load_all(result.stdout)
+        if doc["kind"] != "Namespace"
+    )
 
 
 def test_base_is_schema_valid(k8s_base):
@@ -72,8 +76,9 @@ def test_triton_gpu_probes_and_volume(k8s_objects):
     assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/live"
     assert container["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
-    (claim,) = [v["persistentVolumeClaim"] for v in _pod_spec(k8s_objects, "triton")["volumes"]
-                if "persistentVolumeClaim" in v]
+    (claim,) = [
+        v["persistentVolumeClaim"] for v in _pod_spec(k8s_objects, "triton")["volumes"] if "persistentVolumeClaim" in v
+    ]
     assert ("PersistentVolumeClaim", claim["claimName"]) in k8s_objects
     assert {"mountPath": "/models", "name": "model-repository", "readOnly": True} in container["volumeMounts"]
 
@@ -192,5 +197,6 @@ def test_export_job_fetches_into_the_model_repository(k8s_objects, settings_env_
     (volume,) = job["volumes"]
     triton_volumes = _pod_spec(k8s_objects, "triton")["volumes"]
     assert volume["persistentVolumeClaim"]["claimName"] in {
-        v["persistentVolumeClaim"]["claimName"] for v in triton_volumes if "persistentVolumeClaim" in v}
+        v["persistentVolumeClaim"]["claimName"] for v in triton_volumes if "persistentVolumeClaim" in v
+    }
     assert job["securityContext"]["runAsNonRoot"] is True

@@ -1,6 +1,7 @@
 """Prometheus config, alert rules, the Grafana provisioning and dashboard, checked
 offline: they parse, their PromQL parses, and they only query metrics the gateway and
 Triton export (tests/deploy/deploy_metrics.py)."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,10 @@ def _all_names(exprs) -> set[str]:
     ("expr", "names"),
     [
         ("up", {"up"}),
-        ('sum by (status) (rate(lama_gateway_requests_total{status=~"5.."}[$__rate_interval]))',
-         {"lama_gateway_requests_total"}),
+        (
+            'sum by (status) (rate(lama_gateway_requests_total{status=~"5.."}[$__rate_interval]))',
+            {"lama_gateway_requests_total"},
+        ),
         ("histogram_quantile(0.95, sum by (le) (rate(a_bucket[${__rate_interval}])))", {"a_bucket"}),
         ("rate(a[5m] offset 1h) / on (model) group_left b + max_over_time(c[10m:1m])", {"a", "b", "c"}),
         ('{__name__="a", job="x"} > bool 1', {"a"}),
@@ -92,12 +95,16 @@ def test_alert_rules_structure():
 def test_promtool_checks_config_and_rules():
     check = subprocess.run(
         ["promtool", "check", "config", str(PROMETHEUS / "prometheus.yml")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert check.returncode == 0, check.stdout + check.stderr
     unit = subprocess.run(
         ["promtool", "test", "rules", str(PROMETHEUS / "tests" / "lama-alerts.test.yml")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert unit.returncode == 0, unit.stdout + unit.stderr
 
@@ -113,17 +120,17 @@ def test_grafana_provisioning_matches_compose(compose):
     assert provider["options"]["path"] == mounts["./deploy/grafana/dashboards"]
     home = compose["services"]["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home == f"{provider['options']['path']}/{DASHBOARD.name}"
-    (datasource,) = yaml.safe_load(
-        (GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text()
-    )["datasources"]
+    (datasource,) = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
     assert datasource["url"] == "http://prometheus:9090" and "prometheus" in compose["services"]
 
 
 def test_dashboard_panels_use_the_provisioned_datasource():
     dashboard = json.loads(DASHBOARD.read_text())
-    (datasource,) = yaml.safe_load(
-        (GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text()
-    )["datasources"]
+    (datasource,) = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
     assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
     for panel in panels:
@@ -143,7 +150,5 @@ def test_dashboard_covers_the_issue():
     assert any("by(status)" in e and "lama_gateway_requests_total" in e for e in compact)
     assert any("histogram_quantile" in e and "by(le,stage)" in e for e in compact)
     assert used("nv_inference_queue_duration_us", "nv_inference_request_success")
-    assert any("rate(nv_inference_count" in e and "/sumby(model)(rate(nv_inference_exec_count" in e
-               for e in compact)
+    assert any("rate(nv_inference_count" in e and "/sumby(model)(rate(nv_inference_exec_count" in e for e in compact)
     assert used("nv_gpu_utilization") and used("nv_gpu_memory_used_bytes")
-

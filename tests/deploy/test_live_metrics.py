@@ -1,5 +1,6 @@
 """Every metric the dashboards, alert rules and HPA adapter query is really exported: checked
 against a live scrape of the embedded stack (gateway in process + the bundled Triton)."""
+
 from __future__ import annotations
 
 import re
@@ -34,15 +35,19 @@ def series_names(exposition: str) -> set[str]:
 
 
 async def test_deploy_queries_name_only_scraped_metrics(triton_server: TritonProcess, tmp_path: Path) -> None:
-    settings = Settings(api_key=API_KEY, triton_url=triton_server.http_url,
-                        stats_db_path=tmp_path / "stats.sqlite3", model_repository=triton_server.repository)
+    settings = Settings(
+        api_key=API_KEY,
+        triton_url=triton_server.http_url,
+        stats_db_path=tmp_path / "stats.sqlite3",
+        model_repository=triton_server.repository,
+    )
     async with gateway(settings) as client:
         image, mask = encode(noise(64, 64)), encode(box_mask(64, 64))
-        good = await client.post("/api/v1/remove-watermark", files=files(image, mask),
-                                 headers={"X-API-Key": API_KEY})
+        good = await client.post("/api/v1/remove-watermark", files=files(image, mask), headers={"X-API-Key": API_KEY})
         assert good.status_code == 200, good.text
-        await client.post("/api/v1/remove-watermark", files=files(b"not an image", mask),
-                          headers={"X-API-Key": API_KEY})
+        await client.post(
+            "/api/v1/remove-watermark", files=files(b"not an image", mask), headers={"X-API-Key": API_KEY}
+        )
         scraped = series_names((await client.get("/metrics")).text)
     with urllib.request.urlopen(triton_server.metrics_url, timeout=10) as response:
         scraped |= series_names(response.read().decode())

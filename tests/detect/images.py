@@ -1,4 +1,5 @@
 """Constructed test images: natural-looking photos (1/f spectrum + shapes) and marks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,8 +43,7 @@ def text_alpha(text: str, size: int, opacity: float, angle: float = 0.0) -> np.n
     return alpha[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1] * opacity
 
 
-def blend(image: np.ndarray, color: tuple[int, int, int] | np.ndarray, alpha: np.ndarray,
-          x: int, y: int) -> np.ndarray:
+def blend(image: np.ndarray, color: tuple[int, int, int] | np.ndarray, alpha: np.ndarray, x: int, y: int) -> np.ndarray:
     """J = (1 - a) I + a W at (x, y), rounded to uint8 like a real composite."""
     out = image.astype(np.float32)
     h, w = alpha.shape

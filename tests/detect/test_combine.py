@@ -36,8 +36,11 @@ def test_removed_regions_are_the_masked_or_unblended_ones():
     mask[1:3, 1:3] = 255
     restored = image.copy()
     restored[5, 15] = 9  # un-blended pixel
-    regions = (Region(0, 0, 4, 4, 0.9, "text"), Region(14, 4, 3, 3, 0.8, "template:a"),
-               Region(6, 6, 3, 3, 0.2, "text"))  # a low-score candidate left alone
+    regions = (
+        Region(0, 0, 4, 4, 0.9, "text"),
+        Region(14, 4, 3, 3, 0.8, "template:a"),
+        Region(6, 6, 3, 3, 0.2, "text"),
+    )  # a low-score candidate left alone
     removed = removed_regions(DetectionResult(mask, regions, restored), image)
     assert [r.kind for r in removed] == ["text", "template:a"]
     assert removed_regions(DetectionResult(mask, regions), image) == regions[:1]

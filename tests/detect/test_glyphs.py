@@ -1,4 +1,5 @@
 """A text line's grown box shrinks to its glyphs; compact regions stay whole."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -59,18 +59,21 @@ def test_rectangles_as_lists_and_objects():
     assert np.count_nonzero(mask) == 12 + 2 and mask[2, 1] == 255 and mask[6, 4] == 0
 
 
-@pytest.mark.parametrize("text, message", [
-    ("not json", "not valid JSON"),
-    ("{}", "non-empty JSON list"),
-    ("[]", "non-empty JSON list"),
-    ("[[1, 2, 3]]", r"\[x, y, width, height\]"),
-    ('[[1, 2, "3", 4]]', "4 integers"),
-    ('[{"x": 1, "y": 2, "width": 3}]', "4 integers"),
-    ("[[-1, 0, 3, 3]]", ">= 0"),
-    ("[[0, 0, 0, 3]]", "> 0"),
-    ("[[8, 0, 3, 3]]", "x\\+width <= 10"),
-    ("[[0, 7, 3, 3]]", "y\\+height <= 8"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("not json", "not valid JSON"),
+        ("{}", "non-empty JSON list"),
+        ("[]", "non-empty JSON list"),
+        ("[[1, 2, 3]]", r"\[x, y, width, height\]"),
+        ('[[1, 2, "3", 4]]', "4 integers"),
+        ('[{"x": 1, "y": 2, "width": 3}]', "4 integers"),
+        ("[[-1, 0, 3, 3]]", ">= 0"),
+        ("[[0, 0, 0, 3]]", "> 0"),
+        ("[[8, 0, 3, 3]]", "x\\+width <= 10"),
+        ("[[0, 7, 3, 3]]", "y\\+height <= 8"),
+    ],
+)
 def test_bad_rectangles_say_what_to_fix(text, message):
     with pytest.raises(DetectionInputError, match=message):
         parse_rectangles(text, 10, 8)

@@ -92,8 +92,7 @@ def test_tiny_regions_are_dropped(area, kept):
     probability = np.zeros((50, 50))
     side = int(area**0.5)
     probability[20 : 20 + side, 20 : 20 + side] = 1.0
-    result = regions_from_map(probability, np.full((50, 50, 3), 128, np.uint8), kind="seg",
-                              keep_score=0.0)
+    result = regions_from_map(probability, np.full((50, 50, 3), 128, np.uint8), kind="seg", keep_score=0.0)
     assert bool(result.regions) is kept
 
 

@@ -1,5 +1,6 @@
 """The committed watermark segmenter on held-out composites (photos, fonts and strings it
 never saw): pixel recall, IoU and precision per kind, printed; a loose sanity bar only."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,11 @@ def scores(predicted: np.ndarray, truth: np.ndarray) -> tuple[float, float, floa
     """(recall, IoU, precision) of boolean masks pooled over a set; 1.0 where undefined."""
     hit = np.logical_and(predicted, truth).sum()
     union = np.logical_or(predicted, truth).sum()
-    return (hit / truth.sum() if truth.any() else 1.0, hit / union if union else 1.0,
-            hit / predicted.sum() if predicted.any() else 1.0)
+    return (
+        hit / truth.sum() if truth.any() else 1.0,
+        hit / union if union else 1.0,
+        hit / predicted.sum() if predicted.any() else 1.0,
+    )
 
 
 def test_scores_numbers() -> None:

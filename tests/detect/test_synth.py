@@ -1,4 +1,5 @@
 """lama_serve.detect.synth: deterministic composites whose masks are exactly what the mark changed."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,7 @@ def test_blend_numbers() -> None:
 def test_heldout_split_shares_no_photo_font_or_word() -> None:
     for table in (sources.PHOTOS, sources.FONTS, sources.WORDS):
         assert not set(table["train"]) & set(table["heldout"])
-    words = {w for s in range(50)
-             for w in sources.random_string(np.random.default_rng(s), "heldout").lower().split()}
+    words = {w for s in range(50) for w in sources.random_string(np.random.default_rng(s), "heldout").lower().split()}
     assert not words & {w.lower() for w in sources.WORDS["train"]}
 
 

@@ -1,5 +1,6 @@
 """Fixtures for the export tests: a tiny random generator and checkpoints in both official
 formats, created here because no real weights can be downloaded."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,7 @@ def write_lightning_checkpoint(generator: nn.Module, path: Path) -> Path:
     state = {f"generator.{k}": v for k, v in generator.state_dict().items()}
     state["discriminator.model0.0.weight"] = torch.zeros(2, 3)
     state["loss_resnet_pl.impl.conv1.weight"] = torch.zeros(1)
-    torch.save({"epoch": 7, "global_step": 1000, "pytorch-lightning_version": "1.2.9",
-                "state_dict": state}, path)
+    torch.save({"epoch": 7, "global_step": 1000, "pytorch-lightning_version": "1.2.9", "state_dict": state}, path)
     return path
 
 

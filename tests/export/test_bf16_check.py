@@ -1,4 +1,5 @@
 """The export-time bf16 accuracy check: same gate as at load, recorded in export.json."""
+
 import json
 from pathlib import Path
 
@@ -37,9 +38,21 @@ def test_a_host_without_bf16_records_skipped_with_the_reason(tmp_path: Path) -> 
 
 
 def test_the_flag_turns_the_check_off(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = _run(["export", "--random-weights", "--arch", "tiny", "--repository", str(tmp_path),
-                 "--no-validate", "--no-accuracy-check"])
+    code = _run(
+        [
+            "export",
+            "--random-weights",
+            "--arch",
+            "tiny",
+            "--repository",
+            str(tmp_path),
+            "--no-validate",
+            "--no-accuracy-check",
+        ]
+    )
     assert code == 0
     assert json.loads((tmp_path / "lama/1/export.json").read_text())["bf16_accuracy"] == {
-        "status": "skipped", "reason": "--no-accuracy-check"}
+        "status": "skipped",
+        "reason": "--no-accuracy-check",
+    }
     assert "bf16 accuracy check skipped: --no-accuracy-check" in capsys.readouterr().out

@@ -7,8 +7,7 @@ from lama_serve.cli import main as _run
 
 
 def test_export_command_writes_the_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = _run(["export", "--random-weights", "--arch", "tiny", "--repository", str(tmp_path),
-                 "--model-version", "2"])
+    code = _run(["export", "--random-weights", "--arch", "tiny", "--repository", str(tmp_path), "--model-version", "2"])
     out = capsys.readouterr().out
     assert code == 0
     assert "WARNING: random weights" in out and "[4/4] parity check" in out
@@ -16,8 +15,9 @@ def test_export_command_writes_the_version(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_export_command_reports_a_bad_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = _run(["export", "--checkpoint", str(tmp_path / "missing.ckpt"), "--arch", "tiny",
-                 "--repository", str(tmp_path)])
+    code = _run(
+        ["export", "--checkpoint", str(tmp_path / "missing.ckpt"), "--arch", "tiny", "--repository", str(tmp_path)]
+    )
     assert code == 1
     assert "export failed: checkpoint not found" in capsys.readouterr().err
 

@@ -1,4 +1,5 @@
 """The served text detector equals the reference normalisation + the wheel's original net."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,8 +44,8 @@ def test_baked_graph_equals_reference_plus_original(served: Path, shape: tuple[i
 
 def test_served_graph_follows_the_contract(served: Path) -> None:
     graph = onnx.load(str(served)).graph
-    assert [(i.name, i.type.tensor_type.elem_type) for i in graph.input] == [
-        (IMAGE.name, onnx.TensorProto.UINT8)]
+    assert [(i.name, i.type.tensor_type.elem_type) for i in graph.input] == [(IMAGE.name, onnx.TensorProto.UINT8)]
     assert [(o.name, o.type.tensor_type.elem_type) for o in graph.output] == [
-        (PROBABILITY.name, onnx.TensorProto.FLOAT)]
+        (PROBABILITY.name, onnx.TensorProto.FLOAT)
+    ]
     assert "Apache-2.0" in (served.parent / "NOTICE").read_text()

@@ -1,5 +1,6 @@
 """The exported graph on a GPU: the ops chosen for TensorRT/CUDA (MatMul DFT, no DFT op)
 must run on ONNX Runtime's CUDA provider and agree with the CPU."""
+
 from pathlib import Path
 
 import numpy as np

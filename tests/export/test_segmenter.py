@@ -1,4 +1,5 @@
 """The segmenter's served ONNX graph equals PyTorch eager; a tiny training run is seeded."""
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,6 @@ def test_onnx_equals_torch_eager(tmp_path: Path) -> None:
 
 def test_training_is_seeded(tmp_path: Path) -> None:
     config = TrainConfig(steps=2, pool=6, batch=2, crop=64, sides=(96, 128))
-    runs = [train_and_export(config, tmp_path / f"run{i}.onnx", progress=lambda _: None)
-            for i in range(2)]
+    runs = [train_and_export(config, tmp_path / f"run{i}.onnx", progress=lambda _: None) for i in range(2)]
     assert runs[0]["final_loss"] == runs[1]["final_loss"] and runs[0]["completed"]
     assert json.loads((tmp_path / "run0.json").read_text())["steps_done"] == 2

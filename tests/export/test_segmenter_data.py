@@ -1,4 +1,5 @@
 """The segmenter's training data: low-contrast recolouring with exact labels, two-scale pool, crops."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,9 @@ def test_recolour_moves_the_mark_a_few_tens_of_levels_off_the_photo() -> None:
 
 
 def test_recolour_leaves_clean_composites_alone() -> None:
-    clean = synth.Composite(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), bool), "clean",
-                            np.zeros((4, 4, 3), np.uint8), None, None)
+    clean = synth.Composite(
+        np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), bool), "clean", np.zeros((4, 4, 3), np.uint8), None, None
+    )
     assert recolour_low_contrast(np.random.default_rng(0), clean) is clean
 
 

@@ -1,5 +1,6 @@
 """Released weights: the model table, a verified download through a loopback server, the
 cache, and `lama-serve weights fetch|inspect`."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,9 @@ def test_a_mirror_keeps_the_digests_a_digest_names_another_file() -> None:
     assert (other.md5, other.sha256, other.size) == ("0" * 32, None, None)
 
 
-def test_fetch_verifies_caches_and_reuses(weights_server: WeightsServer, torchscript_ckpt: Path,
-                                          tiny_generator, tmp_path: Path) -> None:
+def test_fetch_verifies_caches_and_reuses(
+    weights_server: WeightsServer, torchscript_ckpt: Path, tiny_generator, tmp_path: Path
+) -> None:
     body = torchscript_ckpt.read_bytes()
     settings = weights_server.serve(body)
     messages: list[str] = []
@@ -47,7 +49,8 @@ def test_fetch_verifies_caches_and_reuses(weights_server: WeightsServer, torchsc
 
 
 def test_a_corrupted_byte_is_a_digest_error_and_nothing_is_cached(
-        weights_server: WeightsServer, torchscript_ckpt: Path, tmp_path: Path) -> None:
+    weights_server: WeightsServer, torchscript_ckpt: Path, tmp_path: Path
+) -> None:
     body = torchscript_ckpt.read_bytes()
     settings = weights_server.serve(body)
     weights_server.body = body[:100] + bytes([body[100] ^ 1]) + body[101:]
@@ -66,8 +69,7 @@ def test_an_interrupted_download_leaves_nothing(weights_server: WeightsServer, t
     assert cache_listing(tmp_path / "cache") == []
 
 
-def test_a_cached_file_that_changed_is_downloaded_again(
-        weights_server: WeightsServer, tmp_path: Path) -> None:
+def test_a_cached_file_that_changed_is_downloaded_again(weights_server: WeightsServer, tmp_path: Path) -> None:
     settings = weights_server.serve(b"weights" * 1000)
     (tmp_path / "cache").mkdir()
     (tmp_path / "cache" / "big-lama.pt").write_bytes(b"truncated")
@@ -78,8 +80,7 @@ def test_a_cached_file_that_changed_is_downloaded_again(
 def test_concurrent_fetches_download_once(weights_server: WeightsServer, tmp_path: Path) -> None:
     settings = weights_server.serve(b"w" * 5_000_000)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(fetch(model_file(settings), tmp_path)))
-               for _ in range(3)]
+    threads = [threading.Thread(target=lambda: results.append(fetch(model_file(settings), tmp_path))) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -93,9 +94,14 @@ def test_unreachable_server_says_how_to_fix(tmp_path: Path) -> None:
         fetch(model_file(settings), tmp_path)
 
 
-def test_fetch_and_inspect_commands(weights_server: WeightsServer, torchscript_ckpt: Path,
-                                    tiny_generator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_fetch_and_inspect_commands(
+    weights_server: WeightsServer,
+    torchscript_ckpt: Path,
+    tiny_generator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     settings = weights_server.serve(torchscript_ckpt.read_bytes())
     monkeypatch.setenv("LAMA_MODEL_URL", weights_server.url)
     monkeypatch.setenv("LAMA_MODEL_SHA256", settings.lama_model_sha256 or "")

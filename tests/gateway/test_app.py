@@ -27,9 +27,7 @@ def test_sets_pillow_pixel_limit(make_settings: SettingsFactory) -> None:
     assert Image.MAX_IMAGE_PIXELS == 1234
 
 
-async def test_keys_file_add_and_revoke_without_restart(
-    make_settings: SettingsFactory, tmp_path: Path
-) -> None:
+async def test_keys_file_add_and_revoke_without_restart(make_settings: SettingsFactory, tmp_path: Path) -> None:
     keys_file = tmp_path / "keys"
     (alice, alice_hash), (bob, bob_hash) = generate_key(), generate_key()
     keys_file.write_text(alice_hash + "\n")

@@ -35,13 +35,19 @@ OTHER_KEY = "gateway-other-key-0123456789"
 
 
 @pytest.fixture
-async def client(make_settings: SettingsFactory, triton_server: TritonProcess,
-                 tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    make_settings: SettingsFactory, triton_server: TritonProcess, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     keys = tmp_path / "keys"
     keys.write_text(f"{hash_key(AUTH['X-API-Key'])}\n{hash_key(OTHER_KEY)}\n")
-    settings = make_settings(triton_url=triton_server.http_url, api_key=None, api_keys_file=keys,
-                             webhook_allow_private=True, webhook_secret=WEBHOOK_SECRET,
-                             webhook_retry_schedule_s=(0.2, 0.2))
+    settings = make_settings(
+        triton_url=triton_server.http_url,
+        api_key=None,
+        api_keys_file=keys,
+        webhook_allow_private=True,
+        webhook_secret=WEBHOOK_SECRET,
+        webhook_retry_schedule_s=(0.2, 0.2),
+    )
     async with gateway(settings) as client:
         yield client
 
@@ -73,8 +79,9 @@ async def test_wait_answers_like_the_sync_route(client: httpx.AsyncClient) -> No
     waited = await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=parts(1))
     assert waited.status_code == 200 and waited.content == sync.content
     not_an_image = {"image": ("image.png", b"not an image", "image/png")}
-    assert_error(await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=not_an_image), 400,
-                 "Invalid image format")
+    assert_error(
+        await client.post(URL, headers={**AUTH, "Prefer": "wait=30"}, files=not_an_image), 400, "Invalid image format"
+    )
 
 
 async def test_mask_conveniences_and_detection_travel_with_the_job(client: httpx.AsyncClient) -> None:
@@ -100,13 +107,15 @@ async def test_batch_job_zip_matches_the_sync_zip(client: httpx.AsyncClient) -> 
             assert ours.read(name) == theirs.read(name)
 
     def untimed(archive: zipfile.ZipFile) -> list[dict]:
-        return [{k: v for k, v in item.items() if k != "processing_time"}
-                for item in json.loads(archive.read("results.json"))["items"]]
+        return [
+            {k: v for k, v in item.items() if k != "processing_time"}
+            for item in json.loads(archive.read("results.json"))["items"]
+        ]
+
     assert untimed(ours) == untimed(theirs)
 
 
-async def test_webhook_form_fields_deliver_signed_events(
-        client: httpx.AsyncClient, receiver: Receiver) -> None:  # noqa: F811
+async def test_webhook_form_fields_deliver_signed_events(client: httpx.AsyncClient, receiver: Receiver) -> None:  # noqa: F811
     form = {"webhook": receiver.url, "webhook_events": "start,completed"}
     accepted = await client.post(URL, headers=AUTH, files=parts(2), data=form)
     assert accepted.status_code == 202 and "preference-applied" not in accepted.headers
@@ -117,8 +126,7 @@ async def test_webhook_form_fields_deliver_signed_events(
     assert {event["data"]["id"] for event in events} == {job_id}
 
 
-async def test_failing_receiver_is_retried_with_the_same_id(
-        client: httpx.AsyncClient, receiver: Receiver) -> None:  # noqa: F811
+async def test_failing_receiver_is_retried_with_the_same_id(client: httpx.AsyncClient, receiver: Receiver) -> None:  # noqa: F811
     receiver.statuses = [500]
     await client.post(URL, headers=ASYNC, files=parts(3), data={"webhook": receiver.url})
     await receiver.wait_for(2)
@@ -131,8 +139,9 @@ async def test_refused_webhooks_are_400(make_settings: SettingsFactory, triton_s
     async with gateway(make_settings(triton_url=triton_server.http_url)) as client:
         loopback = await client.post(URL, headers=ASYNC, files=parts(), data={"webhook": "http://127.0.0.1:9/x"})
         assert_error(loopback, 400, "loopback")
-        bad_event = await client.post(URL, headers=ASYNC, files=parts(),
-                                      data={"webhook": "https://example.com/x", "webhook_events": "done"})
+        bad_event = await client.post(
+            URL, headers=ASYNC, files=parts(), data={"webhook": "https://example.com/x", "webhook_events": "done"}
+        )
         assert_error(bad_event, 400, "webhook_events")
 
 
@@ -151,8 +160,9 @@ async def test_cancel_a_queued_job(make_settings: SettingsFactory, triton_server
     """With the workers saturated by a batch, a job submitted after it is still queued."""
     settings = make_settings(triton_url=triton_server.http_url, jobs_concurrency=1)
     async with gateway(settings) as client:
-        big = [("image", encode(noise(256, 256, i))) for i in range(8)] + \
-              [("mask", encode(box_mask(256, 256))) for _ in range(8)]
+        big = [("image", encode(noise(256, 256, i))) for i in range(8)] + [
+            ("mask", encode(box_mask(256, 256))) for _ in range(8)
+        ]
         await client.post(f"{URL}/batch", headers=ASYNC, files=big)
         queued = (await client.post(URL, headers=ASYNC, files=parts())).json()
         canceled = await client.post(queued["urls"]["cancel"], headers=AUTH)
@@ -168,7 +178,8 @@ def test_openapi_documents_async(make_settings: SettingsFactory) -> None:
     operation = schema["paths"][URL]["post"]
     assert {"Location", "Preference-Applied"} <= set(operation["responses"]["202"]["headers"])
     assert {"prefer", "Idempotency-Key"} <= {p["name"] for p in operation["parameters"]}
-    form = schema["components"]["schemas"][operation["requestBody"]["content"]["multipart/form-data"]
-                                           ["schema"]["$ref"].rsplit("/", 1)[1]]
+    form = schema["components"]["schemas"][
+        operation["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    ]
     assert {"webhook", "webhook_events", "image", "mask"} <= set(form["properties"])
     assert "/api/v1/jobs/{job_id}/result" in schema["paths"]

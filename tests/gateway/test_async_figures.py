@@ -42,8 +42,10 @@ async def test_burst_rate_and_added_latency(make_settings: SettingsFactory, trit
             assert await async_roundtrip(client, parts) == expected
             async_s.append(time.perf_counter() - started)
         started = time.perf_counter()
-        ids = [(await client.post(URL, headers={**AUTH, "Prefer": "respond-async"}, files=parts)).json()["id"]
-               for _ in range(BURST)]
+        ids = [
+            (await client.post(URL, headers={**AUTH, "Prefer": "respond-async"}, files=parts)).json()["id"]
+            for _ in range(BURST)
+        ]
         while True:
             page = (await client.get("/api/v1/jobs?limit=100", headers=AUTH)).json()["jobs"]
             done = {job["id"] for job in page if job["status"] == "succeeded"} & set(ids)
@@ -53,6 +55,8 @@ async def test_burst_rate_and_added_latency(make_settings: SettingsFactory, trit
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - started
     sync_ms, async_ms = statistics.median(sync_s) * 1000, statistics.median(async_s) * 1000
-    print(f"\nburst of {BURST} jobs (64x64, tiny, JOBS_CONCURRENCY={settings.jobs_concurrency}): "
-          f"{elapsed:.2f} s = {BURST / elapsed:.1f} jobs/s, none lost; median sync {sync_ms:.1f} ms, "
-          f"async (submit+poll {POLL_S * 1000:g} ms+fetch) {async_ms:.1f} ms, added {async_ms - sync_ms:.1f} ms")
+    print(
+        f"\nburst of {BURST} jobs (64x64, tiny, JOBS_CONCURRENCY={settings.jobs_concurrency}): "
+        f"{elapsed:.2f} s = {BURST / elapsed:.1f} jobs/s, none lost; median sync {sync_ms:.1f} ms, "
+        f"async (submit+poll {POLL_S * 1000:g} ms+fetch) {async_ms:.1f} ms, added {async_ms - sync_ms:.1f} ms"
+    )

@@ -21,9 +21,7 @@ Parts = list[tuple[str, tuple[str, bytes, str]]]
 
 
 @pytest.fixture
-async def client(
-    make_settings: SettingsFactory, triton_server: TritonProcess
-) -> AsyncIterator[httpx.AsyncClient]:
+async def client(make_settings: SettingsFactory, triton_server: TritonProcess) -> AsyncIterator[httpx.AsyncClient]:
     settings = make_settings(triton_url=triton_server.http_url, batch_max_items=3)
     async with gateway(settings) as client:
         yield client

@@ -1,5 +1,6 @@
 """The inference deadline fits the request: too much work is refused up front (422 naming
 hd_strategy=crop), and `crop` of the same image is served; against the real bundled Triton."""
+
 from __future__ import annotations
 
 import httpx
@@ -37,8 +38,9 @@ async def test_too_much_work_is_refused_and_crop_is_served(
     make_settings: SettingsFactory, triton_server: TritonProcess
 ) -> None:
     # 1024x1024 `original` = 1.05 Mpx = 105 s at 100 s/Mpx; a `crop` window (512 px) = 26 s
-    settings = make_settings(triton_url=triton_server.http_url, inference_seconds_per_megapixel=100.0,
-                             inference_max_estimated_s=60.0)
+    settings = make_settings(
+        triton_url=triton_server.http_url, inference_seconds_per_megapixel=100.0, inference_max_estimated_s=60.0
+    )
     mask = np.zeros((1024, 1024), np.uint8)
     mask[100:140, 200:260] = 255
     upload = files(encode(noise(1024, 1024, seed=1)), encode(mask))

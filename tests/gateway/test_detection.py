@@ -86,8 +86,9 @@ async def test_detect_as_a_job_answers_like_the_sync_route(client: httpx.AsyncCl
     image, _ = marked_photo()
     for params in ({}, {"format": "png"}):
         sync = await client.post(DETECT, headers=AUTH, params=params, files=files(encode(image)))
-        accepted = await client.post(DETECT, headers={**AUTH, "Prefer": "respond-async"}, params=params,
-                                     files=files(encode(image)))
+        accepted = await client.post(
+            DETECT, headers={**AUTH, "Prefer": "respond-async"}, params=params, files=files(encode(image))
+        )
         assert accepted.status_code == 202, accepted.text
         job = await finished(client, accepted.headers["location"])
         assert job["status"] == "succeeded", job
@@ -112,8 +113,7 @@ async def test_rgba_alpha_rectangles_and_grow_mask(client: httpx.AsyncClient) ->
     changed = (out != image).any(axis=2)
     assert changed[10:20, 30:40].all() and not changed[alpha == 255].any()
 
-    rects = {"rectangles": json.dumps([[4, 4, 8, 8], {"x": 40, "y": 40, "width": 6, "height": 6}]),
-             "grow_mask": "2"}
+    rects = {"rectangles": json.dumps([[4, 4, 8, 8], {"x": 40, "y": 40, "width": 6, "height": 6}]), "grow_mask": "2"}
     response = await client.post(URL, headers=AUTH, files=files(encode(image)), data=rects)
     changed = (decode(response.content) != image).any(axis=2)
     assert response.headers["X-Mask-Source"] == "upload"
@@ -121,13 +121,16 @@ async def test_rgba_alpha_rectangles_and_grow_mask(client: httpx.AsyncClient) ->
     assert changed[38:48, 38:48].sum() > 36  # grown past the 6x6 rectangle
 
 
-@pytest.mark.parametrize(("data", "detail"), [
-    ({"rectangles": "[[1, 2"}, "not valid JSON"),
-    ({"rectangles": "[[0, 0, 500, 5]]"}, "leaves the 64x64 image"),
-    ({"rectangles": "[[0, 0, 5]]"}, "[x, y, width, height]"),
-    ({"grow_mask": "-1"}, "grow_mask"),
-    ({"grow_mask": "65"}, "grow_mask"),
-])
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        ({"rectangles": "[[1, 2"}, "not valid JSON"),
+        ({"rectangles": "[[0, 0, 500, 5]]"}, "leaves the 64x64 image"),
+        ({"rectangles": "[[0, 0, 5]]"}, "[x, y, width, height]"),
+        ({"grow_mask": "-1"}, "grow_mask"),
+        ({"grow_mask": "65"}, "grow_mask"),
+    ],
+)
 async def test_bad_mask_inputs_are_400(client: httpx.AsyncClient, data: dict, detail: str) -> None:
     response = await client.post(URL, headers=AUTH, files=files(encode(photo(6, 64, 64))), data=data)
     assert_error(response, 400, detail)
@@ -192,6 +195,7 @@ async def test_openapi_describes_detection(make_settings: SettingsFactory) -> No
     assert set(detect["responses"]["200"]["content"]) == {"application/json", "image/png"}
     remove = schema["paths"][URL]["post"]
     assert {"X-Mask-Source", "X-Watermark-Regions"} <= set(remove["responses"]["200"]["headers"])
-    form = schema["components"]["schemas"][remove["requestBody"]["content"]["multipart/form-data"]["schema"]
-                                           ["$ref"].split("/")[-1]]["properties"]
+    form = schema["components"]["schemas"][
+        remove["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"].split("/")[-1]
+    ]["properties"]
     assert form["grow_mask"]["maximum"] == 64 and "rectangles" in form

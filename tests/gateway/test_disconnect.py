@@ -1,5 +1,6 @@
 """CancelOnDisconnect on plain ASGI callables: the client leaving cancels the app, unless
 the request carries an Idempotency-Key (its result is kept for the retry)."""
+
 from __future__ import annotations
 
 import anyio
@@ -12,8 +13,7 @@ pytestmark = pytest.mark.anyio
 
 
 def client_that_leaves() -> Receive:
-    messages = iter([{"type": "http.request", "body": b"image", "more_body": False},
-                     {"type": "http.disconnect"}])
+    messages = iter([{"type": "http.request", "body": b"image", "more_body": False}, {"type": "http.disconnect"}])
 
     async def receive() -> Message:
         await anyio.sleep(0.05)

@@ -17,9 +17,7 @@ PARTS = files(encode(noise(8, 8)), encode(box_mask(8, 8)))
 async def test_401_missing_and_invalid_key(make_settings: SettingsFactory) -> None:
     async with gateway(make_settings()) as client:
         assert_error(await client.post(URL, files=PARTS), 401, "Missing API Key")
-        assert_error(
-            await client.get("/api/v1/stats", headers={"X-API-Key": "x" * 20}), 401, "Invalid API Key"
-        )
+        assert_error(await client.get("/api/v1/stats", headers={"X-API-Key": "x" * 20}), 401, "Invalid API Key")
 
 
 async def test_413_from_content_length_before_reading(make_settings: SettingsFactory) -> None:
@@ -91,8 +89,9 @@ async def test_503_with_retry_after_when_triton_is_down(make_settings: SettingsF
 
 
 async def test_504_on_inference_timeout(make_settings: SettingsFactory, triton_server: TritonProcess) -> None:
-    settings = make_settings(triton_url=triton_server.http_url, inference_timeout_s=0.001,
-                             inference_seconds_per_megapixel=0.0)
+    settings = make_settings(
+        triton_url=triton_server.http_url, inference_timeout_s=0.001, inference_seconds_per_megapixel=0.0
+    )
     async with gateway(settings) as client:
         assert_error(await client.post(URL, headers=AUTH, files=PARTS), 504, "longer than 0.001 s")
 

@@ -1,4 +1,5 @@
 """Issue 17: anonymous and broken requests are refused from their headers, on a real uvicorn."""
+
 from __future__ import annotations
 
 import socket
@@ -21,9 +22,13 @@ READ_TIMEOUT_S = 1.0
 @pytest.fixture
 def server(make_settings: SettingsFactory) -> Iterator[int]:
     """The gateway under uvicorn on 127.0.0.1 with the limits `up` uses; yields its port."""
-    settings = make_settings(gateway_host="127.0.0.1", gateway_port=free_port(),
-                             body_read_timeout_s=READ_TIMEOUT_S, auth_failures_burst=3,
-                             auth_failures_per_minute=1)
+    settings = make_settings(
+        gateway_host="127.0.0.1",
+        gateway_port=free_port(),
+        body_read_timeout_s=READ_TIMEOUT_S,
+        auth_failures_burst=3,
+        auth_failures_per_minute=1,
+    )
     instance = uvicorn.Server(uvicorn.Config(create_app(settings), **uvicorn_options(settings)))
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -45,21 +50,24 @@ def exchange(port: int, head: str, body: bytes, timeout: float = 10.0) -> tuple[
 
 def upload_head(length_header: str, key: str | None = None) -> str:
     key_line = f"X-API-Key: {key}\r\n" if key else ""
-    return ("POST /api/v1/remove-watermark HTTP/1.1\r\nHost: gateway\r\n"
-            "Content-Type: multipart/form-data; boundary=b\r\n"
-            f"{key_line}{length_header}\r\n\r\n")
+    return (
+        "POST /api/v1/remove-watermark HTTP/1.1\r\nHost: gateway\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"{key_line}{length_header}\r\n\r\n"
+    )
 
 
 def test_big_anonymous_upload_is_refused_before_its_body(server: int) -> None:
-    first = b"--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"i\"\r\n\r\n" + b"x" * 65536
+    first = b'--b\r\nContent-Disposition: form-data; name="image"; filename="i"\r\n\r\n' + b"x" * 65536
     status, seconds = exchange(server, upload_head(f"Content-Length: {TWENTY_MB}"), first)
     assert status == "HTTP/1.1 401 Unauthorized" and seconds < 2, (status, seconds)
 
 
 def test_chunked_anonymous_upload_gets_401_not_413(server: int) -> None:
     chunk = b"x" * 65536
-    status, _ = exchange(server, upload_head("Transfer-Encoding: chunked"),
-                         f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+    status, _ = exchange(
+        server, upload_head("Transfer-Encoding: chunked"), f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    )
     assert status == "HTTP/1.1 401 Unauthorized"
 
 

@@ -61,8 +61,12 @@ async def test_openapi_documents_contract(make_settings: SettingsFactory) -> Non
     assert {"200", "400", "401", "413", "429", "503", "504"} <= set(post["responses"])
     # validation errors are the v1 400: FastAPI's own 422 is not documented (a real 422 may be)
     assert "HTTPValidationError" not in json.dumps(spec)
-    assert all(r.get("422", {}).get("description") != "Validation Error"
-               for path in spec["paths"].values() for op in path.values() for r in [op.get("responses", {})])
+    assert all(
+        r.get("422", {}).get("description") != "Validation Error"
+        for path in spec["paths"].values()
+        for op in path.values()
+        for r in [op.get("responses", {})]
+    )
     assert "X-Model-Version" in post["responses"]["200"]["headers"]
     assert "Retry-After" in post["responses"]["503"]["headers"]
     assert post["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")

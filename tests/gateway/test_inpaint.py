@@ -16,7 +16,6 @@ pytestmark = pytest.mark.anyio
 URL = "/api/v1/remove-watermark"
 
 
-
 async def test_unmasked_pixels_are_bit_identical(client: httpx.AsyncClient) -> None:
     image, mask = noise(37, 53), box_mask(37, 53)
     response = await client.post(URL, headers=AUTH, files=files(encode(image), encode(mask)))
@@ -41,9 +40,7 @@ async def test_gray_mask_blends_between_original_and_inpainting(client: httpx.As
     np.testing.assert_array_equal(blended, expected)
 
 
-@pytest.mark.parametrize(
-    ("fmt", "params"), [("JPEG", {"quality": 95}), ("WEBP", {"lossless": True}), ("PNG", {})]
-)
+@pytest.mark.parametrize(("fmt", "params"), [("JPEG", {"quality": 95}), ("WEBP", {"lossless": True}), ("PNG", {})])
 async def test_input_formats(client: httpx.AsyncClient, fmt: str, params: dict) -> None:
     image = encode(noise(24, 24), fmt, **params)
     response = await client.post(URL, headers=AUTH, files=files(image, encode(box_mask(24, 24))))
@@ -98,9 +95,7 @@ async def test_mask_of_another_size_is_resized(client: httpx.AsyncClient) -> Non
 )
 async def test_output_format(client: httpx.AsyncClient, query: str, accept: str | None, media: str) -> None:
     headers = {**AUTH, **({"Accept": accept} if accept else {})}
-    response = await client.post(
-        URL + query, headers=headers, files=files(encode(noise(8, 8)), encode(box_mask(8, 8)))
-    )
+    response = await client.post(URL + query, headers=headers, files=files(encode(noise(8, 8)), encode(box_mask(8, 8))))
     assert response.headers["content-type"] == media
 
 
@@ -126,12 +121,8 @@ async def test_missing_mask_reject_is_400_and_the_v1_alias_inpaints_everything(
 
 async def test_bad_inputs_are_400(client: httpx.AsyncClient) -> None:
     mask = encode(box_mask(8, 8))
-    assert_error(
-        await client.post(URL, headers=AUTH, files=files(b"not an image", mask)), 400, "Invalid image format"
-    )
-    assert_error(
-        await client.post(URL, headers=AUTH, files=files(encode(noise(8, 8)), b"junk")), 400, "Invalid mask"
-    )
+    assert_error(await client.post(URL, headers=AUTH, files=files(b"not an image", mask)), 400, "Invalid image format")
+    assert_error(await client.post(URL, headers=AUTH, files=files(encode(noise(8, 8)), b"junk")), 400, "Invalid mask")
     assert_error(await client.post(URL, headers=AUTH, files={"mask": ("m", mask)}), 400, "image")
     assert_error(
         await client.post(URL + "?format=gif", headers=AUTH, files=files(encode(noise(8, 8)), mask)),

@@ -1,5 +1,6 @@
 """The jobs routes, Prefer parsing, the 202 helper and Idempotency-Key through the gateway,
 with a fake processor (the Triton-backed one is wired by the processing routes)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -28,10 +29,16 @@ async def app_client(make_settings: SettingsFactory, tmp_path) -> AsyncIterator[
         yield client, app.state.services
 
 
-@pytest.mark.parametrize("header, expected", [
-    (None, (False, None)), ("respond-async", (True, None)), ("respond-async, wait=5", (True, 5.0)),
-    ('wait="2.5";x=1, handling=lenient', (False, 2.5)), ("wait=soon", (False, None)),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, (False, None)),
+        ("respond-async", (True, None)),
+        ("respond-async, wait=5", (True, 5.0)),
+        ('wait="2.5";x=1, handling=lenient', (False, 2.5)),
+        ("wait=soon", (False, None)),
+    ],
+)
 def test_parse_prefer(header: str | None, expected: tuple) -> None:
     assert parse_prefer(header) == expected
 
@@ -83,9 +90,15 @@ async def test_cancel_and_idempotent_post(app_client) -> None:
 
 def test_canonical_body_ignores_only_the_boundary() -> None:
     def form(boundary: str, content: bytes) -> bytes:
-        return b"--%s\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\n%s\r\n--%s--\r\n" % (
-            boundary.encode(), content, boundary.encode())
-    one, two = canonical_body("multipart/form-data; boundary=aaa1", form("aaa1", b"x")), \
-        canonical_body('multipart/form-data; boundary="bbb2"', form("bbb2", b"x"))
+        return b'--%s\r\nContent-Disposition: form-data; name="image"\r\n\r\n%s\r\n--%s--\r\n' % (
+            boundary.encode(),
+            content,
+            boundary.encode(),
+        )
+
+    one, two = (
+        canonical_body("multipart/form-data; boundary=aaa1", form("aaa1", b"x")),
+        canonical_body('multipart/form-data; boundary="bbb2"', form("bbb2", b"x")),
+    )
     assert one == two != canonical_body("multipart/form-data; boundary=ccc3", form("ccc3", b"y"))
     assert canonical_body("application/json", b"aaa1") == b"aaa1"

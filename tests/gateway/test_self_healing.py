@@ -1,4 +1,5 @@
 """Issue 17: a backend whose Python stub died is detected by health and reloaded by itself."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,12 +27,14 @@ RECOVER_WITHIN_S = 30.0
 
 def stub_pids(triton_pid: int) -> list[int]:
     """Triton's Python backend stubs (what the OOM killer picks)."""
-    return [pid for pid in child_pids(triton_pid)
-            if b"triton_python_backend_stub" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return [
+        pid
+        for pid in child_pids(triton_pid)
+        if b"triton_python_backend_stub" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
 
 
-async def _poll(call: Callable[[], object], until: Callable[[httpx.Response], bool],
-                within_s: float) -> float:
+async def _poll(call: Callable[[], object], until: Callable[[httpx.Response], bool], within_s: float) -> float:
     """Seconds until `call()`'s response satisfies `until`; fails after `within_s`."""
     started = time.monotonic()
     while time.monotonic() - started < within_s:
@@ -42,12 +45,14 @@ async def _poll(call: Callable[[], object], until: Callable[[httpx.Response], bo
 
 
 async def test_killed_stub_is_reported_and_reloaded(
-    start_triton: Callable[..., TritonProcess], copy_repository: Callable[[], Path],
+    start_triton: Callable[..., TritonProcess],
+    copy_repository: Callable[[], Path],
     make_settings: SettingsFactory,
 ) -> None:
     triton = start_triton(copy_repository(), repository_api_key=ADMIN_KEY)
-    settings = make_settings(triton_url=triton.http_url, triton_admin_key=ADMIN_KEY,
-                             health_cache_s=0.5, recovery_backoff_s=0.5)
+    settings = make_settings(
+        triton_url=triton.http_url, triton_admin_key=ADMIN_KEY, health_cache_s=0.5, recovery_backoff_s=0.5
+    )
     body = files(encode(noise(64, 64)), encode(box_mask(64, 64)))
     async with gateway(settings) as client:
         assert (await client.get("/api/v1/health")).status_code == 200
@@ -56,8 +61,7 @@ async def test_killed_stub_is_reported_and_reloaded(
         for pid in stubs:
             os.kill(pid, signal.SIGKILL)
 
-        detected = await _poll(lambda: client.get("/api/v1/health"),
-                               lambda r: r.status_code == 503, DETECT_WITHIN_S)
+        detected = await _poll(lambda: client.get("/api/v1/health"), lambda r: r.status_code == 503, DETECT_WITHIN_S)
         infer = lambda: client.post("/api/v1/remove-watermark", files=body, headers=AUTH)  # noqa: E731
         during = await infer()
         assert during.status_code in (200, 503)
@@ -65,34 +69,36 @@ async def test_killed_stub_is_reported_and_reloaded(
             assert "Retry-After" in during.headers
         recovered = await _poll(infer, lambda r: r.status_code == 200, RECOVER_WITHIN_S)
         assert (await client.get("/api/v1/health")).status_code == 200
-    print(f"stub killed: health 503 after {detected:.1f} s, inference 200 again after "
-          f"{detected + recovered:.1f} s")
+    print(f"stub killed: health 503 after {detected:.1f} s, inference 200 again after {detected + recovered:.1f} s")
 
 
 async def test_one_killed_instance_of_two_is_reported_and_reloaded(
-    start_triton: Callable[..., TritonProcess], copy_repository: Callable[[], Path],
+    start_triton: Callable[..., TritonProcess],
+    copy_repository: Callable[[], Path],
     make_settings: SettingsFactory,
 ) -> None:
     """configs/cpu.pbtxt runs two instances: the OOM killer takes one stub, the other still
     answers; health must not route around the dead one."""
     triton = start_triton(copy_repository(), repository_api_key=ADMIN_KEY)
-    settings = make_settings(triton_url=triton.http_url, triton_admin_key=ADMIN_KEY,
-                             health_cache_s=0.5, recovery_backoff_s=0.5)
+    settings = make_settings(
+        triton_url=triton.http_url, triton_admin_key=ADMIN_KEY, health_cache_s=0.5, recovery_backoff_s=0.5
+    )
     body = files(encode(noise(64, 64)), encode(box_mask(64, 64)))
     async with gateway(settings) as client:
         assert (await client.get("/api/v1/health")).status_code == 200
         stubs = stub_pids(triton.pid)
         assert len(stubs) == 2, "configs/cpu.pbtxt should run two lama instances"
         os.kill(stubs[-1], signal.SIGKILL)
-        detected = await _poll(lambda: client.get("/api/v1/health"),
-                               lambda r: r.status_code == 503, DETECT_WITHIN_S)
+        detected = await _poll(lambda: client.get("/api/v1/health"), lambda r: r.status_code == 503, DETECT_WITHIN_S)
         infer = lambda: client.post("/api/v1/remove-watermark", files=body, headers=AUTH)  # noqa: E731
         recovered = await _poll(infer, lambda r: r.status_code == 200, RECOVER_WITHIN_S)
         # Known (Triton 2.51): the surviving stub of the replaced instances stays until
         # Triton exits (the dead instance never lets the old model finish unloading).
         left = len(stub_pids(triton.pid))
-    print(f"one stub of two killed: health 503 after {detected:.1f} s, inference 200 again after "
-          f"{detected + recovered:.1f} s; {left} stubs after the reload")
+    print(
+        f"one stub of two killed: health 503 after {detected:.1f} s, inference 200 again after "
+        f"{detected + recovered:.1f} s; {left} stubs after the reload"
+    )
 
 
 def _inference_count(triton: TritonProcess) -> int:

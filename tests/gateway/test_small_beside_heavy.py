@@ -1,6 +1,7 @@
 """A small request is not starved by a heavy one (issue 17): the lama CPU config runs two
 instances and two priority levels, and TritonModel sends small calls at HIGH_PRIORITY.
 Real bundled Triton, tiny model; the heavy call is slowed by a large image."""
+
 from __future__ import annotations
 
 import time
@@ -23,7 +24,7 @@ def _call(side: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(side)
     image = rng.integers(0, 256, (1, side, side, 3), dtype=np.uint8)
     mask = np.zeros((1, side, side, 1), np.uint8)
-    mask[:, side // 4: side // 2, side // 4: side // 2] = 255
+    mask[:, side // 4 : side // 2, side // 4 : side // 2] = 255
     return image, mask
 
 
@@ -41,8 +42,15 @@ def test_small_request_completes_while_a_heavy_one_runs(triton_server: TritonPro
     done: dict[str, float] = {}
 
     async def scenario() -> None:
-        model = TritonModel(triton_server.http_url, MODEL_NAME, "", timeout_s=300, probe_timeout_s=10,
-                            retry_after_s=1, high_priority_max_pixels=SMALL)
+        model = TritonModel(
+            triton_server.http_url,
+            MODEL_NAME,
+            "",
+            timeout_s=300,
+            probe_timeout_s=10,
+            retry_after_s=1,
+            high_priority_max_pixels=SMALL,
+        )
 
         async def timed(name: str, side: int) -> None:
             started = time.monotonic()
@@ -60,8 +68,10 @@ def test_small_request_completes_while_a_heavy_one_runs(triton_server: TritonPro
             await model.close()
 
     anyio.run(scenario)
-    print(f"\nsmall {SMALL_SIDE} px alone {done['alone']:.3f} s, while a {HEAVY_SIDE} px call ran "
-          f"{done['small']:.3f} s; the heavy call took {done['heavy']:.1f} s")
+    print(
+        f"\nsmall {SMALL_SIDE} px alone {done['alone']:.3f} s, while a {HEAVY_SIDE} px call ran "
+        f"{done['small']:.3f} s; the heavy call took {done['heavy']:.1f} s"
+    )
     assert done["small"] < done["heavy"] / 2
 
 
@@ -73,8 +83,15 @@ def test_large_calls_run_one_at_a_time_beside_small_ones(triton_server: TritonPr
     finished: list[str] = []
 
     async def scenario() -> None:
-        model = TritonModel(triton_server.http_url, MODEL_NAME, "", timeout_s=300, probe_timeout_s=10,
-                            retry_after_s=1, high_priority_max_pixels=SMALL)
+        model = TritonModel(
+            triton_server.http_url,
+            MODEL_NAME,
+            "",
+            timeout_s=300,
+            probe_timeout_s=10,
+            retry_after_s=1,
+            high_priority_max_pixels=SMALL,
+        )
         real_infer = model._triton.infer
 
         async def counting_infer(*args: object, **kwargs: object) -> object:

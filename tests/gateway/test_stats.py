@@ -33,23 +33,17 @@ async def test_store_persists_and_reads_pending(tmp_path: Path) -> None:
     assert (await reopened.usage("nobody")).avg_processing_time == 0.0
 
 
-async def test_stats_survive_gateway_restart(
-    make_settings: SettingsFactory, triton_server: TritonProcess
-) -> None:
+async def test_stats_survive_gateway_restart(make_settings: SettingsFactory, triton_server: TritonProcess) -> None:
     settings = make_settings(triton_url=triton_server.http_url)
     async with gateway(settings) as client:
         ok = await client.post(
             "/api/v1/remove-watermark", headers=AUTH, files=files(encode(noise(8, 8)), encode(box_mask(8, 8)))
         )
-        bad = await client.post(
-            "/api/v1/remove-watermark", headers=AUTH, files=files(b"junk", encode(box_mask(8, 8)))
-        )
+        bad = await client.post("/api/v1/remove-watermark", headers=AUTH, files=files(b"junk", encode(box_mask(8, 8))))
         assert (ok.status_code, bad.status_code) == (200, 400)
     async with gateway(settings) as client:
         stats = (await client.get("/api/v1/stats", headers=AUTH)).json()
     assert stats["total"] == 2 and stats["success"] == 1 and stats["failed"] == 1
-    assert (
-        stats["total_processing_time"] > 0 and stats["avg_processing_time"] == stats["total_processing_time"]
-    )
+    assert stats["total_processing_time"] > 0 and stats["avg_processing_time"] == stats["total_processing_time"]
     assert API_KEY not in settings.stats_db_path.read_bytes().decode("latin-1")
     assert key_id(API_KEY) in settings.stats_db_path.read_bytes().decode("latin-1")

@@ -1,5 +1,6 @@
 """Jobs fixtures: isolated settings, fake processors, a real local webhook receiver and a real
 redis-server on a free loopback port."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,9 +31,13 @@ def anyio_backend() -> str:
 
 def job_settings(directory: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "api_key": "jobs-test-key-0123456789", "jobs_dir": directory / "jobs",
-        "webhook_allow_private": True, "webhook_retry_schedule_s": (0.2, 0.2, 0.2),
-        "webhook_secret": WEBHOOK_SECRET, "jobs_concurrency": 2, "jobs_claim_idle_s": 3.0,
+        "api_key": "jobs-test-key-0123456789",
+        "jobs_dir": directory / "jobs",
+        "webhook_allow_private": True,
+        "webhook_retry_schedule_s": (0.2, 0.2, 0.2),
+        "webhook_secret": WEBHOOK_SECRET,
+        "jobs_concurrency": 2,
+        "jobs_claim_idle_s": 3.0,
     }
     return Settings(**(values | overrides))
 
@@ -88,8 +93,22 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         pytest.skip("redis-server is not installed (scripts/setup.sh installs it)")
     port = free_port()
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     try:

@@ -1,4 +1,5 @@
 """`lama-serve keys webhook-secret` through the real entry point."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,9 @@ from lama_serve.cli import main
 from lama_serve.jobs.webhook_secrets import WebhookSecrets
 
 
-def test_show_is_stable_and_rotate_keeps_the_old_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_is_stable_and_rotate_keeps_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("JOBS_DIR", str(tmp_path))
     main(["keys", "webhook-secret", "show", "--key-id", "abc123"])
     main(["keys", "webhook-secret", "show", "--key-id", "abc123"])

@@ -1,5 +1,6 @@
 """Durability: worker processes killed with SIGKILL mid-job; after a restart every job
 completes and every completion webhook arrives, signed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,21 +26,31 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
 
 @pytest.mark.parametrize("backend", ["local", "redis"])
 async def test_sigkill_then_restart_completes_everything(
-        tmp_path: Path, receiver: Receiver, backend: str, request: pytest.FixtureRequest) -> None:
+    tmp_path: Path, receiver: Receiver, backend: str, request: pytest.FixtureRequest
+) -> None:
     overrides = {"jobs_backend": backend, "jobs_concurrency": 1}
     if backend == "redis":
         overrides["redis_url"] = request.getfixturevalue("redis_url")
     settings = job_settings(tmp_path, **overrides)
-    env = {"JOBS_DIR": str(settings.jobs_dir), "JOBS_BACKEND": backend, "JOBS_CONCURRENCY": "1",
-           "REDIS_URL": settings.redis_url, "WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_SECRET": WEBHOOK_SECRET,
-           "WEBHOOK_RETRY_SCHEDULE_S": "0.2,0.5,1", "JOBS_CLAIM_IDLE_S": "2"}
+    env = {
+        "JOBS_DIR": str(settings.jobs_dir),
+        "JOBS_BACKEND": backend,
+        "JOBS_CONCURRENCY": "1",
+        "REDIS_URL": settings.redis_url,
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "WEBHOOK_RETRY_SCHEDULE_S": "0.2,0.5,1",
+        "JOBS_CLAIM_IDLE_S": "2",
+    }
     # Redis: two replicas share the queue; one is killed, the other takes its job over.
     workers = [start_worker(env) for _ in range(2 if backend == "redis" else 1)]
     try:
         async with open_jobs(settings, None) as jobs:
             slow = await jobs.submit("alice", "single", {"image": b"slow"}, {"sleep": 2}, receiver.url)
-            queued = [await jobs.submit("alice", "single", {"image": b"q"}, {}, receiver.url)
-                      for _ in range(1 if backend == "local" else 3)]
+            queued = [
+                await jobs.submit("alice", "single", {"image": b"q"}, {}, receiver.url)
+                for _ in range(1 if backend == "local" else 3)
+            ]
             while (await jobs.get("alice", slow.id)).status is not Status.PROCESSING:
                 await asyncio.sleep(0.02)
             victim = next(w for w in workers if backend == "local" or _holds(w, slow.id, settings))
@@ -69,6 +80,7 @@ def _holds(worker: subprocess.Popen, job_id: str, settings) -> bool:  # type: ig
     import redis
 
     from lama_serve.jobs.redis_store import GROUP, STREAM
+
     client = redis.Redis.from_url(settings.redis_url)
     try:
         for entry in client.xpending_range(STREAM, GROUP, "-", "+", 100):

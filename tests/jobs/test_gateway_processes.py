@@ -34,9 +34,21 @@ class Gateway:
         self.url = f"http://127.0.0.1:{self.port}"
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "--factory", "lama_serve.gateway.app:create_app",
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                env=os.environ | env, stdout=out, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
+                    "lama_serve.gateway.app:create_app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                env=os.environ | env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while True:
             assert self.process.poll() is None, f"gateway exited; see {log}"
@@ -62,19 +74,35 @@ def gateways() -> Iterator[list[Gateway]]:
 
 
 def parts(seed: int) -> dict[str, tuple[str, bytes, str]]:
-    return {"image": ("i.png", encode(noise(384, 384, seed)), "image/png"),
-            "mask": ("m.png", encode(box_mask(384, 384)), "image/png")}
+    return {
+        "image": ("i.png", encode(noise(384, 384, seed)), "image/png"),
+        "mask": ("m.png", encode(box_mask(384, 384)), "image/png"),
+    }
 
 
 @pytest.mark.parametrize("backend", ["local", "redis"])
 async def test_sigkill_mid_burst_then_every_job_completes(
-        backend: str, triton_server: TritonProcess, receiver: Receiver, gateways: list[Gateway],
-        tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    env = {"API_KEY": API_KEY, "TRITON_URL": triton_server.http_url, "JOBS_DIR": str(tmp_path / "jobs"),
-           "JOBS_BACKEND": backend, "JOBS_CONCURRENCY": "1", "JOBS_CLAIM_IDLE_S": "2",
-           "WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_SECRET": WEBHOOK_SECRET,
-           "WEBHOOK_RETRY_SCHEDULE_S": "0.2,0.5,1", "RATE_LIMIT_PER_MINUTE": "0",
-           "STATS_DB_PATH": str(tmp_path / "stats.sqlite3"), "MODEL_REPOSITORY": str(tmp_path / "none")}
+    backend: str,
+    triton_server: TritonProcess,
+    receiver: Receiver,
+    gateways: list[Gateway],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    env = {
+        "API_KEY": API_KEY,
+        "TRITON_URL": triton_server.http_url,
+        "JOBS_DIR": str(tmp_path / "jobs"),
+        "JOBS_BACKEND": backend,
+        "JOBS_CONCURRENCY": "1",
+        "JOBS_CLAIM_IDLE_S": "2",
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "WEBHOOK_RETRY_SCHEDULE_S": "0.2,0.5,1",
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "STATS_DB_PATH": str(tmp_path / "stats.sqlite3"),
+        "MODEL_REPOSITORY": str(tmp_path / "none"),
+    }
     if backend == "redis":
         env["REDIS_URL"] = request.getfixturevalue("redis_url")
     log = tmp_path / "gateways.log"
@@ -83,8 +111,14 @@ async def test_sigkill_mid_burst_then_every_job_completes(
         gateways.append(Gateway(env, log))  # the replica that takes the killed one's jobs over
     first = gateways[0]
     async with httpx.AsyncClient(base_url=first.url, timeout=60) as client:
-        ids = [(await client.post(URL, headers={**AUTH, "Prefer": "respond-async"}, files=parts(i),
-                                  data={"webhook": receiver.url})).json()["id"] for i in range(JOBS)]
+        ids = [
+            (
+                await client.post(
+                    URL, headers={**AUTH, "Prefer": "respond-async"}, files=parts(i), data={"webhook": receiver.url}
+                )
+            ).json()["id"]
+            for i in range(JOBS)
+        ]
         states: set[str] = set()
         while "processing" not in states:
             states = {(await client.get(f"/api/v1/jobs/{i}", headers=AUTH)).json()["status"] for i in ids}

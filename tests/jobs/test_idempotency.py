@@ -1,4 +1,5 @@
 """Idempotency keys on both backends: replay, 422 on another payload, 409 while running."""
+
 from __future__ import annotations
 
 from pathlib import Path

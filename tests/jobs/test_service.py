@@ -1,4 +1,5 @@
 """Jobs through the service on both backends: process, fail, cancel, list, cap, expiry."""
+
 from __future__ import annotations
 
 import asyncio

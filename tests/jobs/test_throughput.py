@@ -1,4 +1,5 @@
 """A bounded burst through each queue with a trivial processor: nothing lost; prints jobs/s."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,7 @@ BURST = 500
 @pytest.mark.parametrize("backend", ["local", "redis"])
 async def test_burst_without_loss(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
     extra = {"redis_url": request.getfixturevalue("redis_url")} if backend == "redis" else {}
-    settings = job_settings(tmp_path, jobs_backend=backend, jobs_concurrency=8,
-                            jobs_max_active_per_key=BURST, **extra)
+    settings = job_settings(tmp_path, jobs_backend=backend, jobs_concurrency=8, jobs_max_active_per_key=BURST, **extra)
     async with open_jobs(settings, echo) as jobs:
         started = time.perf_counter()
         submitted = [await jobs.submit("alice", "single", {"image": b"x"}, {}) for _ in range(BURST)]

@@ -1,4 +1,5 @@
 """Webhook deliveries to a real local receiver, verified as a receiver would verify them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,8 +67,17 @@ async def test_rotation_signs_with_both_secrets(tmp_path: Path, receiver: Receiv
         Webhook(secret).verify(body, headers)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x", "http://10.1.2.3/x", "http://169.254.169.254/x",
-                                 "http://[::1]/x", "http://localhost/x", "ftp://example.com/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/x",
+        "http://10.1.2.3/x",
+        "http://169.254.169.254/x",
+        "http://[::1]/x",
+        "http://localhost/x",
+        "ftp://example.com/x",
+    ],
+)
 async def test_ssrf_guard_refuses_internal_targets(url: str) -> None:
     with pytest.raises(WebhookRefused):
         await check_url(url, allow_private=False)

@@ -1,5 +1,6 @@
 """A job worker process for the crash tests: settings from the environment, the fake
 `echo` processor, runs until killed."""
+
 from __future__ import annotations
 
 import asyncio

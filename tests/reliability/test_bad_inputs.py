@@ -101,9 +101,7 @@ def without_boundary() -> dict[str, Any]:
     return {"content": body, "headers": {**AUTH, "Content-Type": "multipart/form-data"}}
 
 
-def with_image(
-    image: bytes, filename: str = "image", content_type: str = "application/octet-stream"
-) -> dict[str, Any]:
+def with_image(image: bytes, filename: str = "image", content_type: str = "application/octet-stream") -> dict[str, Any]:
     return {"files": {"image": (filename, image, content_type), "mask": good_parts()["mask"]}}
 
 
@@ -183,10 +181,13 @@ CASES = [
         "Image too large. Max size",
     ),
     # --- malformed requests ----------------------------------------------------------------
-    Case("bad-rectangles-json", lambda: {"files": files(encode(noise(SIDE, SIDE))), "data": {"rectangles": "[[1,"}},
-         400, "not valid JSON"),
-    Case("rectangles-and-mask", lambda: {**good_request(), "data": {"rectangles": "[[0, 0, 2, 2]]"}}, 400,
-         "not both"),
+    Case(
+        "bad-rectangles-json",
+        lambda: {"files": files(encode(noise(SIDE, SIDE))), "data": {"rectangles": "[[1,"}},
+        400,
+        "not valid JSON",
+    ),
+    Case("rectangles-and-mask", lambda: {**good_request(), "data": {"rectangles": "[[0, 0, 2, 2]]"}}, 400, "not both"),
     Case("negative-grow-mask", lambda: {**good_request(), "data": {"grow_mask": "-1"}}, 400, "grow_mask"),
     Case("missing-image", lambda: {"files": {"mask": good_parts()["mask"]}}, 400, "image"),
     Case(
@@ -249,9 +250,7 @@ CASES = [
         200,
         check=check_size("16x8"),
     ),
-    Case(
-        "accept-garbage", lambda: {**good_request(), "headers": {**AUTH, "Accept": "image/*;q=abc, */*"}}, 200
-    ),
+    Case("accept-garbage", lambda: {**good_request(), "headers": {**AUTH, "Accept": "image/*;q=abc, */*"}}, 200),
 ]
 
 

@@ -44,8 +44,10 @@ def large_parts(height: int, width: int) -> dict[str, tuple[str, bytes, str]]:
     """A flat image (small upload, same compute) with a small hole, sent `original`."""
     mask = np.zeros((height, width), np.uint8)
     mask[100:164, 100:164] = 255
-    return {"image": ("image.png", encode(np.full((height, width, 3), 90, np.uint8)), "image/png"),
-            "mask": ("mask.png", encode(mask), "image/png")}
+    return {
+        "image": ("image.png", encode(np.full((height, width, 3), 90, np.uint8)), "image/png"),
+        "mask": ("mask.png", encode(mask), "image/png"),
+    }
 
 
 def instances(triton: TritonProcess) -> int:
@@ -59,8 +61,9 @@ def counters(metrics_url: str) -> dict[str, float]:
     totals = dict.fromkeys(COUNTERS, 0.0)
     for family in text_string_to_metric_families(httpx.get(metrics_url).text):
         if family.name in totals:
-            totals[family.name] += sum(s.value for s in family.samples
-                                       if s.labels.get("model") == MODEL_NAME and s.name.endswith("_total"))
+            totals[family.name] += sum(
+                s.value for s in family.samples if s.labels.get("model") == MODEL_NAME and s.name.endswith("_total")
+            )
     return totals
 
 
@@ -85,15 +88,20 @@ async def seconds_until_served(client: httpx.AsyncClient) -> float:
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
 async def test_abandoned_requests_are_not_computed(
-    make_settings: SettingsFactory, start_triton: Callable[..., TritonProcess], figures: Figures, protocol: str,
+    make_settings: SettingsFactory,
+    start_triton: Callable[..., TritonProcess],
+    figures: Figures,
+    protocol: str,
 ) -> None:
     """Over HTTP Triton drops the queued ones at their deadline; over gRPC the gateway's cancel."""
     triton = start_triton(grpc_port=free_port())
-    settings = make_settings(triton_url=triton.http_url, inference_timeout_s=DEADLINE_S,
-                             **TINY,
-                             triton_grpc_url=triton.grpc_url if protocol == "grpc" else None)
-    generous = make_settings(triton_url=triton.http_url, inference_timeout_s=60.0,
-                             **TINY)
+    settings = make_settings(
+        triton_url=triton.http_url,
+        inference_timeout_s=DEADLINE_S,
+        **TINY,
+        triton_grpc_url=triton.grpc_url if protocol == "grpc" else None,
+    )
+    generous = make_settings(triton_url=triton.http_url, inference_timeout_s=60.0, **TINY)
     async with gateway(generous) as client:
         for shape in SHAPES:  # first call of a shape compiles it: keep that out of the figures
             await batch_seconds(client, *shape)
@@ -104,8 +112,7 @@ async def test_abandoned_requests_are_not_computed(
         responses: list[httpx.Response] = []
 
         async def post(shape: tuple[int, int]) -> None:
-            responses.append(await client.post(URL + "?hd_strategy=original", headers=AUTH,
-                                               files=large_parts(*shape)))
+            responses.append(await client.post(URL + "?hd_strategy=original", headers=AUTH, files=large_parts(*shape)))
 
         async with anyio.create_task_group() as group:
             for shape in SHAPES:
@@ -117,8 +124,12 @@ async def test_abandoned_requests_are_not_computed(
         idle_after_s = await seconds_until_served(client) + (time.monotonic() - gave_up)
     await anyio.sleep(one_batch_s)  # whatever still runs has finished and is counted
     work = delta(counters(triton.metrics_url), before)
-    figures[f"cancel_after_504_{protocol}"] = {"one_batch_s": round(one_batch_s, 2), "abandoned": len(SHAPES),
-                                   "served_again_after_s": round(idle_after_s, 2), **work}
+    figures[f"cancel_after_504_{protocol}"] = {
+        "one_batch_s": round(one_batch_s, 2),
+        "abandoned": len(SHAPES),
+        "served_again_after_s": round(idle_after_s, 2),
+        **work,
+    }
     # the small request + at most one abandoned execution per instance, already started
     assert work["exec_count"] <= 1 + instances(triton), work
     # the rest of that execution (< one batch) + the small request on a shared runner; computing
@@ -127,14 +138,16 @@ async def test_abandoned_requests_are_not_computed(
 
 
 async def test_sibling_windows_of_a_failed_window_are_not_computed(
-    start_triton: Callable[..., TritonProcess], figures: Figures,
+    start_triton: Callable[..., TritonProcess],
+    figures: Figures,
 ) -> None:
     """gather_or_cancel: one window of an image fails at once (Triton rejects its mask), the
     large windows sent with it are cancelled by the gateway; Triton must not compute them for
     nobody."""
     triton = start_triton(grpc_port=free_port())
-    model = TritonModel(triton.http_url, MODEL_NAME, "", timeout_s=60.0, probe_timeout_s=5.0, retry_after_s=1,
-                        grpc_url=triton.grpc_url)
+    model = TritonModel(
+        triton.http_url, MODEL_NAME, "", timeout_s=60.0, probe_timeout_s=5.0, retry_after_s=1, grpc_url=triton.grpc_url
+    )
     windows = [(np.full((1, h, w, 3), 90, np.uint8), np.zeros((1, h, w, 1), np.uint8)) for h, w in SHAPES]
     try:
         for image, mask in windows:  # compile both shapes first, and time one execution
@@ -144,8 +157,9 @@ async def test_sibling_windows_of_a_failed_window_are_not_computed(
         before = counters(triton.metrics_url)
         bad_mask = np.zeros((1, 64, 64, 2), np.uint8)  # 2 channels: rejected before the queue
         with pytest.raises(ApiError):
-            await gather_or_cancel([*(model.infer(i, m) for i, m in windows),
-                                    model.infer(windows[0][0][:, :64, :64], bad_mask)])
+            await gather_or_cancel(
+                [*(model.infer(i, m) for i, m in windows), model.infer(windows[0][0][:, :64, :64], bad_mask)]
+            )
         await anyio.sleep((len(windows) + 0.5) * one_batch_s)  # time for all to run if Triton computed them
         work = delta(counters(triton.metrics_url), before)
     finally:
@@ -155,13 +169,16 @@ async def test_sibling_windows_of_a_failed_window_are_not_computed(
 
 
 async def test_requests_of_a_client_that_left_are_not_computed(
-    make_settings: SettingsFactory, start_triton: Callable[..., TritonProcess], figures: Figures,
+    make_settings: SettingsFactory,
+    start_triton: Callable[..., TritonProcess],
+    figures: Figures,
 ) -> None:
     """The client gives up (its own 0.5 s timeout closes the connection) while the gateway's
     deadline is generous: the gateway must notice and cancel its Triton calls."""
     triton = start_triton(grpc_port=free_port())
-    settings = make_settings(triton_url=triton.http_url, triton_grpc_url=triton.grpc_url,
-                             inference_timeout_s=60.0, **TINY)
+    settings = make_settings(
+        triton_url=triton.http_url, triton_grpc_url=triton.grpc_url, inference_timeout_s=60.0, **TINY
+    )
     with live_gateway(settings) as base_url:
         async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as client:
             for shape in SHAPES:
@@ -169,6 +186,7 @@ async def test_requests_of_a_client_that_left_are_not_computed(
             one_batch_s = await batch_seconds(client, *SHAPES[0])
         before = counters(triton.metrics_url)
         async with httpx.AsyncClient(base_url=base_url, timeout=DEADLINE_S) as impatient:
+
             async def post(shape: tuple[int, int]) -> None:
                 with pytest.raises(httpx.TimeoutException):
                     await impatient.post(URL + "?hd_strategy=original", headers=AUTH, files=large_parts(*shape))
@@ -181,7 +199,11 @@ async def test_requests_of_a_client_that_left_are_not_computed(
             idle_after_s = await seconds_until_served(client) + (time.monotonic() - gave_up)
         await anyio.sleep(one_batch_s)
         work = delta(counters(triton.metrics_url), before)
-    figures["cancel_client_gone"] = {"one_batch_s": round(one_batch_s, 2), "abandoned": len(SHAPES),
-                                     "served_again_after_s": round(idle_after_s, 2), **work}
+    figures["cancel_client_gone"] = {
+        "one_batch_s": round(one_batch_s, 2),
+        "abandoned": len(SHAPES),
+        "served_again_after_s": round(idle_after_s, 2),
+        **work,
+    }
     assert work["exec_count"] <= 1 + instances(triton), work
     assert idle_after_s < 2 * one_batch_s, (idle_after_s, one_batch_s)

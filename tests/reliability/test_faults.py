@@ -83,8 +83,9 @@ async def test_triton_killed_under_load_gives_503_then_recovers_on_restart(
             await anyio.sleep(0.01)
         os.killpg(triton.pid, signal.SIGKILL)  # the server and its backend stubs, no goodbye
 
-    settings = make_settings(triton_url=triton.http_url, inference_timeout_s=LOAD_TIMEOUT_S,
-                             inference_seconds_per_megapixel=0.0)
+    settings = make_settings(
+        triton_url=triton.http_url, inference_timeout_s=LOAD_TIMEOUT_S, inference_seconds_per_megapixel=0.0
+    )
     async with gateway(settings) as client:
         async with anyio.create_task_group() as group:
             group.start_soon(kill_after_successes, CLIENTS)
@@ -171,8 +172,12 @@ async def test_hung_triton_gives_504_and_full_queue_503(
     waits in the queue and the others are rejected by Triton at once."""
     triton = start_triton(one_slot_repository)
     stubs = child_pids(triton.pid)
-    settings = make_settings(triton_url=triton.http_url, inference_timeout_s=TIMEOUT_S, health_timeout_s=0.5,
-                             inference_seconds_per_megapixel=0.0)  # the deadline is exactly TIMEOUT_S
+    settings = make_settings(
+        triton_url=triton.http_url,
+        inference_timeout_s=TIMEOUT_S,
+        health_timeout_s=0.5,
+        inference_seconds_per_megapixel=0.0,
+    )  # the deadline is exactly TIMEOUT_S
     async with gateway(settings) as client:
         assert (await timed_post(client))[0].status_code == 200
 

@@ -27,9 +27,7 @@ from .conftest import Figures, encode, noise
 LIMITS = imaging.ImageLimits(max_side=256, max_pixels=128 * 128)
 # Bounded (about a second per property) and derandomized so CI is reproducible; 4000
 # random examples per property found nothing when this was written.
-FUZZ = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
-)
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 
 
 def _seeds() -> list[bytes]:

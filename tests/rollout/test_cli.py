@@ -1,4 +1,5 @@
 """`lama-serve rollout|promote|rollback` without a Triton: registration, status, clear refusals."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,13 +33,17 @@ def test_status_shows_split_and_history(tmp_path: Path, capsys: pytest.CaptureFi
     assert "alice" in out and "v1 -> v2 10% smoke ok, slowest 0.250 s" in out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["promote"], "no canary to promote"),
-    (["rollback"], "nothing to roll back"),
-    (["rollout", "--model-version", "2", "--canary", "150"], "between 0 and 100"),
-    (["rollout", "--model-version", "2"], "cannot reach Triton at 127.0.0.1:9"),
-])
-def test_refusals_exit_1_and_say_why(argv: list[str], message: str, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["promote"], "no canary to promote"),
+        (["rollback"], "nothing to roll back"),
+        (["rollout", "--model-version", "2", "--canary", "150"], "between 0 and 100"),
+        (["rollout", "--model-version", "2"], "cannot reach Triton at 127.0.0.1:9"),
+    ],
+)
+def test_refusals_exit_1_and_say_why(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([*argv, "--state", str(tmp_path / "rollout.json"), *NO_TRITON]) == 1
     assert message in capsys.readouterr().err

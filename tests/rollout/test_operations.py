@@ -1,4 +1,5 @@
 """Operation rules that need no Triton: publishing the state, refusing unsafe requests."""
+
 from __future__ import annotations
 
 import json
@@ -21,15 +22,17 @@ class NoTriton:
 
 
 def _canary(path: Path) -> RolloutState:
-    state = RolloutState("1").record(HistoryEntry("rollout", "2", "1", 10.0), canary="2",
-                                     canary_percent=10.0)
+    state = RolloutState("1").record(HistoryEntry("rollout", "2", "1", 10.0), canary="2", canary_percent=10.0)
     save_state(path, state)
     return state
 
 
 def _rollouts(path: Path, **settings: object) -> Rollouts:
-    return Rollouts(Settings(rollout_state_path=path, **settings), NoTriton(),  # type: ignore[arg-type]
-                    say=lambda _: None)
+    return Rollouts(
+        Settings(rollout_state_path=path, **settings),
+        NoTriton(),  # type: ignore[arg-type]
+        say=lambda _: None,
+    )
 
 
 def test_publish_command_gets_every_change(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 """Rollouts against the real bundled Triton, each test on its own server and repository."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -39,9 +40,14 @@ def _retired(repository: Path, version: str) -> list[Path]:
 
 
 def test_cli_rollout_exports_canaries_promotes_and_rolls_back(
-        copy_repository: Callable[[], Path], start_triton: StartTriton, control_for,
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        caplog: pytest.LogCaptureFixture) -> None:
+    copy_repository: Callable[[], Path],
+    start_triton: StartTriton,
+    control_for,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     repository = copy_repository()
     triton = start_triton(repository)
     control = control_for(triton)
@@ -86,8 +92,8 @@ def test_cli_rollout_exports_canaries_promotes_and_rolls_back(
 
 
 def test_canary_rollback_and_restart_restore(
-        copy_repository: Callable[[], Path], start_triton: StartTriton, control_for,
-        tiny_v2_export: Path, tmp_path: Path) -> None:
+    copy_repository: Callable[[], Path], start_triton: StartTriton, control_for, tiny_v2_export: Path, tmp_path: Path
+) -> None:
     repository = copy_repository()
     triton = start_triton(repository)
     add_version(repository, 2, tiny_v2_export)  # exported while v1 serves
@@ -112,8 +118,8 @@ def test_canary_rollback_and_restart_restore(
 
 
 def test_broken_versions_never_get_traffic(
-        copy_repository: Callable[[], Path], start_triton: StartTriton, control_for,
-        tmp_path: Path) -> None:
+    copy_repository: Callable[[], Path], start_triton: StartTriton, control_for, tmp_path: Path
+) -> None:
     repository = copy_repository()
     triton = start_triton(repository)
     write_half_size_model(repository / MODEL_NAME / "3" / "model.onnx")
@@ -122,8 +128,11 @@ def test_broken_versions_never_get_traffic(
     rollouts = Rollouts(settings, control, say=lambda _: None)
 
     # OpenVINO's load-time check already sees the half-size output; ONNX Runtime's smoke check does
-    with pytest.raises(VersionRejected, match=r"v3 rejected, v1 keeps all traffic: .*(shapes differ|"
-                                              r"smoke check failed: 64x96: output is uint8 \[32, 48, 3\])"):
+    with pytest.raises(
+        VersionRejected,
+        match=r"v3 rejected, v1 keeps all traffic: .*(shapes differ|"
+        r"smoke check failed: 64x96: output is uint8 \[32, 48, 3\])",
+    ):
         rollouts.rollout("3", 50.0)
     assert control.ready_versions() == ["1"]
     assert control.version_states()["3"] == "UNAVAILABLE"

@@ -3,6 +3,7 @@
 The gateway routes by the state file (Settings.rollout_state_path, a VersionRouter per app,
 the chosen version passed to Triton and echoed in X-Model-Version).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,7 @@ class Load:
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         image, mask = golden_pair(64, 96)
-        self._files = {"image": ("image.png", _png(image), "image/png"),
-                       "mask": ("mask.png", _png(mask), "image/png")}
+        self._files = {"image": ("image.png", _png(image), "image/png"), "mask": ("mask.png", _png(mask), "image/png")}
         self._client = client
         self.phase = "before"
         self.versions: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
@@ -71,8 +71,9 @@ class Load:
     async def _worker(self) -> None:
         while not self._stop.is_set():
             phase = self.phase
-            response = await self._client.post("/api/v1/remove-watermark", files=self._files,
-                                               headers={"X-API-Key": API_KEY})
+            response = await self._client.post(
+                "/api/v1/remove-watermark", files=self._files, headers={"X-API-Key": API_KEY}
+            )
             if response.status_code == 200:
                 self.versions[phase][response.headers["X-Model-Version"]] += 1
             else:
@@ -96,16 +97,26 @@ class Load:
 
 
 async def test_every_request_succeeds_through_rollout_promote_and_rollback(
-        copy_repository: Callable[[], Path], start_triton: Callable[..., TritonProcess],
-        tiny_v2_export: Path, tmp_path: Path) -> None:
+    copy_repository: Callable[[], Path],
+    start_triton: Callable[..., TritonProcess],
+    tiny_v2_export: Path,
+    tmp_path: Path,
+) -> None:
     repository = copy_repository()
     triton = start_triton(repository)
     add_version(repository, 2, tiny_v2_export)
     rollout_settings = settings_for(triton, tmp_path / "rollout.json")
-    app = create_app(Settings(
-        api_key=API_KEY, api_keys_file=None, triton_url=triton.http_url, model_repository=repository,
-        stats_db_path=tmp_path / "stats.sqlite3", rate_limit_per_minute=0,
-        rollout_state_path=rollout_settings.rollout_state_path))
+    app = create_app(
+        Settings(
+            api_key=API_KEY,
+            api_keys_file=None,
+            triton_url=triton.http_url,
+            model_repository=repository,
+            stats_db_path=tmp_path / "stats.sqlite3",
+            rate_limit_per_minute=0,
+            rollout_state_path=rollout_settings.rollout_state_path,
+        )
+    )
     control = TritonControl(triton.http_url, triton.repository_api_headers, timeout_s=120)
 
     async with app.router.lifespan_context(app):

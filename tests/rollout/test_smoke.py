@@ -1,4 +1,5 @@
 """Smoke check verdicts on fake models, and the ONNX preflight."""
+
 from __future__ import annotations
 
 import time
@@ -37,13 +38,16 @@ def test_good_model_passes_with_figures() -> None:
     assert all(change > 50 for change in figures["masked_change"])
 
 
-@pytest.mark.parametrize(("model", "reason"), [
-    (lambda image, mask: image, "masked region barely changed"),
-    (lambda image, mask: np.zeros_like(image), "unmasked pixels changed"),
-    (lambda image, mask: image[::2, ::2], "expected uint8"),
-    (lambda image, mask: _inpaint(image, mask).astype(np.float32), "expected uint8"),
-    (lambda image, mask: 1 / 0, "inference failed: division by zero"),
-])
+@pytest.mark.parametrize(
+    ("model", "reason"),
+    [
+        (lambda image, mask: image, "masked region barely changed"),
+        (lambda image, mask: np.zeros_like(image), "unmasked pixels changed"),
+        (lambda image, mask: image[::2, ::2], "expected uint8"),
+        (lambda image, mask: _inpaint(image, mask).astype(np.float32), "expected uint8"),
+        (lambda image, mask: 1 / 0, "inference failed: division by zero"),
+    ],
+)
 def test_broken_models_are_rejected_with_the_reason(model, reason: str) -> None:
     report = smoke_check(model, max_latency_s=5)
     assert not report.passed

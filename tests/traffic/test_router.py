@@ -1,4 +1,5 @@
 """`VersionRouter`: split statistics, cheap reloads, and resilience to a bad file."""
+
 from __future__ import annotations
 
 import collections
@@ -29,7 +30,7 @@ def test_ten_percent_canary_over_2000_picks(tmp_path: Path) -> None:
     counts = collections.Counter(picks)
     assert 180 <= counts["2"] <= 220 and counts["1"] + counts["2"] == 2000
     # interleaved, not bunched: every window of 20 requests holds the canary twice
-    assert all(picks[i:i + 20].count("2") == 2 for i in range(0, 2000, 20))
+    assert all(picks[i : i + 20].count("2") == 2 for i in range(0, 2000, 20))
 
 
 def test_fractional_percent_is_honoured(tmp_path: Path) -> None:

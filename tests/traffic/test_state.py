@@ -1,4 +1,5 @@
 """The state file: atomic round trip, history, split arithmetic, locking."""
+
 from __future__ import annotations
 
 import json
@@ -60,12 +61,15 @@ def test_unreadable_state_is_an_error_not_a_guess(tmp_path: Path, content: str) 
         load_state(path)
 
 
-@pytest.mark.parametrize(("canary", "percent", "split"), [
-    (None, 0.0, {"1": 100.0}),
-    ("2", 0.0, {"1": 100.0}),
-    ("2", 25.0, {"1": 75.0, "2": 25.0}),
-    ("2", 100.0, {"2": 100.0}),
-])
+@pytest.mark.parametrize(
+    ("canary", "percent", "split"),
+    [
+        (None, 0.0, {"1": 100.0}),
+        ("2", 0.0, {"1": 100.0}),
+        ("2", 25.0, {"1": 75.0, "2": 25.0}),
+        ("2", 100.0, {"2": 100.0}),
+    ],
+)
 def test_split(canary: str | None, percent: float, split: dict[str, float]) -> None:
     state = RolloutState(stable="1", canary=canary, canary_percent=percent)
     assert state.split() == split

@@ -1,4 +1,5 @@
 """serving.bundle: the wheel's tritonserver is found, laid out and given its environment."""
+
 from __future__ import annotations
 
 import importlib.util

@@ -1,4 +1,5 @@
 """One classifier for every Triton failure: status and transport first, message hints last."""
+
 from __future__ import annotations
 
 import aiohttp
@@ -24,15 +25,16 @@ from lama_serve.triton.errors import (
     [
         (InferenceServerException("Exceeds maximum queue size", status="503"), TritonOverloaded),
         (InferenceServerException("too many requests", status="429"), TritonOverloaded),
-        (InferenceServerException("Request for unknown model: 'lama' is not found", status="400"),
-         TritonUnavailable),
+        (InferenceServerException("Request for unknown model: 'lama' is not found", status="400"), TritonUnavailable),
         (InferenceServerException("Stub process 'lama_0_0' is not healthy.", status="500"), TritonUnavailable),
         (InferenceServerException("This API is restricted", status="403"), TritonForbidden),
         (InferenceServerException("onnxruntime failed", status="500"), TritonFailed),
         # gRPC statuses: a full queue is busy, no connection is unavailable
         (InferenceServerException("Exceeds maximum queue size", status="StatusCode.UNAVAILABLE"), TritonOverloaded),
-        (InferenceServerException("failed to connect to all addresses", status="StatusCode.UNAVAILABLE"),
-         TritonUnavailable),
+        (
+            InferenceServerException("failed to connect to all addresses", status="StatusCode.UNAVAILABLE"),
+            TritonUnavailable,
+        ),
         (aiohttp.ClientConnectionError("refused"), TritonUnavailable),
         (ConnectionRefusedError("refused"), TritonUnavailable),
         (TimeoutError(), TritonTimeout),
@@ -53,4 +55,6 @@ def test_request_builder_follows_the_contract() -> None:
     image, mask = np.zeros((2, 16, 24, 3), np.uint8), np.zeros((2, 16, 24, 1), np.uint8)
     built = infer_inputs(inpainting_inputs(image, mask))
     assert [(t.name(), t.shape(), t.datatype()) for t in built] == [
-        (IMAGE.name, [2, 16, 24, 3], IMAGE.dtype), (MASK.name, [2, 16, 24, 1], MASK.dtype)]
+        (IMAGE.name, [2, 16, 24, 3], IMAGE.dtype),
+        (MASK.name, [2, 16, 24, 1], MASK.dtype),
+    ]

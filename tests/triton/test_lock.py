@@ -1,4 +1,5 @@
 """Issue 17: the embedded Triton serves only callers with its secret, which no command line shows."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

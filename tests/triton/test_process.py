@@ -1,4 +1,5 @@
 """serving.process.TritonProcess: load, admin API restriction, clear load errors, clean stop."""
+
 from __future__ import annotations
 
 import socket
@@ -45,8 +46,7 @@ def test_taken_port_is_refused_before_starting(tiny_repository: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        process = TritonProcess(tiny_repository, http_port=taken.getsockname()[1],
-                                metrics_port=free_port())
+        process = TritonProcess(tiny_repository, http_port=taken.getsockname()[1], metrics_port=free_port())
         with pytest.raises(TritonStartupError, match="TRITON_HTTP_PORT"):
             process.start()
     assert process.pid is None

@@ -1,5 +1,6 @@
 """triton.published: `up`'s file is owner-only while it runs, gone after, and a stale or
 loosely readable one is not trusted."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """`lama-serve up` flags: defaults from the environment, flags win over it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,7 @@ def settings_for(argv: list[str]) -> Settings:
 
 
 def test_defaults_without_flags_or_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GATEWAY_HOST", "GATEWAY_PORT", "TRITON_HTTP_PORT", "TRITON_METRICS_PORT",
-                 "MODEL_REPOSITORY"):
+    for name in ("GATEWAY_HOST", "GATEWAY_PORT", "TRITON_HTTP_PORT", "TRITON_METRICS_PORT", "MODEL_REPOSITORY"):
         monkeypatch.delenv(name, raising=False)
     settings = settings_for([])
     assert (settings.gateway_host, settings.gateway_port) == ("0.0.0.0", 8080)

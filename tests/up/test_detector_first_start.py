@@ -1,4 +1,5 @@
 """`up` exports the detector models a repository lacks; a failure never blocks start-up."""
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,9 @@ def test_first_start_exports_both_detectors(tiny_repository: Path, tmp_path: Pat
     assert (repository / TEXT_MODEL_NAME / "configs" / "cpu.pbtxt").is_file()
 
 
-def test_a_failing_detector_export_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failing_detector_export_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def missing_wheel(version_dir: Path) -> Path:
         raise TextDetectorSourceError("rapidocr_onnxruntime is not installed")
 

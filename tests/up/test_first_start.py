@@ -1,6 +1,7 @@
 """`lama-serve up` on an empty repository: the released weights are fetched (from a loopback
 server standing in for the release host), exported and served; when the fetch fails, random
 weights with the warning, or a refusal with REQUIRE_REAL_WEIGHTS=true."""
+
 from __future__ import annotations
 
 import json
@@ -43,33 +44,40 @@ def _manifest(repository: Path) -> dict:
 
 
 def _unreachable(tmp_path: Path, **overrides: object) -> Settings:
-    return Settings(lama_model_url=f"http://127.0.0.1:{free_port()}/big-lama.pt",
-                    weights_cache_dir=tmp_path / "cache", **overrides)
+    return Settings(
+        lama_model_url=f"http://127.0.0.1:{free_port()}/big-lama.pt", weights_cache_dir=tmp_path / "cache", **overrides
+    )
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_first_start_fetches_exports_and_serves_real_weights(
-        weights_server: WeightsServer, empty_repository: Path, tmp_path: Path,
-        start_triton: Callable[..., TritonProcess]) -> None:
+    weights_server: WeightsServer, empty_repository: Path, tmp_path: Path, start_triton: Callable[..., TritonProcess]
+) -> None:
     tiny = random_generator(get_arch("tiny"), seed=5).generator
     body = write_torchscript_checkpoint(tiny, tmp_path / "served.pt").read_bytes()
     table = weights_server.serve(body)
-    settings = isolated_settings(tmp_path, model_repository=empty_repository,
-                                 weights_cache_dir=tmp_path / "cache",
-                                 **table.model_dump(include={"lama_model_url", "lama_model_md5",
-                                                             "lama_model_sha256"}))
+    settings = isolated_settings(
+        tmp_path,
+        model_repository=empty_repository,
+        weights_cache_dir=tmp_path / "cache",
+        **table.model_dump(include={"lama_model_url", "lama_model_md5", "lama_model_sha256"}),
+    )
     up.ensure_model(empty_repository, None, arch="tiny", settings=settings)
     assert _manifest(empty_repository)["weights"] == {
-        "name": "big-lama", "sha256": table.lama_model_sha256, "md5": table.lama_model_md5,
-        "source": "fetched"}
+        "name": "big-lama",
+        "sha256": table.lama_model_sha256,
+        "md5": table.lama_model_md5,
+        "source": "fetched",
+    }
     assert (tmp_path / "cache" / "big-lama.pt").read_bytes() == body
 
     triton = start_triton(empty_repository)
     async with gateway(settings.model_copy(update={"triton_url": triton.http_url})) as client:
         health = (await client.get("/api/v1/health")).json()
-        response = await client.post("/api/v1/remove-watermark", headers=AUTH,
-                                     files=files(encode(noise(64, 96)), encode(box_mask(64, 96))))
+        response = await client.post(
+            "/api/v1/remove-watermark", headers=AUTH, files=files(encode(noise(64, 96)), encode(box_mask(64, 96)))
+        )
     assert health["triton_ready"] and "warning" not in health
     assert health["weights"]["source"] == "fetched"
     assert health["weights"]["sha256"] == table.lama_model_sha256
@@ -77,7 +85,8 @@ async def test_first_start_fetches_exports_and_serves_real_weights(
 
 
 def test_unreachable_release_falls_back_to_random_weights_loudly(
-        empty_repository: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    empty_repository: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.WARNING, logger="lama_serve.up.up"):
         up.ensure_model(empty_repository, None, arch="tiny", settings=_unreachable(tmp_path))
     assert "cannot fetch the released weights" in caplog.text and "RANDOM weights" in caplog.text
@@ -85,10 +94,14 @@ def test_unreachable_release_falls_back_to_random_weights_loudly(
 
 
 def test_require_real_weights_refuses_to_start(
-        empty_repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    settings = _unreachable(tmp_path, require_real_weights=True, model_repository=empty_repository,
-                            generated_keys_file=tmp_path / "api_keys")
+    empty_repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = _unreachable(
+        tmp_path,
+        require_real_weights=True,
+        model_repository=empty_repository,
+        generated_keys_file=tmp_path / "api_keys",
+    )
     with pytest.raises(up.UpError, match="REQUIRE_REAL_WEIGHTS.*LAMA_MODEL_URL"):
         up.ensure_model(empty_repository, None, arch="tiny", settings=settings)
     monkeypatch.setattr(up, "_create_gateway", lambda settings: "app")

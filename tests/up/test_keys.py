@@ -28,8 +28,7 @@ def test_first_start_generates_a_key_shown_once_and_stores_only_its_hash(tmp_pat
 
 
 def test_a_configured_key_is_left_alone(tmp_path: Path) -> None:
-    settings = Settings(api_key="a-long-enough-operator-key-123", generated_keys_file=tmp_path / "k",
-                        _env_file=None)
+    settings = Settings(api_key="a-long-enough-operator-key-123", generated_keys_file=tmp_path / "k", _env_file=None)
     shown = io.StringIO()
     assert ensure_api_key(settings, shown) is settings
     assert shown.getvalue() == "" and not (tmp_path / "k").exists()
@@ -38,9 +37,7 @@ def test_a_configured_key_is_left_alone(tmp_path: Path) -> None:
 KEY = "k3y-for-tests-0123456789"
 
 
-def test_keys_cli_generates_and_hashes(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_keys_cli_generates_and_hashes(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["keys", "new"]) == 0
     printed = capsys.readouterr().out
     key = printed.split("stored): ")[1].split()[0]

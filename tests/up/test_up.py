@@ -1,5 +1,6 @@
 """serving.up: export only when needed, TRITON_URL skips Triton, and `lama-serve up` end to
 end: Triton + gateway healthy, SIGTERM stops both, a Triton crash fails the command."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,7 @@ from tests.conftest import PROJECT_ROOT, child_pids, exited
 from tests.gateway.conftest import box_mask, encode, files, noise
 
 
-def test_existing_export_is_served_as_is(copy_repository: Callable[[], Path],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_existing_export_is_served_as_is(copy_repository: Callable[[], Path], monkeypatch: pytest.MonkeyPatch) -> None:
     from lama_serve.export import pipeline as export_pipeline
 
     def no_export(*args: object, **kwargs: object) -> None:
@@ -75,19 +75,31 @@ class UpCommand:
         self.gateway_port = free_port()
         # no API_KEY: `up` must generate one, print it once and keep its hash in tmp_path
         env = {k: v for k, v in os.environ.items() if k not in ("TRITON_URL", "API_KEY", "API_KEYS_FILE")}
-        env.update(GENERATED_KEYS_FILE=str(tmp_path / "api_keys"), GATEWAY_HOST="127.0.0.1",
-                   GATEWAY_PORT=str(self.gateway_port), TRITON_HTTP_PORT=str(free_port()),
-                   TRITON_METRICS_PORT=str(free_port()), TRITON_GRPC_PORT=str(free_port()),
-                   MODEL_REPOSITORY=str(repository),
-                   STATS_DB_PATH=str(tmp_path / "stats.sqlite3"), JOBS_DIR=str(tmp_path / "jobs"),
-                   UP_INFO_PATH=str(tmp_path / "up.json"), ROLLOUT_STATE_PATH=str(tmp_path / "rollout.json"),
-                   RECOVERY_BACKOFF_S="0.5", **extra_env)
+        env.update(
+            GENERATED_KEYS_FILE=str(tmp_path / "api_keys"),
+            GATEWAY_HOST="127.0.0.1",
+            GATEWAY_PORT=str(self.gateway_port),
+            TRITON_HTTP_PORT=str(free_port()),
+            TRITON_METRICS_PORT=str(free_port()),
+            TRITON_GRPC_PORT=str(free_port()),
+            MODEL_REPOSITORY=str(repository),
+            STATS_DB_PATH=str(tmp_path / "stats.sqlite3"),
+            JOBS_DIR=str(tmp_path / "jobs"),
+            UP_INFO_PATH=str(tmp_path / "up.json"),
+            ROLLOUT_STATE_PATH=str(tmp_path / "rollout.json"),
+            RECOVERY_BACKOFF_S="0.5",
+            **extra_env,
+        )
         self.env, self.up_info = env, tmp_path / "up.json"
         self.log_path = tmp_path / "up.log"
         with self.log_path.open("w") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "lama_serve.cli", "up"],
-                                            cwd=PROJECT_ROOT, env=env, stdout=log,
-                                            stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "lama_serve.cli", "up"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text()
@@ -110,8 +122,14 @@ class UpCommand:
     def rollout_status(self) -> str:
         """`lama-serve rollout --status` in another process, with no TRITON_URL/TRITON_ADMIN_KEY."""
         env = {k: v for k, v in self.env.items() if k not in ("TRITON_URL", "TRITON_ADMIN_KEY")}
-        result = subprocess.run([sys.executable, "-m", "lama_serve.cli", "rollout", "--status"],
-                                cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "lama_serve.cli", "rollout", "--status"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -134,12 +152,16 @@ def test_up_serves_and_sigterm_stops_both(up_command: UpCommand) -> None:
     assert health["triton_ready"] is True
     assert health["device"] == "cpu"
     assert "warning" in health  # tiny export from random weights
-    stats = httpx.get(f"http://127.0.0.1:{up_command.gateway_port}/api/v1/stats",
-                      headers={"X-API-Key": up_command.generated_key()})
+    stats = httpx.get(
+        f"http://127.0.0.1:{up_command.gateway_port}/api/v1/stats", headers={"X-API-Key": up_command.generated_key()}
+    )
     assert stats.status_code == 200, stats.text  # the key `up` printed once works
-    inpainted = httpx.post(f"http://127.0.0.1:{up_command.gateway_port}/api/v1/remove-watermark",
-                           headers={"X-API-Key": up_command.generated_key()}, timeout=30,
-                           files=files(encode(noise(64, 64)), encode(box_mask(64, 64))))
+    inpainted = httpx.post(
+        f"http://127.0.0.1:{up_command.gateway_port}/api/v1/remove-watermark",
+        headers={"X-API-Key": up_command.generated_key()},
+        timeout=30,
+        files=files(encode(noise(64, 64)), encode(box_mask(64, 64))),
+    )
     assert inpainted.status_code == 200, inpainted.text  # over the bundled Triton's gRPC port
     triton_pid = up_command.triton_pid()
     stubs = child_pids(triton_pid)
@@ -179,8 +201,7 @@ def test_up_restarts_triton_when_it_dies(up_command: UpCommand) -> None:
     print(f"tritonserver killed: service healthy again after {back_after:.1f} s")
 
 
-def test_up_fails_when_triton_cannot_be_restarted(copy_repository: Callable[[], Path],
-                                                  tmp_path: Path) -> None:
+def test_up_fails_when_triton_cannot_be_restarted(copy_repository: Callable[[], Path], tmp_path: Path) -> None:
     command = UpCommand(copy_repository(), tmp_path, TRITON_RESTART_ATTEMPTS="0")
     try:
         command.wait_healthy()

@@ -5,6 +5,7 @@ follows the same contract. Same-shape requests run as one call; a bad request fa
 
 Config parameters: intra_op_thread_count (see backend.session).
 """
+
 from __future__ import annotations
 
 import numpy as np

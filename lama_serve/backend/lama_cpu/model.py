@@ -18,6 +18,7 @@ The outcome is logged and exported as the Triton metric
 `lama_inference_precision{runtime,precision} 1` (the config is frozen before load, so
 the gate's result cannot go into the model config).
 """
+
 from __future__ import annotations
 
 import json
@@ -45,9 +46,14 @@ class TritonPythonModel:
         warm = [int(s) for s in parameter(config, "warm_sides", "").split(",") if s.strip()]
         try:
             self._run, choice = load_runtime(
-                path, parameter(config, "runtime", "openvino"), parameter(config, "precision", "auto"),
-                threads, warm, lambda line: pb_utils.Logger.log_warn(line),
-                int(parameter(config, "release_memory_above_pixels", "0")))
+                path,
+                parameter(config, "runtime", "openvino"),
+                parameter(config, "precision", "auto"),
+                threads,
+                warm,
+                lambda line: pb_utils.Logger.log_warn(line),
+                int(parameter(config, "release_memory_above_pixels", "0")),
+            )
         except Exception as error:
             raise RuntimeError(
                 f"cannot load ONNX model {path}: {error}. Check the runtime/precision parameters, re-export "
@@ -61,10 +67,13 @@ class TritonPythonModel:
             )
         # both kept on self: Triton drops a metric whose Python object is collected
         self._precision_family = pb_utils.MetricFamily(
-            name="lama_inference_precision", kind=pb_utils.MetricFamily.GAUGE,
-            description="1 for the runtime and float precision this lama instance computes in")
-        self._precision_metric = self._precision_family.Metric(labels={"runtime": choice.runtime,
-                                                       "precision": choice.precision})
+            name="lama_inference_precision",
+            kind=pb_utils.MetricFamily.GAUGE,
+            description="1 for the runtime and float precision this lama instance computes in",
+        )
+        self._precision_metric = self._precision_family.Metric(
+            labels={"runtime": choice.runtime, "precision": choice.precision}
+        )
         self._precision_metric.set(1)
 
     def execute(self, requests: list) -> list:
@@ -73,9 +82,13 @@ class TritonPythonModel:
         live, cancelled = split_cancelled(requests, lambda r: r.is_cancelled())
         for index in cancelled:
             responses[index] = error_response(CANCELLED_MESSAGE, "CANCELLED", pb_utils)
-        inputs = [(pb_utils.get_input_tensor_by_name(requests[i], IMAGE.name).as_numpy(),
-                   pb_utils.get_input_tensor_by_name(requests[i], MASK.name).as_numpy())
-                  for i in live]
+        inputs = [
+            (
+                pb_utils.get_input_tensor_by_name(requests[i], IMAGE.name).as_numpy(),
+                pb_utils.get_input_tensor_by_name(requests[i], MASK.name).as_numpy(),
+            )
+            for i in live
+        ]
         answered = to_responses(infer_batched(inputs, self._run), INPAINTED.name, pb_utils)
         for index, response in zip(live, answered):
             responses[index] = response

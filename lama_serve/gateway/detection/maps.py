@@ -4,6 +4,7 @@ Detector models take H and W in multiples of `PROBABILITY_MAP.spatial_multiple` 
 map of the same size; a large photo is first downscaled to `max_side` (detection needs no
 more detail than that, and a 4096-px map would cost seconds), and the map scaled back.
 """
+
 from __future__ import annotations
 
 import numpy as np

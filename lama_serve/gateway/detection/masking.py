@@ -4,6 +4,7 @@ Order: an uploaded `mask` wins, then `rectangles`, then the image's own transpar
 editor erased the mark to alpha); without any of them MISSING_MASK decides: `detect` (run
 the detectors), `reject` (400) or `full` (whole image). `grow_mask` dilates the result.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -40,8 +41,9 @@ class MaskChoice:
     regions: int | None = None  # detected regions removed; None when the client chose the mask
 
 
-def client_mask(decoded: DecodedImage, mask_bytes: bytes | None, options: MaskOptions,
-                limits: ImageLimits) -> MaskChoice | None:
+def client_mask(
+    decoded: DecodedImage, mask_bytes: bytes | None, options: MaskOptions, limits: ImageLimits
+) -> MaskChoice | None:
     """The mask the client supplied in any of its forms, or None. Transparency used as the
     mask is dropped from the output: that area is filled now."""
     height, width = decoded.rgb.shape[:2]
@@ -63,8 +65,13 @@ def detected_choice(decoded: DecodedImage, result: DetectionResult) -> MaskChoic
     return MaskChoice(image, result.mask, "detected", len(removed_regions(result, decoded.rgb)))
 
 
-async def choose_mask(services: Services, decoded: DecodedImage, mask_bytes: bytes | None,
-                      options: MaskOptions, detected: DetectionResult | None = None) -> MaskChoice:
+async def choose_mask(
+    services: Services,
+    decoded: DecodedImage,
+    mask_bytes: bytes | None,
+    options: MaskOptions,
+    detected: DetectionResult | None = None,
+) -> MaskChoice:
     """The request's mask; `detected` is a result found beforehand (batch `detect=shared`)."""
     try:
         choice = await to_thread.run_sync(client_mask, decoded, mask_bytes, options, services.limits)
@@ -77,12 +84,13 @@ async def choose_mask(services: Services, decoded: DecodedImage, mask_bytes: byt
     return choice
 
 
-async def _missing_mask(services: Services, decoded: DecodedImage,
-                        detected: DetectionResult | None) -> MaskChoice:
+async def _missing_mask(services: Services, decoded: DecodedImage, detected: DetectionResult | None) -> MaskChoice:
     settings = services.settings
     if settings.missing_mask == "reject":
-        raise BadInput("A mask is required: send `mask` (white = remove, black = keep) or "
-                       "`rectangles`; this server has MISSING_MASK=reject (no automatic detection).")
+        raise BadInput(
+            "A mask is required: send `mask` (white = remove, black = keep) or "
+            "`rectangles`; this server has MISSING_MASK=reject (no automatic detection)."
+        )
     if settings.missing_mask == "full":
         return MaskChoice(decoded, np.full(decoded.rgb.shape[:2], 255, np.uint8), "full")
     if detected is None:

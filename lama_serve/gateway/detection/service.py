@@ -7,6 +7,7 @@ models are asked again on the restored image, so they do not find that mark a se
 A served model that Triton does not load is skipped (one warning until it comes back), so
 a repository without detector models still serves with the local detectors alone.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,13 +44,11 @@ class DetectionService:
 
     async def detect(self, image: np.ndarray) -> DetectionResult:
         """Mask, regions and (for un-blended marks) the restored image of one HxWx3 image."""
-        local, maps = await gather_or_cancel(
-            [to_thread.run_sync(run_detectors, self._local, image), self._maps(image)])
+        local, maps = await gather_or_cancel([to_thread.run_sync(run_detectors, self._local, image), self._maps(image)])
         if local.restored is not None:
             image = local.restored
             maps = await self._maps(image)
-        return await to_thread.run_sync(
-            partial(detect_from_maps, maps, image, local, keep_scores=self._keep_scores))
+        return await to_thread.run_sync(partial(detect_from_maps, maps, image, local, keep_scores=self._keep_scores))
 
     async def detect_shared(self, images: Sequence[np.ndarray]) -> list[DetectionResult]:
         """One mark estimated over all `images` (batch `detect=shared`), located in each. Too few
@@ -73,10 +72,12 @@ class DetectionService:
             return {}
         batch, valid = await to_thread.run_sync(model_input, image, self._max_side)
         outputs = await gather_or_cancel(self._triton.probability_map(name, batch) for name in self._served)
-        present = {name: output for name, output in zip(self._served, outputs, strict=True)
-                   if self._present(name, output)}
+        present = {
+            name: output for name, output in zip(self._served, outputs, strict=True) if self._present(name, output)
+        }
         return await to_thread.run_sync(
-            lambda: {name: map_of(output, valid, image.shape[:2]) for name, output in present.items()})
+            lambda: {name: map_of(output, valid, image.shape[:2]) for name, output in present.items()}
+        )
 
     def _present(self, name: str, output: np.ndarray | None) -> bool:
         if output is not None:
@@ -84,6 +85,9 @@ class DetectionService:
             return True
         if name not in self._absent:
             self._absent.add(name)
-            log.warning("detector model %s is not loaded in Triton: detecting without it "
-                        "(`lama-serve detector export`, then load it, or remove it from DETECTORS)", name)
+            log.warning(
+                "detector model %s is not loaded in Triton: detecting without it "
+                "(`lama-serve detector export`, then load it, or remove it from DETECTORS)",
+                name,
+            )
         return False

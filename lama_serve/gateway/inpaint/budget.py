@@ -9,6 +9,7 @@ measurement of big-lama: a 2048x2048 `original` call held the stub at ~9 GB for 
 `original` the default 6 GiB budget allows, 1728x1728, peaked the stub at 4.8 GiB (1.1 GiB
 after warmup) in 114 s, so the estimate is conservative by ~25%. Pure arithmetic: no I/O, no HTTP.
 """
+
 from __future__ import annotations
 
 import math
@@ -70,7 +71,8 @@ class Budget:
                 f"{what} needs about {pixels * self.bytes_per_pixel / 2**30:.1f} GiB of model "
                 f"memory ({pixels / 1e6:.1f} Mpx), over this server's budget of "
                 f"{self.max_bytes / 2**30:.1f} GiB ({self.max_pixels / 1e6:.1f} Mpx). Send "
-                "hd_strategy=crop (or resize), a smaller image, or fewer items per batch.")
+                "hd_strategy=crop (or resize), a smaller image, or fewer items per batch."
+            )
 
 
 class Meter:

@@ -6,6 +6,7 @@ tile. The deadline is a base (queueing, the first call at a new shape) plus a ra
 megapixel sent; a request whose estimate exceeds the maximum is refused before any work.
 Pure functions, no FastAPI: the gateway and a request cost budget can both use them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -27,8 +28,9 @@ class InferenceTime:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InferenceTime:
-        return cls(settings.inference_timeout_s, settings.inference_seconds_per_megapixel,
-                   settings.inference_max_estimated_s)
+        return cls(
+            settings.inference_timeout_s, settings.inference_seconds_per_megapixel, settings.inference_max_estimated_s
+        )
 
 
 def pixels_sent(shapes: Iterable[tuple[int, int]]) -> int:

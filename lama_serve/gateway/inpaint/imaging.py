@@ -117,9 +117,7 @@ def blend(original: np.ndarray, inpainted: np.ndarray, alpha: np.ndarray) -> np.
     return np.clip(np.rint(original + difference * alpha[..., None]), 0, 255).astype(np.uint8)
 
 
-def encode(
-    rgb: np.ndarray, alpha: np.ndarray | None, fmt: OutputFormat, png_level: int, quality: int
-) -> bytes:
+def encode(rgb: np.ndarray, alpha: np.ndarray | None, fmt: OutputFormat, png_level: int, quality: int) -> bytes:
     """PNG/WebP keep the input's alpha; JPEG has none. PNG goes through inpaint/png.py (fast)."""
     pixels = np.dstack([rgb, alpha]) if alpha is not None and fmt != "jpeg" else rgb
     if fmt == "png":

@@ -67,26 +67,15 @@ def _hole_regions(holes: np.ndarray) -> np.ndarray:
         return np.empty((0, 4), np.int64)
     cols_hit = np.nonzero(holes.any(axis=0))[0]
     top, left = rows_hit[0], cols_hit[0]
-    holes = holes[
-        top : rows_hit[-1] + 1, left : cols_hit[-1] + 1
-    ]  # label only the holes' bounding box
+    holes = holes[top : rows_hit[-1] + 1, left : cols_hit[-1] + 1]  # label only the holes' bounding box
     edges = np.diff(np.pad(holes, ((0, 0), (1, 1))).view(np.int8), axis=1)
     rows, starts = np.nonzero(edges == 1)
     ends = np.nonzero(edges == -1)[1]  # exclusive; same order as the starts
     if rows.size > MAX_RUNS:
-        return np.array(
-            [[top, left, top + holes.shape[0], left + holes.shape[1]]], np.int64
-        )
+        return np.array([[top, left, top + holes.shape[0], left + holes.shape[1]]], np.int64)
     stride = holes.shape[1] + 2
-    first = np.searchsorted(
-        rows * stride + ends, (rows + 1) * stride + starts, side="left"
-    )
-    last = (
-        np.searchsorted(
-            rows * stride + starts, (rows + 1) * stride + ends, side="right"
-        )
-        - 1
-    )
+    first = np.searchsorted(rows * stride + ends, (rows + 1) * stride + starts, side="left")
+    last = np.searchsorted(rows * stride + starts, (rows + 1) * stride + ends, side="right") - 1
     counts = np.maximum(last - first + 1, 0)
     runs = np.repeat(np.arange(rows.size), counts)  # edge i joins runs[i] ...
     skip = np.repeat(first - np.cumsum(counts) + counts, counts)
@@ -108,12 +97,7 @@ def _merge(coords: np.ndarray, margin: int) -> np.ndarray:
     while len(coords) > 1:
         grown = coords + np.array([-margin, -margin, margin, margin])
         t, l, b, r = (grown[:, i] for i in range(4))
-        overlap = (
-            (t[:, None] <= b)
-            & (t <= b[:, None])
-            & (l[:, None] <= r)
-            & (l <= r[:, None])
-        )
+        overlap = (t[:, None] <= b) & (t <= b[:, None]) & (l[:, None] <= r) & (l <= r[:, None])
         first, second = np.nonzero(np.triu(overlap, 1))
         if first.size == 0:
             break
@@ -125,9 +109,7 @@ def merge_boxes(boxes: Sequence[Box], margin: int) -> list[Box]:
     """Merge, until stable, boxes that overlap or touch once grown by `margin` on each
     side: their windows would share context, so one window serves both. More than
     MAX_REGIONS boxes merge into one."""
-    coords = np.array(
-        [[b.top, b.left, b.bottom, b.right] for b in boxes], np.int64
-    ).reshape(-1, 4)
+    coords = np.array([[b.top, b.left, b.bottom, b.right] for b in boxes], np.int64).reshape(-1, 4)
     return _as_boxes(_merge(coords, margin))
 
 

@@ -57,17 +57,13 @@ def _round_up(value: int) -> int:
     return -(-value // SPATIAL_MULTIPLE) * SPATIAL_MULTIPLE
 
 
-def bucket_shape(
-    height: int, width: int, buckets: Sequence[int] = DEFAULT_BUCKETS
-) -> tuple[int, int]:
+def bucket_shape(height: int, width: int, buckets: Sequence[int] = DEFAULT_BUCKETS) -> tuple[int, int]:
     """Tile shape for a (height, width) crop: each side padded to the smallest bucket that
     holds it, so crops of different sizes batch together; beyond the biggest bucket
     shapes cannot be shared, so both sides only round up to the spatial multiple. Never
     below the model's MIN_SIDE: a smaller tile would fail inside the runtime."""
     if any(b % SPATIAL_MULTIPLE for b in buckets):
-        raise ValueError(
-            f"buckets must be multiples of {SPATIAL_MULTIPLE}: {tuple(buckets)}"
-        )
+        raise ValueError(f"buckets must be multiples of {SPATIAL_MULTIPLE}: {tuple(buckets)}")
     if max(height, width) > max(buckets):
         shape = _round_up(height), _round_up(width)
     else:
@@ -83,15 +79,11 @@ def _place(start: int, length: int, side: int, limit: int) -> tuple[int, int]:
     return lo, lo + side
 
 
-def _region_window(
-    image_hw: tuple[int, int], region: Box, margin: int, buckets: Sequence[int]
-) -> Window:
+def _region_window(image_hw: tuple[int, int], region: Box, margin: int, buckets: Sequence[int]) -> Window:
     """Square window of the smallest bucket side holding region + margin (clipped to the
     image); past the biggest bucket, a window of region + margin scaled down to it."""
     height, width = image_hw
-    need = max(
-        min(region.height + 2 * margin, height), min(region.width + 2 * margin, width)
-    )
+    need = max(min(region.height + 2 * margin, height), min(region.width + 2 * margin, width))
     bucket = min((b for b in buckets if b >= need), default=None)
     side = bucket or need
     top, bottom = _place(region.top, region.height, side, height)
@@ -119,23 +111,17 @@ def plan_windows(
     return [_region_window(image_hw, region, margin, buckets) for region in regions]
 
 
-def choose_strategy(
-    requested: str | None, image_hw: tuple[int, int], trigger: int
-) -> Strategy:
+def choose_strategy(requested: str | None, image_hw: tuple[int, int], trigger: int) -> Strategy:
     """The requested strategy, else `crop` when the longest side exceeds `trigger`
     (whole-image calls would be slow and mostly wasted), else `original`."""
     if requested is None:
         return "crop" if max(image_hw) > trigger else "original"
     if requested not in STRATEGIES:
-        raise ValueError(
-            f"unknown strategy {requested!r}; use one of {', '.join(STRATEGIES)}"
-        )
+        raise ValueError(f"unknown strategy {requested!r}; use one of {', '.join(STRATEGIES)}")
     return cast(Strategy, requested)
 
 
-def whole_window(
-    image_hw: tuple[int, int], limit: int | None, buckets: Sequence[int]
-) -> Window:
+def whole_window(image_hw: tuple[int, int], limit: int | None, buckets: Sequence[int]) -> Window:
     """The whole image as one window, downscaled so its longest side is at most `limit`
     (None: never), padded to a bucket shape so small images of any size batch together."""
     height, width = image_hw
@@ -161,9 +147,7 @@ def plan(
     """
     if mask.empty:
         return []
-    whole = whole_window(
-        image_hw, resize_limit if strategy == "resize" else None, buckets
-    )
+    whole = whole_window(image_hw, resize_limit if strategy == "resize" else None, buckets)
     if strategy != "crop":
         return [whole]
     windows = plan_windows(image_hw, mask.holes, margin=margin, buckets=buckets)
@@ -171,17 +155,13 @@ def plan(
     return windows if cost < whole.shape[0] * whole.shape[1] else [whole]
 
 
-def _resize(
-    array: np.ndarray, hw: tuple[int, int], resample: Image.Resampling
-) -> np.ndarray:
+def _resize(array: np.ndarray, hw: tuple[int, int], resample: Image.Resampling) -> np.ndarray:
     if array.shape[:2] == hw:
         return array
     return np.asarray(Image.fromarray(array).resize((hw[1], hw[0]), resample))
 
 
-def extract(
-    image: np.ndarray, mask: MaskField, window: Window
-) -> tuple[np.ndarray, np.ndarray]:
+def extract(image: np.ndarray, mask: MaskField, window: Window) -> tuple[np.ndarray, np.ndarray]:
     """Model inputs of one window: (shape + (3,)) uint8 image and (shape) 0/255 mask.
 
     The mask is downscaled by area and any touched pixel stays a hole, so a thin stroke
@@ -190,9 +170,7 @@ def extract(
     rows, cols = window.box.slices
     tile = _resize(image[rows, cols], window.size, Image.Resampling.BICUBIC)
     holes = np.where(mask.holes[rows, cols], 255, 0).astype(np.uint8)
-    holes = np.where(
-        _resize(holes, window.size, Image.Resampling.BOX) > 0, 255, 0
-    ).astype(np.uint8)
+    holes = np.where(_resize(holes, window.size, Image.Resampling.BOX) > 0, 255, 0).astype(np.uint8)
     pad = ((0, window.pad[0]), (0, window.pad[1]))
     tile = np.pad(tile, (*pad, (0, 0)), mode="symmetric")
     return tile, np.pad(holes, pad, mode="symmetric")

@@ -28,8 +28,10 @@ RESPOND_ASYNC = "respond-async"
 def require_jobs(services: ServicesDep) -> JobService:
     if services.jobs is None:
         retry = services.settings.retry_after_s
-        raise ModelUnavailable(f"Jobs are unavailable while the gateway starts or stops; retry after {retry} s.",
-                               headers={"Retry-After": str(retry)})
+        raise ModelUnavailable(
+            f"Jobs are unavailable while the gateway starts or stops; retry after {retry} s.",
+            headers={"Retry-After": str(retry)},
+        )
     return services.jobs
 
 
@@ -63,8 +65,7 @@ async def result_response(jobs: JobService, owner: str, job_id: str) -> Response
     return Response(body, media_type=job.media_type, headers=job.result_headers)
 
 
-async def respond_with_job(jobs: JobService, job: Job, wait_s: float | None,
-                           applied: str = RESPOND_ASYNC) -> Response:
+async def respond_with_job(jobs: JobService, job: Job, wait_s: float | None, applied: str = RESPOND_ASYNC) -> Response:
     """For a submitted job: wait up to `wait_s` for it and answer like the sync route (its
     result, or its error), else 202 with Location, Preference-Applied and the job object."""
     if wait_s:
@@ -107,8 +108,9 @@ class JobRequest:
             return await HANDLERS[kind](Call(self.services, self.key_id, uploads, params))
         jobs = require_jobs(self.services)
         inputs, filenames = await read_inputs(uploads, self.services.settings.max_upload_bytes)
-        job = await jobs.submit(self.key_id, kind, inputs, job_params(params, filenames),
-                                self.webhook or None, self.webhook_events)
+        job = await jobs.submit(
+            self.key_id, kind, inputs, job_params(params, filenames), self.webhook or None, self.webhook_events
+        )
         wait_s = None if self.wait_s is None else min(self.wait_s, self.services.settings.prefer_wait_max_s)
         applied = [RESPOND_ASYNC] if self.respond_async else []
         if wait_s is not None:
@@ -119,18 +121,33 @@ class JobRequest:
 def _job_request(
     services: ServicesDep,
     key_id: ApiKeyDep,
-    prefer: Annotated[str | None, Header(
-        description="`respond-async`: answer 202 with the job at once; `wait=N`: wait up to N "
-        "seconds (at most PREFER_WAIT_MAX_S) for the result, else 202. Absent: synchronous.")] = None,
-    idempotency_key: Annotated[str | None, Header(
-        alias="Idempotency-Key", max_length=255,
-        description="Replay the first answer to this key (24 h, per API key) instead of running "
-        "again; 422 if reused with another request, 409 while the first still runs.")] = None,
-    webhook: Annotated[str | None, Form(
-        description="URL to POST signed Standard Webhooks events of the job to; makes the "
-        "request asynchronous. Private addresses are refused unless WEBHOOK_ALLOW_PRIVATE.")] = None,
-    webhook_events: Annotated[list[str] | None, Form(
-        description="Events to deliver: `start`, `completed` (default), repeated or comma-separated.")] = None,
+    prefer: Annotated[
+        str | None,
+        Header(
+            description="`respond-async`: answer 202 with the job at once; `wait=N`: wait up to N "
+            "seconds (at most PREFER_WAIT_MAX_S) for the result, else 202. Absent: synchronous."
+        ),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=255,
+            description="Replay the first answer to this key (24 h, per API key) instead of running "
+            "again; 422 if reused with another request, 409 while the first still runs.",
+        ),
+    ] = None,
+    webhook: Annotated[
+        str | None,
+        Form(
+            description="URL to POST signed Standard Webhooks events of the job to; makes the "
+            "request asynchronous. Private addresses are refused unless WEBHOOK_ALLOW_PRIVATE."
+        ),
+    ] = None,
+    webhook_events: Annotated[
+        list[str] | None,
+        Form(description="Events to deliver: `start`, `completed` (default), repeated or comma-separated."),
+    ] = None,
 ) -> JobRequest:
     # `idempotency_key` is handled by the Idempotency middleware; declared here for the docs.
     del idempotency_key
@@ -147,13 +164,14 @@ ASYNC_RESPONSES: dict[int | str, dict[str, Any]] = {
         "`webhook`): poll `Location`, fetch `urls.result` when `status` is `succeeded`.",
         "headers": {
             "Location": {"description": "The job: `/api/v1/jobs/{id}`", "schema": {"type": "string"}},
-            "Preference-Applied": {"description": "The Prefer preferences honoured",
-                                   "schema": {"type": "string"}},
+            "Preference-Applied": {"description": "The Prefer preferences honoured", "schema": {"type": "string"}},
         },
     },
     # Idempotency-Key: a request still running with it, or the key reused with another request.
     **error_responses(409, 422),
 }
 ASYNC_RESPONSES[409]["description"] = "A request with this Idempotency-Key is still running"
-ASYNC_RESPONSES[422]["description"] = ("This Idempotency-Key was used with another request, or the work "
-                                        "exceeds the limits (use hd_strategy=crop or a smaller image)")
+ASYNC_RESPONSES[422]["description"] = (
+    "This Idempotency-Key was used with another request, or the work "
+    "exceeds the limits (use hd_strategy=crop or a smaller image)"
+)

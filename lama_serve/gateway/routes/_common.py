@@ -24,9 +24,7 @@ _RATE_HEADERS = {
         "schema": {"type": "integer"},
     },
 }
-_RETRY_AFTER = {
-    "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
-}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}}
 _SUCCESS = {
     "description": "The inpainted image (PNG unless `format` or Accept asks otherwise).",
     "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()},
@@ -63,8 +61,9 @@ _SUCCESS = {
     },
 }
 RESPONSES = {200: _SUCCESS, **error_responses(400, 401, 413, 422, 429, 502, 503, 504)}
-RESPONSES[422]["description"] = ("More work than the limits allow (estimated inference time); use "
-                                  "hd_strategy=crop or a smaller image")
+RESPONSES[422]["description"] = (
+    "More work than the limits allow (estimated inference time); use hd_strategy=crop or a smaller image"
+)
 RESPONSES[429]["headers"] = {**_RATE_HEADERS, **_RETRY_AFTER}
 RESPONSES[503]["headers"] = _RETRY_AFTER
 
@@ -77,17 +76,24 @@ HdStrategyForm = Annotated[Strategy | None, Form(description=_STRATEGY_HELP)]
 HdStrategyQuery = Annotated[
     Strategy | None, Query(alias="hd_strategy", description="Same as the form field, which wins.")
 ]
-FormatQuery = Annotated[
-    OutputFormat | None, Query(alias="format", description="Output format; overrides Accept.")
-]
+FormatQuery = Annotated[OutputFormat | None, Query(alias="format", description="Output format; overrides Accept.")]
 AcceptHeader = Annotated[str | None, Header(include_in_schema=False)]
-GrowMaskForm = Annotated[int, Form(
-    ge=0, le=MAX_GROW_PIXELS,
-    description=f"Dilate the mask (sent, drawn by `rectangles`, or detected) by this many pixels "
-    f"(0-{MAX_GROW_PIXELS}): covers halos, shadows and outlines around a mark.")]
-RectanglesForm = Annotated[str | None, Form(
-    description="Instead of a mask: a JSON list of areas to remove, `[[x, y, width, height], ...]` "
-    "or `[{\"x\": 10, \"y\": 20, \"width\": 100, \"height\": 40}]`, in image pixels.")]
+GrowMaskForm = Annotated[
+    int,
+    Form(
+        ge=0,
+        le=MAX_GROW_PIXELS,
+        description=f"Dilate the mask (sent, drawn by `rectangles`, or detected) by this many pixels "
+        f"(0-{MAX_GROW_PIXELS}): covers halos, shadows and outlines around a mark.",
+    ),
+]
+RectanglesForm = Annotated[
+    str | None,
+    Form(
+        description="Instead of a mask: a JSON list of areas to remove, `[[x, y, width, height], ...]` "
+        'or `[{"x": 10, "y": 20, "width": 100, "height": 40}]`, in image pixels.'
+    ),
+]
 
 
 def choose_format(requested: OutputFormat | None, accept: str | None, default: OutputFormat) -> OutputFormat:

@@ -43,16 +43,20 @@ from lama_serve.gateway.tasks import gather_or_cancel
 router = APIRouter(prefix="/api/v1", tags=["Processing"])
 
 RESULTS_FILE = "results.json"
-DetectForm = Annotated[Literal["shared"] | None, Form(
-    description="`shared`: items without a mask share one watermark (one photographer's or stock "
-    "site's mark), estimated over the whole batch (3 items at least) and located in each; "
-    "default: each item is detected on its own.")]
+DetectForm = Annotated[
+    Literal["shared"] | None,
+    Form(
+        description="`shared`: items without a mask share one watermark (one photographer's or stock "
+        "site's mark), estimated over the whole batch (3 items at least) and located in each; "
+        "default: each item is detected on its own."
+    ),
+]
 Entry = dict[str, object]
 
 RESPONSES = {
     200: {
         "description": f"A zip: `<index>.<format>` per successful item and `{RESULTS_FILE}`, "
-        "`{\"items\": [...]}` with one entry per item in request order: on success "
+        '`{"items": [...]}` with one entry per item in request order: on success '
         "`index, filename, status_code: 200, file, image_size, hd_strategy, windows, "
         "model_version, mask_source, watermark_regions, processing_time`; on failure `index, "
         "filename` and the v1 error fields `error, detail, status_code`.",
@@ -110,8 +114,9 @@ async def run_batch(call: Call) -> Response:
     loaded = await gather_or_cancel(_load(services, *pair) for pair in pairs)
     shared = await _shared(services, loaded) if call.params.get("detect") == "shared" else [None] * len(loaded)
 
-    async def item(index: int, upload: UploadFile, prepared: Loaded | ApiError,
-                   detected: DetectionResult | None) -> tuple[Entry, bytes | None]:
+    async def item(
+        index: int, upload: UploadFile, prepared: Loaded | ApiError, detected: DetectionResult | None
+    ) -> tuple[Entry, bytes | None]:
         entry: Entry = {"index": index, "filename": upload.filename}
         item_started = time.perf_counter()
         try:
@@ -119,7 +124,8 @@ async def run_batch(call: Call) -> Response:
                 if isinstance(prepared, ApiError):
                     raise prepared
                 result = await processing.inpaint_loaded(
-                    services, triton, version, prepared, fmt, strategy, options, detected, meter=meter)
+                    services, triton, version, prepared, fmt, strategy, options, detected, meter=meter
+                )
         except ApiError as exc:
             status = HTTPStatus(exc.status_code)
             body = ErrorBody(error=status.phrase, detail=str(exc.detail), status_code=status.value)
@@ -138,8 +144,10 @@ async def run_batch(call: Call) -> Response:
             "processing_time": round(elapsed, 3),
         }, result.encoded
 
-    done = await gather_or_cancel(item(index, upload, prepared, detected) for index, ((upload, _), prepared, detected)
-                                  in enumerate(zip(pairs, loaded, shared, strict=True)))
+    done = await gather_or_cancel(
+        item(index, upload, prepared, detected)
+        for index, ((upload, _), prepared, detected) in enumerate(zip(pairs, loaded, shared, strict=True))
+    )
     entries, encoded = [entry for entry, _ in done], [data for _, data in done]
     archive = await to_thread.run_sync(_zip, entries, encoded)
     headers = {
@@ -152,8 +160,12 @@ async def run_batch(call: Call) -> Response:
     return Response(archive, media_type="application/zip", headers=headers)
 
 
-@router.post("/remove-watermark/batch", response_class=Response, responses={**RESPONSES, **ASYNC_RESPONSES},
-             operation_id="removeWatermarkBatch")
+@router.post(
+    "/remove-watermark/batch",
+    response_class=Response,
+    responses={**RESPONSES, **ASYNC_RESPONSES},
+    operation_id="removeWatermarkBatch",
+)
 async def remove_watermark_batch(
     services: ServicesDep,
     job: JobRequestDep,
@@ -177,13 +189,11 @@ async def remove_watermark_batch(
     settings = services.settings
     if len(image) > settings.batch_max_items:
         raise PayloadTooLarge(
-            f"Too many items: {len(image)} images, at most {settings.batch_max_items} per batch; "
-            "split the batch."
+            f"Too many items: {len(image)} images, at most {settings.batch_max_items} per batch; split the batch."
         )
     masks = mask or []
     if masks and len(masks) != len(image):
         raise BadInput(f"Got {len(image)} images and {len(masks)} masks; send one mask per image, in order.")
     fmt = choose_format(output_format, accept, settings.output_format)
-    params = {"format": fmt, "hd_strategy": hd_strategy or hd_strategy_query, "detect": detect,
-              "grow_mask": grow_mask}
+    params = {"format": fmt, "hd_strategy": hd_strategy or hd_strategy_query, "detect": detect, "grow_mask": grow_mask}
     return await job.respond("batch", {"image": image, "mask": masks}, params)

@@ -30,10 +30,14 @@ class DetectedRegion(BaseModel):
     y: int = Field(description="Top edge, pixels")
     width: int
     height: int
-    score: float = Field(description="Watermark likeness 0..1; candidates under the keep score "
-                         "(e.g. a sign's own text) are listed but not in the mask")
-    kind: str = Field(description="Detector: `watermark_text`, `watermark_seg`, `tiled`, `shared` "
-                      "or `template:<name>`", examples=["watermark_text"])
+    score: float = Field(
+        description="Watermark likeness 0..1; candidates under the keep score "
+        "(e.g. a sign's own text) are listed but not in the mask"
+    )
+    kind: str = Field(
+        description="Detector: `watermark_text`, `watermark_seg`, `tiled`, `shared` or `template:<name>`",
+        examples=["watermark_text"],
+    )
 
 
 class DetectResponse(BaseModel):
@@ -50,8 +54,10 @@ RESPONSES = {
     },
     **{status: body for status, body in PROCESSING_RESPONSES.items() if status != 200},
 }
-DetectFormatQuery = Annotated[Literal["json", "png"] | None, Query(
-    alias="format", description="`png`: the mask image; default JSON (or what Accept asks for).")]
+DetectFormatQuery = Annotated[
+    Literal["json", "png"] | None,
+    Query(alias="format", description="`png`: the mask image; default JSON (or what Accept asks for)."),
+]
 
 
 def _mask_png(mask: object) -> bytes:
@@ -61,8 +67,11 @@ def _mask_png(mask: object) -> bytes:
 
 
 def _body(result: DetectionResult) -> DetectResponse:
-    return DetectResponse(watermark_found=result.watermark_found, coverage=round(result.coverage, 6),
-                          regions=[DetectedRegion(**region.as_dict()) for region in result.regions])
+    return DetectResponse(
+        watermark_found=result.watermark_found,
+        coverage=round(result.coverage, 6),
+        regions=[DetectedRegion(**region.as_dict()) for region in result.regions],
+    )
 
 
 @handles("detect")
@@ -78,8 +87,9 @@ async def run_detect(call: Call) -> Response:
     return JSONResponse(_body(result).model_dump())
 
 
-@router.post("/detect", response_model=DetectResponse, responses={**RESPONSES, **ASYNC_RESPONSES},
-             operation_id="detectWatermark")
+@router.post(
+    "/detect", response_model=DetectResponse, responses={**RESPONSES, **ASYNC_RESPONSES}, operation_id="detectWatermark"
+)
 async def detect_watermark(
     job: JobRequestDep,
     image: Annotated[UploadFile, File(description="Image to examine: JPEG, PNG or WebP.")],

@@ -26,13 +26,17 @@ class HealthResponse(BaseModel):
     model_version: str | None = Field(None, description="Version Triton serves")
     warning: str | None = Field(None, description="Present when the model was exported from random weights")
     weights: dict[str, str] | None = Field(
-        None, description="Weights of the served version (export.json): `name`, `sha256` "
+        None,
+        description="Weights of the served version (export.json): `name`, `sha256` "
         "(`random` for random weights), and `md5`, `source` when recorded",
-        examples=[{"name": "big-lama", "sha256": "344c77bb...", "source": "fetched"}])
+        examples=[{"name": "big-lama", "sha256": "344c77bb...", "source": "fetched"}],
+    )
     detectors: list[str] | None = Field(
-        None, description="Watermark detectors active now, in DETECTORS order: local ones "
+        None,
+        description="Watermark detectors active now, in DETECTORS order: local ones "
         "(`templates`, `tiled`) and the detector models Triton has loaded",
-        examples=[["watermark_text", "watermark_seg", "tiled"]])
+        examples=[["watermark_text", "watermark_seg", "tiled"]],
+    )
     # The v1 error fields, present only when unhealthy.
     error: str | None = None
     detail: str | None = None
@@ -100,7 +104,10 @@ async def health(services: ServicesDep, settings: SettingsDep, response: Respons
 
 
 @router.get(
-    "/api/v1/stats", tags=["Account"], response_model=StatsResponse, responses=error_responses(401, 429),
+    "/api/v1/stats",
+    tags=["Account"],
+    response_model=StatsResponse,
+    responses=error_responses(401, 429),
     operation_id="getStats",
 )
 async def stats(key_id: ApiKeyDep, services: ServicesDep) -> StatsResponse:

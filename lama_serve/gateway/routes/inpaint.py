@@ -43,8 +43,13 @@ async def run_single(call: Call) -> Response:
     (image,), masks = call.uploads["image"], call.uploads.get("mask", [])
     with recorded_usage(services, call.key_id):
         result = await processing.inpaint(
-            services, require_triton(services), choose_model_version(services), image,
-            masks[0] if masks else None, params["format"], params["hd_strategy"],
+            services,
+            require_triton(services),
+            choose_model_version(services),
+            image,
+            masks[0] if masks else None,
+            params["format"],
+            params["hd_strategy"],
             MaskOptions(params.get("rectangles"), params.get("grow_mask", 0)),
         )
     headers = {
@@ -59,8 +64,12 @@ async def run_single(call: Call) -> Response:
     return Response(result.encoded, media_type=MEDIA_TYPES[params["format"]], headers=headers)
 
 
-@router.post("/remove-watermark", response_class=Response, responses={**RESPONSES, **ASYNC_RESPONSES},
-             operation_id="removeWatermark")
+@router.post(
+    "/remove-watermark",
+    response_class=Response,
+    responses={**RESPONSES, **ASYNC_RESPONSES},
+    operation_id="removeWatermark",
+)
 async def remove_watermark(
     services: ServicesDep,
     job: JobRequestDep,
@@ -84,6 +93,10 @@ async def remove_watermark(
     makes it a job."""
     fmt = choose_format(output_format, accept, services.settings.output_format)
     uploads = {"image": [image], "mask": [mask] if mask is not None else []}
-    params = {"format": fmt, "hd_strategy": hd_strategy or hd_strategy_query,
-              "grow_mask": grow_mask, "rectangles": rectangles}
+    params = {
+        "format": fmt,
+        "hd_strategy": hd_strategy or hd_strategy_query,
+        "grow_mask": grow_mask,
+        "rectangles": rectangles,
+    }
     return await job.respond("single", uploads, params)

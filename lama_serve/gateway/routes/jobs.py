@@ -2,6 +2,7 @@
 
 Jobs are made by the processing routes (`routes/_async.py`); a key sees only its own.
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -21,9 +22,12 @@ _JOB = {200: {"model": JobObject, "description": "The job object"}}
 
 
 @router.get("", response_model=JobPage, responses=error_responses(400, 401, 503), operation_id="listJobs")
-async def list_jobs(jobs: JobsDep, caller: ApiKeyDep,
-                    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-                    cursor: Annotated[str | None, Query(max_length=64)] = None) -> dict:
+async def list_jobs(
+    jobs: JobsDep,
+    caller: ApiKeyDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict:
     """The caller's jobs, newest first; pass `next_cursor` back as `cursor` for the next page."""
     page, following = await jobs.store.list(caller, limit, cursor)
     return {"jobs": [job.public() for job in page], "next_cursor": following}
@@ -34,10 +38,18 @@ async def get_job(job_id: str, jobs: JobsDep, caller: ApiKeyDep) -> JSONResponse
     return job_response(await jobs.get(caller, job_id))
 
 
-@router.get("/{job_id}/result", response_class=Response, operation_id="getJobResult",
-            responses={200: {"description": "The image (or zip) with the sync route's headers",
-                             "content": {"application/octet-stream": {}}},
-                       **error_responses(401, 404, 409, 410, 503)})
+@router.get(
+    "/{job_id}/result",
+    response_class=Response,
+    operation_id="getJobResult",
+    responses={
+        200: {
+            "description": "The image (or zip) with the sync route's headers",
+            "content": {"application/octet-stream": {}},
+        },
+        **error_responses(401, 404, 409, 410, 503),
+    },
+)
 async def get_result(job_id: str, jobs: JobsDep, caller: ApiKeyDep) -> Response:
     """The image (or zip) with its media type; 409 until the job succeeded, 410 once expired."""
     return await result_response(jobs, caller, job_id)

@@ -1,4 +1,5 @@
 """The pure helpers around a served detector: fit, pad, crop and scale back, with numbers."""
+
 import numpy as np
 
 from lama_serve.gateway.detection.maps import fit_side, map_of, model_input, pad_to_multiple, resize_map

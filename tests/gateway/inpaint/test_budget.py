@@ -1,4 +1,5 @@
 """The memory budget, with numbers: estimate, cap of `resize`, refusal message, batch meter."""
+
 from __future__ import annotations
 
 import numpy as np

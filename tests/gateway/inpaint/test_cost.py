@@ -1,4 +1,5 @@
 """gateway.inpaint.cost: the inference deadline grows with the pixels sent; the estimate caps it."""
+
 from __future__ import annotations
 
 import pytest

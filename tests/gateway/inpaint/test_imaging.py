@@ -60,9 +60,7 @@ def test_blend_below_threshold_is_bit_identical() -> None:
     ],
     ids=["L", "1", "RGBA", "LA", "CMYK", "I;16", "I", "F-clipped", "F"],
 )
-def test_modes_convert_to_rgb(
-    image: Image.Image, expected_rgb: list[int], expected_alpha: int | None
-) -> None:
+def test_modes_convert_to_rgb(image: Image.Image, expected_rgb: list[int], expected_alpha: int | None) -> None:
     rgb, alpha = imaging.to_rgb_alpha(image)
     assert rgb.shape == (2, 2, 3) and rgb.dtype == np.uint8
     assert rgb[0, 0].tolist() == expected_rgb

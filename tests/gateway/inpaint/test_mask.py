@@ -1,4 +1,5 @@
 """MaskField: the gray mask split once by the threshold into holes and blending alpha."""
+
 from __future__ import annotations
 
 import numpy as np

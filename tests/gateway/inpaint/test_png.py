@@ -1,4 +1,5 @@
 """gateway.inpaint.png: the fast encoder writes PNG that decoders read back bit-exactly."""
+
 from __future__ import annotations
 
 import io

@@ -40,7 +40,6 @@ def inference_count(triton: TritonProcess) -> float:
     )
 
 
-
 def assert_only_holes_changed(out: np.ndarray, image: np.ndarray, mask: np.ndarray) -> None:
     assert out.shape == image.shape
     keep = mask == 0
@@ -117,9 +116,7 @@ async def test_black_mask_returns_the_image_without_calling_triton(
 ) -> None:
     image = noise(*LARGE, seed=4)
     before = inference_count(triton_server)
-    response = await client.post(
-        URL, headers=AUTH, files=files(encode(image), encode(np.zeros(LARGE, np.uint8)))
-    )
+    response = await client.post(URL, headers=AUTH, files=files(encode(image), encode(np.zeros(LARGE, np.uint8))))
     assert response.status_code == 200, response.text
     assert response.headers["X-Inpaint-Windows"] == "0"
     assert "X-Model-Version" not in response.headers  # nothing served it, nothing pinned

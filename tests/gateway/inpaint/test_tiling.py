@@ -63,9 +63,7 @@ def fake_model(image_tile: np.ndarray, mask_tile: np.ndarray) -> np.ndarray:
     return np.where(mask_tile[..., None] > 0, 255, image_tile).astype(np.uint8)
 
 
-def run_windows(
-    image: np.ndarray, mask: np.ndarray, windows: list[Window], threshold: int = 0
-) -> np.ndarray:
+def run_windows(image: np.ndarray, mask: np.ndarray, windows: list[Window], threshold: int = 0) -> np.ndarray:
     out = image.copy()
     for window in windows:
         tiles = extract(image, MaskField(mask, threshold), window)
@@ -74,15 +72,11 @@ def run_windows(
     return out
 
 
-def assert_windows_valid(
-    image_hw: tuple[int, int], windows: list[Window], buckets: tuple[int, ...]
-) -> None:
+def assert_windows_valid(image_hw: tuple[int, int], windows: list[Window], buckets: tuple[int, ...]) -> None:
     height, width = image_hw
     for window in windows:
         box, region = window.box, window.region
-        assert (
-            0 <= box.top < box.bottom <= height and 0 <= box.left < box.right <= width
-        )
+        assert 0 <= box.top < box.bottom <= height and 0 <= box.left < box.right <= width
         assert box.top <= region.top and region.bottom <= box.bottom
         assert box.left <= region.left and region.right <= box.right
         assert window.shape == bucket_shape(*window.size, buckets)
@@ -143,9 +137,7 @@ def test_fifty_dots() -> None:
     ys, xs = np.meshgrid(np.arange(2, 50, 10), np.arange(3, 100, 10), indexing="ij")
     mask[ys, xs] = 255
     boxes = mask_boxes(mask > 0)
-    assert len(boxes) == 50 and boxes == sorted(
-        Box(y, x, y + 1, x + 1) for y, x in zip(ys.flat, xs.flat)
-    )
+    assert len(boxes) == 50 and boxes == sorted(Box(y, x, y + 1, x + 1) for y, x in zip(ys.flat, xs.flat))
     assert merge_boxes(boxes, margin=4) == boxes  # gaps of 9 > 2 * 4
     assert merge_boxes(boxes, margin=5) == [Box(2, 3, 43, 94)]  # grown boxes touch
 
@@ -265,8 +257,7 @@ def test_paste_is_exact_outside_the_mask_with_overlapping_windows() -> None:
     assert_windows_valid(mask.shape, windows, SMALL_BUCKETS)
     boxes = [w.box for w in windows]
     assert any(
-        max(a.top, b.top) < min(a.bottom, b.bottom)
-        and max(a.left, b.left) < min(a.right, b.right)
+        max(a.top, b.top) < min(a.bottom, b.bottom) and max(a.left, b.left) < min(a.right, b.right)
         for i, a in enumerate(boxes)
         for b in boxes[i + 1 :]
     ), "the case needs overlapping windows"
@@ -290,12 +281,8 @@ def test_paste_is_exact_outside_the_mask_with_overlapping_windows() -> None:
     ),
     st.integers(0, 12),
 )
-def test_planned_windows_cover_every_hole_and_nothing_else(
-    mask: np.ndarray, margin: int
-) -> None:
-    image = np.random.default_rng(mask.size).integers(
-        0, 255, (*mask.shape, 3), dtype=np.uint8
-    )
+def test_planned_windows_cover_every_hole_and_nothing_else(mask: np.ndarray, margin: int) -> None:
+    image = np.random.default_rng(mask.size).integers(0, 255, (*mask.shape, 3), dtype=np.uint8)
     windows = plan_windows(mask.shape, mask > 0, margin=margin, buckets=SMALL_BUCKETS)
     assert_windows_valid(mask.shape, windows, SMALL_BUCKETS)
     owners = np.zeros(mask.shape, int)
