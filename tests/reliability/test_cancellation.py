@@ -132,9 +132,10 @@ async def test_abandoned_requests_are_not_computed(
     }
     # the small request + at most one abandoned execution per instance, already started
     assert work["exec_count"] <= 1 + instances(triton), work
-    # the rest of that execution (< one batch) + the small request on a shared runner; computing
-    # all three for nobody took 3.4 batches (10.7 s at 3.2 s) before the fix
-    assert idle_after_s < 2 * one_batch_s, (idle_after_s, one_batch_s)
+    # the rest of that execution (< one batch) + the small request on a shared runner, plus a
+    # second of gateway start-up on a loaded 2-core host; computing all three for nobody took
+    # 3.4 batches (10.7 s at 3.2 s) before the fix
+    assert idle_after_s < 2 * one_batch_s + 1.0, (idle_after_s, one_batch_s)
 
 
 async def test_sibling_windows_of_a_failed_window_are_not_computed(
@@ -206,4 +207,4 @@ async def test_requests_of_a_client_that_left_are_not_computed(
         **work,
     }
     assert work["exec_count"] <= 1 + instances(triton), work
-    assert idle_after_s < 2 * one_batch_s, (idle_after_s, one_batch_s)
+    assert idle_after_s < 2 * one_batch_s + 1.0, (idle_after_s, one_batch_s)  # + scheduling slack on 2 cores
