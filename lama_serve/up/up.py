@@ -150,6 +150,12 @@ def run_up(settings: Settings, *, arch: str = DEFAULT_ARCH) -> int:
         if settings.triton_url:
             LOGGER.info("TRITON_URL=%s: using that Triton, starting only the gateway", settings.triton_url)
             return _serve_gateway(app, settings, None, key_notice.getvalue())
+        if settings.model_name != MODEL_NAME:
+            raise UpError(
+                f"MODEL_NAME={settings.model_name}: the bundled Triton serves this project's repository, "
+                f"whose inpainting model is `{MODEL_NAME}`. Unset MODEL_NAME, or serve your own model "
+                "from your own Triton and point the gateway at it with TRITON_URL."
+            )
         ensure_model(settings.model_repository, settings.lama_checkpoint, arch=arch, settings=settings)
         ensure_detectors(settings.model_repository)
         supervisor = _supervisor(settings)

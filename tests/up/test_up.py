@@ -64,6 +64,17 @@ def test_triton_url_starts_only_the_gateway(monkeypatch: pytest.MonkeyPatch, tmp
     assert served == [None]
 
 
+def test_embedded_stack_refuses_another_model_name(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(up, "_create_gateway", lambda settings: "app")
+    monkeypatch.setattr(up, "TritonProcess", None)  # any use would fail
+    settings = Settings(model_name="inpainter", generated_keys_file=tmp_path / "api_keys")
+    with caplog.at_level(logging.ERROR, logger="lama_serve.up.up"):
+        assert up.run_up(settings) == 1
+    assert "MODEL_NAME=inpainter" in caplog.text and "TRITON_URL" in caplog.text
+
+
 # Restart of the tiny model's Triton: start + warmup of 3 sides, a few seconds here.
 RESTART_WITHIN_S = 60.0
 
