@@ -13,6 +13,7 @@ from itertools import pairwise
 import numpy as np
 
 from lama_serve.detect import components, filters
+from lama_serve.detect.edges import trim_to_changed
 from lama_serve.detect.glyphs import glyph_pixels
 from lama_serve.detect.masks import grow_mask
 from lama_serve.detect.types import DetectionResult, Region
@@ -32,13 +33,17 @@ class MapProfile:
     threshold: map value that makes a pixel part of a region; keep_score: region score
     (mean probability x watermark-likeness) that puts it in the mask; grow: pixels the kept
     regions are dilated by; glyph_radius: when > 0, kept text lines shrink to their glyphs'
-    pixels (detect.glyphs, local-mean radius in pixels).
+    pixels (detect.glyphs, local-mean radius in pixels); edge_radius: when > 0, the mask
+    keeps only pixels more than edge_levels away from their local background (detect.edges,
+    background window radius in pixels).
     """
 
     threshold: float = 0.5
     keep_score: float = DEFAULT_KEEP_SCORE
     grow: int = 0
     glyph_radius: int = 0
+    edge_radius: int = 0
+    edge_levels: float = 0.0
 
 
 # Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, 8 per kind,
@@ -46,10 +51,12 @@ class MapProfile:
 # core of each text line and nearly binary: a low threshold loses nothing, the glyphs reach
 # ~8 px beyond the core (then detect.glyphs keeps the strokes; more growth merges tiled lines
 # into blobs kept whole). The segmenter's regions need less watermark evidence than text:
-# it was trained on marks only.
+# it was trained on marks only. Its half-resolution map spills past the marks' edges, so a
+# low threshold finds more of each mark and detect.edges cuts the spill back to the pixels
+# the mark changed; the higher keep score holds clean photos' false positives where they were.
 MAP_PROFILES = {
     "watermark_text": MapProfile(threshold=0.3, keep_score=0.55, grow=8, glyph_radius=12),
-    "watermark_seg": MapProfile(threshold=0.5, keep_score=0.35),
+    "watermark_seg": MapProfile(threshold=0.15, keep_score=0.42, edge_radius=16, edge_levels=6.0),
 }
 
 
@@ -122,9 +129,11 @@ def regions_from_map(
     min_area: int = 16,
     grow: int = 0,
     glyph_radius: int = 0,
+    edge_radius: int = 0,
+    edge_levels: float = 0.0,
 ) -> DetectionResult:
     """Threshold the map, score each connected region, mask the ones kept (grown by `grow`,
-    then shrunk to glyphs when glyph_radius > 0)."""
+    then shrunk to glyphs when glyph_radius > 0, then to changed pixels when edge_radius > 0)."""
     prob = probability.reshape(probability.shape[0], probability.shape[1])
     labels, count = components.label(prob > threshold)
     if count == 0:
@@ -152,6 +161,8 @@ def regions_from_map(
     mask = grow_mask(np.where(kept[labels], 255, 0).astype(np.uint8), grow)
     if glyph_radius:
         mask = glyph_pixels(image, mask, glyph_radius)
+    if edge_radius:
+        mask = trim_to_changed(image, mask, edge_radius, edge_levels)
     return DetectionResult(mask=mask, regions=tuple(sorted(regions, key=lambda r: -r.score)))
 
 

@@ -1,0 +1,44 @@
+"""Cut a segmenter's mask down to the pixels that differ from their local background.
+
+The learned segmenter predicts at half resolution and upsamples its map, so its regions
+spill a few pixels past the mark's edges and over the gaps between strokes (most of its
+wrong pixels lie within 3 px of the mark). A mark changes the pixels it covers
+(J = (1 - a) I + a W); spilled pixels are the photo itself. So each masked pixel near the
+region's outside is compared with the background there, the mean colour of the unmasked
+pixels around it (a normalised box mean), and kept only when it differs by more than
+`levels`. Pixels with no unmasked neighbour within `radius` (the inside of a large solid
+mark) have no background to compare with and are kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lama_serve.detect import filters
+from lama_serve.detect.masks import max_filter
+
+MARGIN = 1  # pixels between the mask and the background sampled around it (the anti-aliased rim)
+MIN_BACKGROUND = 0.05  # share of a window that must be background for its mean to count
+
+
+def local_background(image: np.ndarray, outside: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """(HxWx3 mean colour of the `outside` pixels in each (2r+1)^2 window, HxW bool: enough
+    outside pixels there for that mean to count)."""
+    weight = outside.astype(np.float32)
+    share = filters.box_mean(weight, radius, pad="constant")
+    sums = np.stack([filters.box_mean(image[..., c] * weight, radius, pad="constant") for c in range(3)], -1)
+    return sums / np.maximum(share, 1e-6)[..., None], share >= MIN_BACKGROUND
+
+
+def trim_to_changed(image: np.ndarray, mask: np.ndarray, radius: int, levels: float) -> np.ndarray:
+    """uint8 mask: `mask` without the pixels whose colour stays within `levels` (max over
+    channels) of their local background (unmasked pixels within `radius`)."""
+    inside = mask > 0
+    if not inside.any():
+        return np.zeros(mask.shape, np.uint8)
+    pixels = image[..., :3].astype(np.float32)
+    outside = max_filter(inside.astype(np.uint8), MARGIN) == 0
+    background, known = local_background(pixels, outside, radius)
+    deviation = np.abs(pixels - background).max(axis=-1)
+    keep = inside & (~known | (deviation > levels))
+    return np.where(keep, 255, 0).astype(np.uint8)
