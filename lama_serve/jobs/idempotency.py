@@ -106,7 +106,14 @@ class SqliteIdempotency:
         await self._sql("DELETE FROM idempotency WHERE owner=? AND key=? AND state=?", (owner, key, _RUNNING))
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._db.close)
+        """Waits for a statement still running in a worker thread (a task cancelled at shutdown
+        leaves its thread running): closing under it crashes the interpreter."""
+
+        def close() -> None:
+            with self._lock:
+                self._db.close()
+
+        await asyncio.to_thread(close)
 
 
 class RedisIdempotency:

@@ -95,7 +95,14 @@ class SqliteOutbox:
         return bool(await self._sql("SELECT 1 FROM disabled_urls WHERE url=?", (url,)))
 
     async def close(self) -> None:
-        await asyncio.to_thread(self._db.close)
+        """Waits for a statement still running in a worker thread (a task cancelled at shutdown
+        leaves its thread running): closing under it crashes the interpreter."""
+
+        def close() -> None:
+            with self._lock:
+                self._db.close()
+
+        await asyncio.to_thread(close)
 
 
 _DUE, _DATA, _DISABLED = "lama:outbox:due", "lama:outbox:data", "lama:outbox:disabled"
