@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from pathlib import Path
 
 import onnxruntime as ort
 
-from lama_serve.backend.triton_io import parameter
+from lama_serve.backend.triton_io import check_io, parameter, version_file
 from lama_serve.core.contract import TensorSpec
 
 
@@ -22,8 +21,7 @@ def load_session(
     Config parameter `intra_op_thread_count`: ONNX Runtime threads; "0"/absent = host cores.
     """
     config = json.loads(args["model_config"])
-    filename = config.get("default_model_filename") or "model.onnx"
-    path = Path(args["model_repository"]) / args["model_version"] / filename
+    path = version_file(args, config)
     threads = int(parameter(config, "intra_op_thread_count", "0")) or len(os.sched_getaffinity(0))
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -35,11 +33,5 @@ def load_session(
             f"cannot load ONNX model {path}: {error}. Re-export it (`lama-serve export`, "
             "`lama-serve detector export`) or remove the version directory."
         ) from error
-    expected = ({t.name for t in inputs}, {t.name for t in outputs})
-    found = ({i.name for i in session.get_inputs()}, {o.name for o in session.get_outputs()})
-    if found != expected:
-        raise RuntimeError(
-            f"{path} has inputs/outputs {found}, the contract wants {expected} "
-            "(core/contract.py); re-export the model with this project's exporter."
-        )
+    check_io(path, ({i.name for i in session.get_inputs()}, {o.name for o in session.get_outputs()}), inputs, outputs)
     return session

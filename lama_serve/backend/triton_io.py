@@ -5,10 +5,12 @@ responses, so that a bad request fails only its own response."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 
 from lama_serve.backend.batching import RequestError
+from lama_serve.core.contract import TensorSpec
 
 
 def parameter(config: dict, key: str, default: str) -> str:
@@ -23,6 +25,24 @@ def instance_threads(config: dict, cores: int) -> int:
     total = int(parameter(config, "threads", "0")) or cores
     instances = sum(int(group.get("count", 1)) for group in config.get("instance_group", [])) or 1
     return max(1, total // instances)
+
+
+def version_file(args: dict[str, str], config: dict) -> Path:
+    """The ONNX file of the version Triton's `initialize(args)` is loading."""
+    filename = config.get("default_model_filename") or "model.onnx"
+    return Path(args["model_repository"]) / args["model_version"] / filename
+
+
+def check_io(
+    path: Path, found: tuple[set[str], set[str]], inputs: Iterable[TensorSpec], outputs: Iterable[TensorSpec]
+) -> None:
+    """Fail the load when the graph's (input, output) names are not the contract's."""
+    expected = ({t.name for t in inputs}, {t.name for t in outputs})
+    if found != expected:
+        raise RuntimeError(
+            f"{path} has inputs/outputs {found}, the contract wants {expected} "
+            "(core/contract.py); re-export the model with this project's exporter."
+        )
 
 
 def error_response(message: str, code_name: str, pb_utils: object) -> object:

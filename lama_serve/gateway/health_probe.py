@@ -122,12 +122,7 @@ def build_health_probe(settings: Settings, triton: TritonModel) -> HealthProbe:
     """The app's probe; it can reload the model only with TRITON_ADMIN_KEY set."""
 
     def reload() -> list[str]:
-        control = TritonControl(
-            settings.effective_triton_url,
-            settings.admin_headers,
-            model=settings.model_name,
-            timeout_s=settings.rollout_ready_timeout_s,
-        )
+        control = TritonControl.for_settings(settings)
         try:
             return control.reload()
         finally:

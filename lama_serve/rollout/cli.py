@@ -95,12 +95,7 @@ def _with_rollouts(args: argparse.Namespace, operation: Callable[[Rollouts], obj
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     settings = _with_running_up(settings_from_args(args))
-    control = TritonControl(
-        settings.effective_triton_url,
-        settings.admin_headers,
-        model=settings.model_name,
-        timeout_s=settings.rollout_ready_timeout_s,
-    )
+    control = TritonControl.for_settings(settings)
     try:
         operation(Rollouts(settings, control))
     finally:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from lama_serve.core.contract import INPAINTED, MODEL_NAME
+from lama_serve.core.settings import Settings
 from lama_serve.triton.client import SyncTriton, inpainting_inputs
 from lama_serve.triton.errors import TritonError
 
@@ -41,6 +42,16 @@ class TritonControl:
         self.url, self.model = url, model
         self._triton = SyncTriton(url, timeout_s=timeout_s, headers=headers)
         self._sleep = sleep
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TritonControl:
+        """The control of the configured Triton and model, with the admin key from settings."""
+        return cls(
+            settings.effective_triton_url,
+            settings.admin_headers,
+            model=settings.model_name,
+            timeout_s=settings.rollout_ready_timeout_s,
+        )
 
     def close(self) -> None:
         self._triton.close()

@@ -23,14 +23,20 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import triton_python_backend_utils as pb_utils
 
 from lama_serve.backend.batching import infer_batched
 from lama_serve.backend.cancellation import CANCELLED_MESSAGE, split_cancelled
 from lama_serve.backend.cpu_runtime import load_runtime
-from lama_serve.backend.triton_io import error_response, instance_threads, parameter, to_responses
+from lama_serve.backend.triton_io import (
+    check_io,
+    error_response,
+    instance_threads,
+    parameter,
+    to_responses,
+    version_file,
+)
 from lama_serve.core.contract import IMAGE, INPAINTED, INPUTS, MASK, OUTPUTS
 
 
@@ -40,8 +46,7 @@ class TritonPythonModel:
     def initialize(self, args: dict[str, str]) -> None:
         """Load, gate and warm; raising here fails the load with this message."""
         config = json.loads(args["model_config"])
-        filename = config.get("default_model_filename") or "model.onnx"
-        path = Path(args["model_repository"]) / args["model_version"] / filename
+        path = version_file(args, config)
         threads = instance_threads(config, len(os.sched_getaffinity(0)))
         warm = [int(s) for s in parameter(config, "warm_sides", "").split(",") if s.strip()]
         try:
@@ -59,12 +64,7 @@ class TritonPythonModel:
                 f"cannot load ONNX model {path}: {error}. Check the runtime/precision parameters, re-export "
                 "the model (`lama-serve export`) or remove the version directory."
             ) from error
-        expected = ({t.name for t in INPUTS}, {t.name for t in OUTPUTS})
-        if self._run.io_names != expected:
-            raise RuntimeError(
-                f"{path} has inputs/outputs {self._run.io_names}, the contract wants {expected} "
-                "(core/contract.py); re-export the model with this project's exporter."
-            )
+        check_io(path, self._run.io_names, INPUTS, OUTPUTS)
         # both kept on self: Triton drops a metric whose Python object is collected
         self._precision_family = pb_utils.MetricFamily(
             name="lama_inference_precision",
