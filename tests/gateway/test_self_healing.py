@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from lama_serve.core.backoff import Backoff
+from lama_serve.core.settings import Settings
 from lama_serve.triton.client import SyncTriton
 from lama_serve.triton.process import TritonProcess
 from tests.conftest import child_pids
@@ -44,15 +45,22 @@ async def _poll(call: Callable[[], object], until: Callable[[httpx.Response], bo
     pytest.fail(f"not reached within {within_s} s")
 
 
+def _healing_stack(
+    start_triton: Callable[..., TritonProcess], copy_repository: Callable[[], Path], make_settings: SettingsFactory
+) -> tuple[TritonProcess, Settings]:
+    """A private Triton with the admin key, and gateway settings that may reload its model."""
+    triton = start_triton(copy_repository(), repository_api_key=ADMIN_KEY)
+    return triton, make_settings(
+        triton_url=triton.http_url, triton_admin_key=ADMIN_KEY, health_cache_s=0.5, recovery_backoff_s=0.5
+    )
+
+
 async def test_killed_stub_is_reported_and_reloaded(
     start_triton: Callable[..., TritonProcess],
     copy_repository: Callable[[], Path],
     make_settings: SettingsFactory,
 ) -> None:
-    triton = start_triton(copy_repository(), repository_api_key=ADMIN_KEY)
-    settings = make_settings(
-        triton_url=triton.http_url, triton_admin_key=ADMIN_KEY, health_cache_s=0.5, recovery_backoff_s=0.5
-    )
+    triton, settings = _healing_stack(start_triton, copy_repository, make_settings)
     body = files(encode(noise(64, 64)), encode(box_mask(64, 64)))
     async with gateway(settings) as client:
         assert (await client.get("/api/v1/health")).status_code == 200
@@ -79,10 +87,7 @@ async def test_one_killed_instance_of_two_is_reported_and_reloaded(
 ) -> None:
     """configs/cpu.pbtxt runs two instances: the OOM killer takes one stub, the other still
     answers; health must not route around the dead one."""
-    triton = start_triton(copy_repository(), repository_api_key=ADMIN_KEY)
-    settings = make_settings(
-        triton_url=triton.http_url, triton_admin_key=ADMIN_KEY, health_cache_s=0.5, recovery_backoff_s=0.5
-    )
+    triton, settings = _healing_stack(start_triton, copy_repository, make_settings)
     body = files(encode(noise(64, 64)), encode(box_mask(64, 64)))
     async with gateway(settings) as client:
         assert (await client.get("/api/v1/health")).status_code == 200

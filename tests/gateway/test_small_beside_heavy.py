@@ -37,20 +37,25 @@ def test_priority_follows_the_pixels_of_the_whole_call() -> None:
     assert priority_for(batch, 8 * 512 * 512) == HIGH_PRIORITY
 
 
+def _model(triton: TritonProcess) -> TritonModel:
+    """The gateway's Triton adapter with small calls at high priority."""
+    return TritonModel(
+        triton.http_url,
+        MODEL_NAME,
+        "",
+        timeout_s=300,
+        probe_timeout_s=10,
+        retry_after_s=1,
+        high_priority_max_pixels=SMALL,
+    )
+
+
 @pytest.mark.slow
 def test_small_request_completes_while_a_heavy_one_runs(triton_server: TritonProcess) -> None:
     done: dict[str, float] = {}
 
     async def scenario() -> None:
-        model = TritonModel(
-            triton_server.http_url,
-            MODEL_NAME,
-            "",
-            timeout_s=300,
-            probe_timeout_s=10,
-            retry_after_s=1,
-            high_priority_max_pixels=SMALL,
-        )
+        model = _model(triton_server)
 
         async def timed(name: str, side: int) -> None:
             started = time.monotonic()
@@ -83,15 +88,7 @@ def test_large_calls_run_one_at_a_time_beside_small_ones(triton_server: TritonPr
     finished: list[str] = []
 
     async def scenario() -> None:
-        model = TritonModel(
-            triton_server.http_url,
-            MODEL_NAME,
-            "",
-            timeout_s=300,
-            probe_timeout_s=10,
-            retry_after_s=1,
-            high_priority_max_pixels=SMALL,
-        )
+        model = _model(triton_server)
         real_infer = model._triton.infer
 
         async def counting_infer(*args: object, **kwargs: object) -> object:
