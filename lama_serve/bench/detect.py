@@ -6,7 +6,8 @@ synthetic marks whose masks are known (detect.synth). Each image goes through a 
 gateway's `POST /api/v1/detect?format=png`: the served detectors, post-processing and the
 combination exactly as clients get them. The two estimators that need several images or an
 operator's file are measured on the library the gateway runs: the batch-shared mark
-(`detect.shared`) and known templates with exact un-blending (`detect.templates`).
+(`detect.consensus`, on the items' masks from the same gateway) and known templates with
+exact un-blending (`detect.templates`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ DETECT = "/api/v1/detect"
 REMOVE = "/api/v1/remove-watermark"
 TARGET_OPACITY = 0.3  # the issue's targets hold for marks at least this opaque
 RESTORE_TOLERANCE = 3  # levels: a restored pixel this close to the clean photo counts as exact
+SHARED_KINDS = ("text_corner", "logo")  # marks put at the same place on every image of a batch
 
 
 def png(array: np.ndarray) -> bytes:
@@ -73,18 +75,27 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
     return rows
 
 
-def shared_row(count: int, size: int, seed: int) -> dict[str, object]:
-    """One logo-or-text mark blended at the same place into `count` different photos: the IoU
-    of each item's mask from `detect.shared` (what the batch route's `detect=shared` runs)."""
-    from lama_serve.detect.shared import detect_shared
-
+def shared_set(count: int, size: int, seed: int, kind: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(clean photos, the same photos with one `kind` mark blended at the same place): the
+    batch `detect=shared` case, one photographer's or stock site's mark on many images."""
     rng = np.random.default_rng(seed)
-    source = synth.make_composite(rng, "text_corner", "heldout", (size, size))
+    source = synth.make_composite(rng, kind, "heldout", (size, size))
     clean = [synth.random_photo(rng, "heldout", (size, size)) for _ in range(count)]
-    images = [synth.blend(photo, source.mark, source.alpha) for photo in clean]
-    results = detect_shared(images)
+    return clean, [synth.blend(photo, source.mark, source.alpha) for photo in clean]
+
+
+def shared_row(
+    kind: str, clean: list[np.ndarray], images: list[np.ndarray], own: list[np.ndarray]
+) -> dict[str, object]:
+    """Mean IoU of each item's mask from `detect.consensus.shared_results` (what the batch
+    route's `detect=shared` answers), given each item's own detected mask `own`."""
+    from lama_serve.detect.consensus import shared_results
+    from lama_serve.detect.types import DetectionResult
+
+    results = shared_results(images, [DetectionResult(mask=mask, regions=()) for mask in own])
     ious = [metrics.iou(r.mask, synth.changed_mask(c, i)) for r, c, i in zip(results, clean, images)]
-    return {"kind": f"shared mark over {count} images", "images": count, "iou": round(statistics.fmean(ious), 3)}
+    count = len(images)
+    return {"kind": f"shared {kind} over {count} images", "images": count, "iou": round(statistics.fmean(ious), 3)}
 
 
 def template_row(count: int, size: int, seed: int) -> dict[str, object]:
@@ -118,20 +129,24 @@ def template_row(count: int, size: int, seed: int) -> dict[str, object]:
     }
 
 
-async def _detect_all(client: object, composites: list[synth.Composite]) -> list[tuple]:
+async def _detect_mask(client: object, image: np.ndarray) -> tuple[np.ndarray, float]:
+    """(uint8 mask from the gateway's /api/v1/detect?format=png, seconds it took)."""
     from PIL import Image
 
+    start = time.perf_counter()
+    upload = {"image": ("image.png", png(image), "image/png")}
+    response = await client.post(DETECT, params={"format": "png"}, files=upload)
+    seconds = time.perf_counter() - start
+    if response.status_code != 200:
+        raise SystemExit(f"{DETECT} answered {response.status_code}: {response.text[:300]}")
+    return np.asarray(Image.open(io.BytesIO(response.content)).convert("L")), seconds
+
+
+async def _detect_all(client: object, composites: list[synth.Composite]) -> list[tuple]:
     scored = []
     for composite in composites:
-        start = time.perf_counter()
-        response = await client.post(
-            DETECT, params={"format": "png"}, files={"image": ("image.png", png(composite.image), "image/png")}
-        )
-        seconds = time.perf_counter() - start
-        if response.status_code != 200:
-            raise SystemExit(f"{DETECT} answered {response.status_code}: {response.text[:300]}")
-        predicted = np.asarray(Image.open(io.BytesIO(response.content)).convert("L")) > 127
-        scored.append((composite, predicted, seconds))
+        mask, seconds = await _detect_mask(client, composite.image)
+        scored.append((composite, mask > 127, seconds))
     return scored
 
 
@@ -160,6 +175,10 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
         base_url=args.url, headers={"X-API-Key": args.api_key}, timeout=args.timeout
     ) as client:
         rows = score_rows(await _detect_all(client, composites))
+        for kind in SHARED_KINDS:
+            clean, images = shared_set(args.shared, args.size, args.seed, kind)
+            own = [(await _detect_mask(client, image))[0] for image in images]
+            rows.append(shared_row(kind, clean, images, own))
         text = next(c for c in composites if c.kind == "text_corner")
         latency = await _removal_latency(client, text, args.runs) if args.runs else {}
     return rows, latency
@@ -167,10 +186,14 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
 
 def _measure_offline(args: argparse.Namespace) -> tuple[list[dict[str, object]], dict[str, float]]:
     """The same rows from the repository's graphs in onnxruntime (no gateway, no latency)."""
-    from lama_serve.bench.detect_offline import offline_detectors, served_path_scores
+    from lama_serve.bench.detect_offline import OfflineDetection, served_path_scores
 
-    detectors = offline_detectors(args.offline)
-    return score_rows(served_path_scores(labelled_set(args.per_kind, args.size, args.seed), detectors)), {}
+    detection = OfflineDetection(args.offline)
+    rows = score_rows(served_path_scores(labelled_set(args.per_kind, args.size, args.seed), detection))
+    for kind in SHARED_KINDS:
+        clean, images = shared_set(args.shared, args.size, args.seed, kind)
+        rows.append(shared_row(kind, clean, images, [detection.detect(image).mask for image in images]))
+    return rows, {}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -179,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     if args.offline is None and not args.api_key:
         raise SystemExit("no API key: pass --api-key or set API_KEY (the gateway's key)")
     rows, latency = _measure_offline(args) if args.offline else asyncio.run(_measure(args))
-    rows += [shared_row(args.shared, args.size, args.seed), template_row(args.per_kind, args.size, args.seed)]
+    rows.append(template_row(args.per_kind, args.size, args.seed))
     columns = (
         "images",
         "recall",

@@ -2,9 +2,10 @@
 
 The served detector graphs of a model repository (`lama-serve detector export`) run in
 onnxruntime exactly as Triton runs them for the gateway: the image edge-padded to multiples
-of SPATIAL_MULTIPLE, the map cropped back. Then the gateway's own detection code: one
-MapDetector per model (its tuned profile), the local detectors, run_detectors' combination.
-So thresholds and rules can be tuned and measured on a laptop in seconds per image.
+of SPATIAL_MULTIPLE, the map cropped back. Then the gateway's own detection steps
+(gateway.detection.service.DetectionService.detect): the local detectors, the maps again on
+an un-blended image, detect_from_maps (profiles, confirmation, combination). So thresholds
+and rules can be tuned and measured on a laptop in seconds per image.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import numpy as np
 from lama_serve.core import contract
 from lama_serve.core.repository import MODEL_FILENAME
 from lama_serve.detect import synth
-from lama_serve.detect.detectors import Detector, MapDetector, run_detectors
+from lama_serve.detect.detectors import Detector, detect_from_maps, run_detectors
 from lama_serve.detect.tiled import TiledDetector
+from lama_serve.detect.types import DetectionResult
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = contract.SPATIAL_MULTIPLE) -> np.ndarray:
@@ -47,25 +49,34 @@ class OnnxMap:
         return probability[0, :height, :width]
 
 
-def offline_detectors(
-    repository: Path, models: Sequence[str] = contract.DETECTOR_MODELS, version: int = 1, threads: int = 1
-) -> tuple[Detector, ...]:
+class OfflineDetection:
     """The default detector set (minus templates, which need an operator's folder) on
-    `repository/<model>/<version>/model.onnx`."""
-    maps = [
-        MapDetector(name, OnnxMap(Path(repository) / name / str(version) / MODEL_FILENAME, threads)) for name in models
-    ]
-    return (*maps, TiledDetector())
+    `repository/<model>/<version>/model.onnx`, combined as the gateway combines them."""
+
+    def __init__(
+        self, repository: Path, models: Sequence[str] = contract.DETECTOR_MODELS, version: int = 1, threads: int = 1
+    ) -> None:
+        self.maps = {name: OnnxMap(Path(repository) / name / str(version) / MODEL_FILENAME, threads) for name in models}
+        self.local: tuple[Detector, ...] = (TiledDetector(),)
+
+    @property
+    def names(self) -> list[str]:
+        return [*self.maps, *(detector.name for detector in self.local)]
+
+    def detect(self, image: np.ndarray) -> DetectionResult:
+        local = run_detectors(self.local, image)
+        if local.restored is not None:
+            image = local.restored
+        return detect_from_maps({name: predict(image) for name, predict in self.maps.items()}, image, local)
 
 
 def served_path_scores(
-    composites: Sequence[synth.Composite],
-    detectors: Sequence[Detector],
+    composites: Sequence[synth.Composite], detection: OfflineDetection
 ) -> list[tuple[synth.Composite, np.ndarray, float]]:
     """(composite, predicted mask, seconds) per composite, for bench.detect.score_rows."""
     scored = []
     for composite in composites:
         start = time.perf_counter()
-        result = run_detectors(detectors, composite.image)
+        result = detection.detect(composite.image)
         scored.append((composite, result.mask > 0, time.perf_counter() - start))
     return scored

@@ -9,14 +9,14 @@ dropped into the repository: the caller supplies how to build those (the Triton 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 
 from lama_serve.core.settings import Settings
 from lama_serve.detect.combine import combine_results
-from lama_serve.detect.regions import MapProfile, profile_for, regions_from_map
+from lama_serve.detect.regions import MapProfile, confirmed, profile_for, regions_from_map
 from lama_serve.detect.templates import TemplateDetector, load_templates
 from lama_serve.detect.tiled import TiledDetector
 from lama_serve.detect.types import DetectionConfigError, DetectionResult
@@ -33,7 +33,8 @@ class MapDetector:
     """A detector from any function returning a probability map, e.g. a Triton call.
 
     `profile` defaults to the model's tuned one (regions.MAP_PROFILES); threshold and
-    keep_score, when given, override it (e.g. from settings).
+    keep_score, when given, override it (e.g. from settings). One map alone: a profile's
+    cross-map confirmation needs `detect_from_maps`.
     """
 
     def __init__(
@@ -49,7 +50,7 @@ class MapDetector:
         self.profile = map_profile(name, threshold=threshold, keep_score=keep_score, profile=profile)
 
     def detect(self, image: np.ndarray) -> DetectionResult:
-        return regions_from_map(self.predict(image), image, kind=self.name, **asdict(self.profile))
+        return regions_from_map(self.predict(image), image, kind=self.name, **self.profile.mask_options())
 
 
 def map_profile(
@@ -126,12 +127,12 @@ def detect_from_maps(
 ) -> DetectionResult:
     """Served models' probability maps (computed on `image`) plus the local detectors'
     result, as one. Each map goes through its model's profile (regions.MAP_PROFILES), with
-    `keep_scores` overriding a model's keep score. When `local` un-blended a mark, `image`
-    must be its restored image (the maps of the original would find the mark again)."""
-    results = [
-        regions_from_map(
-            probability, image, kind=name, **asdict(map_profile(name, keep_score=(keep_scores or {}).get(name)))
-        )
-        for name, probability in maps.items()
-    ]
+    `keep_scores` overriding a model's keep score, and is confirmed by the map its profile
+    names (regions.confirmed). When `local` un-blended a mark, `image` must be its restored
+    image (the maps of the original would find the mark again)."""
+    results = []
+    for name, probability in maps.items():
+        profile = map_profile(name, keep_score=(keep_scores or {}).get(name))
+        result = regions_from_map(probability, image, kind=name, **profile.mask_options())
+        results.append(confirmed(result, profile, maps))
     return combine_results([*([local] if local is not None else []), *results], image.shape)

@@ -7,7 +7,8 @@ built from small named factors; regions scoring under `keep_score` are reported,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
 from itertools import pairwise
 
 import numpy as np
@@ -35,7 +36,8 @@ class MapProfile:
     regions are dilated by; glyph_radius: when > 0, kept text lines shrink to their glyphs'
     pixels (detect.glyphs, local-mean radius in pixels); edge_radius: when > 0, the mask
     keeps only pixels more than edge_levels away from their local background (detect.edges,
-    background window radius in pixels).
+    background window radius in pixels); confirm_by: another served model whose map must
+    exceed confirm_above at a masked pixel (`confirmed`; where both maps are seen).
     """
 
     threshold: float = 0.5
@@ -44,20 +46,47 @@ class MapProfile:
     glyph_radius: int = 0
     edge_radius: int = 0
     edge_levels: float = 0.0
+    confirm_by: str = ""
+    confirm_above: float = 0.0
+
+    def mask_options(self) -> dict[str, float]:
+        """The keyword arguments of `regions_from_map` (all but the cross-map confirmation)."""
+        return {k: v for k, v in asdict(self).items() if not k.startswith("confirm")}
 
 
 # Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, 8 per kind,
-# seeds 0 and 1; checked on seed 2; docs/detection.md). The text net's DB map is the shrunk
-# core of each text line and nearly binary: a low threshold loses nothing, the glyphs reach
-# ~8 px beyond the core (then detect.glyphs keeps the strokes; more growth merges tiled lines
-# into blobs kept whole). The segmenter's regions need less watermark evidence than text:
-# it was trained on marks only. Its half-resolution map spills past the marks' edges, so a
-# low threshold finds more of each mark and detect.edges cuts the spill back to the pixels
-# the mark changed; the higher keep score holds clean photos' false positives where they were.
+# seeds 0 and 1; checked on seeds 2 and 3; docs/detection.md). The text net's DB map is the
+# shrunk core of each text line and nearly binary: a low threshold loses nothing, the glyphs
+# reach ~8 px beyond the core (then detect.glyphs keeps the strokes; more growth merges tiled
+# lines into blobs kept whole). It fires on any text and its glyph cut spills over busy
+# backgrounds, so its pixels are kept only where the changed-pixel cut (detect.edges) and the
+# segmenter's map (above 0.02: any evidence of a mark) agree. The segmenter's regions need
+# less watermark evidence than text: it was trained on marks only. A low threshold finds more
+# of each mark; detect.edges cuts its map's spill past the marks' edges back to the pixels
+# the mark changed; the higher keep score holds clean photos' false positives down.
 MAP_PROFILES = {
-    "watermark_text": MapProfile(threshold=0.3, keep_score=0.55, grow=8, glyph_radius=12),
+    "watermark_text": MapProfile(
+        threshold=0.3,
+        keep_score=0.55,
+        grow=8,
+        glyph_radius=12,
+        edge_radius=16,
+        edge_levels=6.0,
+        confirm_by="watermark_seg",
+        confirm_above=0.02,
+    ),
     "watermark_seg": MapProfile(threshold=0.15, keep_score=0.42, edge_radius=16, edge_levels=6.0),
 }
+
+
+def confirmed(result: DetectionResult, profile: MapProfile, maps: Mapping[str, np.ndarray]) -> DetectionResult:
+    """`result` with its mask kept only where the map of `profile.confirm_by` exceeds
+    `confirm_above`; unchanged when the profile names no model or that model's map is absent."""
+    support = maps.get(profile.confirm_by) if profile.confirm_by else None
+    if support is None:
+        return result
+    keep = support.reshape(support.shape[0], support.shape[1]) > profile.confirm_above
+    return replace(result, mask=np.where(keep, result.mask, 0).astype(np.uint8))
 
 
 def profile_for(model: str) -> MapProfile:

@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=int, default=300, help="optimiser steps")
     train.add_argument("--minutes", type=float, default=7.0, help="wall-time cap; a run cut short is not reproducible")
     train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    train.add_argument("--pool", type=int, default=None, help="composites drawn once (default: TrainConfig's)")
     train.add_argument(
         "--output",
         type=Path,
@@ -54,7 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from lama_serve.export.detector_train import WEIGHTS, TrainConfig, train_and_export
 
-    config = TrainConfig(seed=args.seed, steps=args.steps, minutes=args.minutes, threads=args.threads)
+    pool = {"pool": args.pool} if args.pool is not None else {}
+    config = TrainConfig(seed=args.seed, steps=args.steps, minutes=args.minutes, threads=args.threads, **pool)
     output = args.output or WEIGHTS
     metadata = train_and_export(config, output, progress=lambda msg: print(msg, flush=True))
     print(

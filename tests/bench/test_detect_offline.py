@@ -9,7 +9,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from lama_serve.bench.detect import labelled_set, score_rows
-from lama_serve.bench.detect_offline import OnnxMap, offline_detectors, pad_to_multiple, served_path_scores
+from lama_serve.bench.detect_offline import OfflineDetection, OnnxMap, pad_to_multiple, served_path_scores
 from lama_serve.core import contract
 
 
@@ -56,7 +56,7 @@ def test_onnx_map_crops_back_to_the_image(tmp_path: Path) -> None:
 def test_served_path_scores_feed_score_rows(tmp_path: Path) -> None:
     for name in contract.DETECTOR_MODELS:
         _first_channel_model(tmp_path / name / "1" / "model.onnx")
-    detectors = offline_detectors(tmp_path)
-    assert [d.name for d in detectors] == [*contract.DETECTOR_MODELS, "tiled"]
-    rows = score_rows(served_path_scores(labelled_set(1, 64, seed=0), detectors))
+    detection = OfflineDetection(tmp_path)
+    assert detection.names == [*contract.DETECTOR_MODELS, "tiled"]
+    rows = score_rows(served_path_scores(labelled_set(1, 64, seed=0), detection))
     assert {row["kind"].split(" ")[0] for row in rows} >= {"clean", "logo"}

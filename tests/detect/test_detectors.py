@@ -89,3 +89,19 @@ def test_detect_from_maps_overrides_a_keep_score():
     probability[2:12, 4:40] = 0.99
     assert detect_from_maps({"text": probability}, image).mask.any()
     assert not detect_from_maps({"text": probability}, image, keep_scores={"text": 1.0}).mask.any()
+
+
+def test_detect_from_maps_confirms_by_the_named_map(monkeypatch):
+    from lama_serve.detect import regions
+
+    image = photo(3, 64, 96)
+    text = np.zeros((64, 96, 1), np.float32)
+    text[2:12, 4:40] = 0.99
+    seg = np.zeros((64, 96, 1), np.float32)
+    seg[:, :20] = 0.5  # supports the strip's left part only
+    profile = regions.MapProfile(keep_score=0.0, confirm_by="seg", confirm_above=0.1)
+    monkeypatch.setitem(regions.MAP_PROFILES, "text", profile)
+    confirmed = detect_from_maps({"text": text, "seg": seg}, image).mask
+    assert confirmed[2:12, 4:20].all() and not confirmed[:, 20:].any()
+    alone = detect_from_maps({"text": text}, image).mask  # no seg map served: text as is
+    assert alone[2:12, 4:40].all()

@@ -114,3 +114,20 @@ def test_served_models_have_tuned_profiles_others_the_defaults():
     assert profile_for("watermark_text") is MAP_PROFILES["watermark_text"]
     assert profile_for("watermark_text").grow > 0
     assert profile_for("operator_model") == MapProfile(threshold=0.5, keep_score=DEFAULT_KEEP_SCORE, grow=0)
+
+
+def test_confirmed_keeps_pixels_the_other_map_supports():
+    from lama_serve.detect.regions import MapProfile, confirmed
+    from lama_serve.detect.types import DetectionResult
+
+    mask = np.zeros((4, 6), np.uint8)
+    mask[:, :4] = 255
+    other = np.zeros((4, 6, 1), np.float32)
+    other[:, 2:] = 0.05
+    result = DetectionResult(mask=mask)
+    profile = MapProfile(confirm_by="seg", confirm_above=0.02)
+    kept = confirmed(result, profile, {"seg": other})
+    assert kept.mask[:, 2:4].all() and not kept.mask[:, :2].any() and not kept.mask[:, 4:].any()
+    assert confirmed(result, profile, {}) is result  # the confirming model is not served
+    assert confirmed(result, MapProfile(), {"seg": other}) is result
+    assert "confirm_by" not in profile.mask_options() and profile.mask_options()["threshold"] == 0.5

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 import torch
 
 from lama_serve.core.contract import PROBABILITY_MAP
@@ -47,3 +48,14 @@ def test_training_is_seeded(tmp_path: Path) -> None:
     runs = [train_and_export(config, tmp_path / f"run{i}.onnx", progress=lambda _: None) for i in range(2)]
     assert runs[0]["final_loss"] == runs[1]["final_loss"] and runs[0]["completed"]
     assert json.loads((tmp_path / "run0.json").read_text())["steps_done"] == 2
+
+
+def test_train_command_records_its_recipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from lama_serve.cli import main
+
+    output = tmp_path / "seg.onnx"
+    argv = ["detector", "train", "--steps", "2", "--pool", "6", "--threads", "1", "--output", str(output)]
+    assert main(argv) == 0
+    recipe = json.loads(output.with_suffix(".json").read_text())
+    assert recipe["config"]["pool"] == 6 and recipe["steps_done"] == 2
+    assert f"wrote {output}" in capsys.readouterr().out

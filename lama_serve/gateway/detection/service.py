@@ -19,8 +19,8 @@ import numpy as np
 from anyio import to_thread
 
 from lama_serve.core.settings import Settings
+from lama_serve.detect.consensus import shared_results
 from lama_serve.detect.detectors import Detector, detect_from_maps, run_detectors, served_detectors
-from lama_serve.detect.shared import MIN_IMAGES, detect_shared
 from lama_serve.detect.types import DetectionResult
 from lama_serve.gateway.detection.maps import map_of, model_input
 from lama_serve.gateway.tasks import gather_or_cancel
@@ -51,14 +51,11 @@ class DetectionService:
         return await to_thread.run_sync(partial(detect_from_maps, maps, image, local, keep_scores=self._keep_scores))
 
     async def detect_shared(self, images: Sequence[np.ndarray]) -> list[DetectionResult]:
-        """One mark estimated over all `images` (batch `detect=shared`), located in each. Too few
-        images for a median (shared.MIN_IMAGES) or no mark common to them: each image is detected
-        on its own, so a client asking for shared detection still gets its marks removed."""
-        if len(images) >= MIN_IMAGES:
-            found = await to_thread.run_sync(detect_shared, list(images))
-            if any(result.watermark_found for result in found):
-                return found
-        return list(await gather_or_cancel([self.detect(image) for image in images]))
+        """One mark shared by all `images` (batch `detect=shared`), from each image's own
+        detection (detect.consensus.shared_results); with too few images or no common mark
+        each keeps its own, so a client asking for shared detection still gets marks removed."""
+        own = await gather_or_cancel([self.detect(image) for image in images])
+        return await to_thread.run_sync(shared_results, list(images), list(own))
 
     async def active(self) -> list[str]:
         """The detectors that run now, in DETECTORS order: local ones and the served models

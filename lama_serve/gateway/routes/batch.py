@@ -94,7 +94,7 @@ async def _load(services: Services, upload: UploadFile, mask: UploadFile | None)
 
 
 async def _shared(services: Services, loaded: list[Loaded | ApiError]) -> list[DetectionResult | None]:
-    """One mark estimated over the decoded items, located in each (None for failed items)."""
+    """The batch's shared mark in each decoded item (None for failed items)."""
     decoded = [item.decoded.rgb for item in loaded if isinstance(item, Loaded)]
     with services.metrics.stage("detect"):
         found = iter(await require_detection(services).detect_shared(decoded))

@@ -1,0 +1,101 @@
+"""One mark over a batch, from each item's own detection: a vote, then each item's changed pixels.
+
+A single-image detector misses parts of a mark on busy backgrounds and fires on each photo's
+own content; a mark put at the same place in every image of a batch is what most items agree
+on. The pixels that at least CONSENSUS of the items mark form the shared mask. Each item then
+keeps the ones the mark visibly changed there (detect.edges.trim_to_changed): the same mark
+leaves no trace where the photo under it has the mark's colour. Every item gets it, also one
+whose own detection missed the mark: a client asking for a shared mark says the batch
+carries it, and a mark left visible costs more than a mark-sized patch inpainted on the odd
+clean item. An item a known template was un-blended in keeps its own (exact) result.
+
+Measured (512 px held-out photos, batches of 8, seeds 0-5, docs/detection.md): IoU of the
+marked items, text 0.83 (0.87 with 2 clean items in the batch) against 0.73 (0.55) for the
+median estimate alone and 0.67 (0.69) for their own detections; logos 0.68 (0.54) against
+0.12 (0.12) and 0.60 (0.59); the clean items get 0.6-1.2 % of their pixels masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from lama_serve.detect.edges import trim_to_changed
+from lama_serve.detect.regions import regions_of_mask
+from lama_serve.detect.shared import MIN_IMAGES, detect_shared
+from lama_serve.detect.types import DetectionResult
+
+CONSENSUS = 0.5  # share of the items that must mark a pixel for it to be the shared mark's
+EDGE_RADIUS = 16  # trim_to_changed: background window radius (pixels)
+EDGE_LEVELS = 6.0  # and the levels a kept pixel differs from that background by
+MARGIN = 8  # pixels around the box of the median-located mark that the agreed mask may reach
+# Agreement over more of the image than this is the detectors misfiring alike on a texture
+# every item shares (tiled text covers at most ~25 %), not a mark: no agreement then.
+MAX_COVERAGE = 0.5
+
+
+def votes(masks: Sequence[np.ndarray]) -> np.ndarray | None:
+    """float HxW: the share of the same-size `masks` set at each pixel; None when the sizes
+    differ (no common frame to vote in)."""
+    if not masks or any(mask.shape != masks[0].shape for mask in masks):
+        return None
+    return np.mean([mask > 0 for mask in masks], axis=0)
+
+
+def near(masks: Sequence[np.ndarray], margin: int = MARGIN) -> np.ndarray | None:
+    """bool HxW: the box around every set pixel of the same-size `masks`, grown by `margin`;
+    None when none is set or the sizes differ."""
+    share = votes(masks)
+    if share is None or not share.any():
+        return None
+    ys, xs = np.nonzero(share)
+    box = np.zeros(share.shape, bool)
+    box[max(ys.min() - margin, 0) : ys.max() + margin + 1, max(xs.min() - margin, 0) : xs.max() + margin + 1] = True
+    return box
+
+
+def agree(
+    images: Sequence[np.ndarray], results: Sequence[DetectionResult], located: Sequence[DetectionResult] = ()
+) -> list[DetectionResult] | None:
+    """Each item's result with the batch's shared mark in place of its own mask (trimmed to
+    the pixels it changed there); None when the items agree on no pixel or differ in size.
+
+    `located`, when given, is the median-edge estimate per item (detect.shared): the shared
+    mark is limited to near where it put the mark."""
+    share = votes([result.mask for result in results])
+    if share is None or np.mean(share >= CONSENSUS) > MAX_COVERAGE:
+        return None
+    shared = share >= CONSENSUS
+    within = near([result.mask for result in located if result.watermark_found])
+    if within is not None:
+        shared &= within
+    if not shared.any():
+        return None
+    score = float(share[shared].mean())
+    agreed = []
+    for image, result in zip(images, results, strict=True):
+        if result.restored is not None:
+            agreed.append(result)
+            continue
+        mask = trim_to_changed(image, np.where(shared, 255, 0).astype(np.uint8), EDGE_RADIUS, EDGE_LEVELS)
+        agreed.append(DetectionResult(mask=mask, regions=regions_of_mask(mask, score, "shared")))
+    return agreed
+
+
+def shared_results(images: Sequence[np.ndarray], own: Sequence[DetectionResult]) -> list[DetectionResult]:
+    """The batch `detect=shared` answer, given each item's own detection (`own`): where the
+    items agree (`agree`), near the mark the batch's median edges locate (detect.shared) when
+    they locate one; else that median estimate (marks too faint for any single image); else
+    each item's own result (too few items for a vote or a median, or no common mark).
+
+    The median places text marks precisely but masks filled shapes poorly (IoU 0.09 on logos,
+    against 0.74 agreed); the vote masks both well but follows the detectors wherever they all
+    misfire alike (a texture every item shares), which the located box rules out."""
+    if len(images) < MIN_IMAGES:
+        return list(own)
+    located = detect_shared(images)
+    agreed = agree(images, own, located)
+    if agreed is not None:
+        return agreed
+    return located if any(result.watermark_found for result in located) else list(own)

@@ -1,0 +1,108 @@
+"""A batch's shared mark from its items' own detections: vote, carry, trim."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lama_serve.detect.consensus import agree, near, votes
+from lama_serve.detect.metrics import iou
+from lama_serve.detect.types import DetectionResult
+from tests.detect.images import blend, photo, place, text_alpha
+from tests.detect.test_edges import smooth_photo
+
+SHAPE = (96, 160)
+ORIGIN = (10, 12)  # x, y of the mark
+
+
+def _result(mask: np.ndarray, restored: np.ndarray | None = None) -> DetectionResult:
+    return DetectionResult(mask=np.where(mask, 255, 0).astype(np.uint8), regions=(), restored=restored)
+
+
+def test_votes_are_shares_and_need_one_frame():
+    a, b = np.zeros((2, 3), bool), np.ones((2, 3), bool)
+    assert np.allclose(votes([a, b, b, b]), 0.75)
+    assert votes([a, np.zeros((3, 2), bool)]) is None and votes([]) is None
+
+
+def test_every_item_gets_the_agreed_mark_trimmed_to_what_it_changed():
+    alpha = text_alpha("(c) Field Notes", 20, 0.6)
+    truth = place(SHAPE, alpha, *ORIGIN)
+    photos = [photo(seed, *SHAPE) for seed in range(4)]
+    marked = [blend(p, (255, 255, 255), alpha, *ORIGIN) for p in photos[:3]]
+    images = [*marked, photos[3]]
+    columns = np.flatnonzero(truth.any(axis=0))
+    thirds = np.array_split(columns, 3)
+    own = []
+    for index in range(3):  # each misses another third of the mark and has a false blob of its own
+        found = truth.copy()
+        found[:, thirds[index]] = False
+        found[60 + 10 * index : 70 + 10 * index, 100:110] = True
+        own.append(found)
+    clean_own = np.zeros(SHAPE, bool)
+    clean_own[80:90, 140:150] = True  # the clean item's own (unrelated) find
+    results = agree(images, [*map(_result, own), _result(clean_own)])
+    assert results is not None
+    for result, found in zip(results[:3], own, strict=True):
+        assert iou(result.mask, truth) > max(0.9, iou(found, truth) + 0.2)
+        assert result.regions and result.regions[0].kind == "shared"
+        assert not result.mask[55:95, 95:115].any()  # no item's private false blob
+    clean = results[3].mask > 0  # told the batch shares the mark: at most its area, none of its own find
+    assert clean.sum() <= truth.sum() and not clean[80:90, 140:150].any()
+
+
+def test_pixels_the_mark_did_not_change_are_trimmed_per_item():
+    """A white mark over a white patch changes nothing there: that item's mask leaves it out."""
+    alpha = np.zeros((20, 60), np.float32)
+    alpha[5:15, :] = 0.6
+    truth = place(SHAPE, alpha, *ORIGIN)
+    backgrounds = [smooth_photo(*SHAPE) for _ in range(3)]
+    split = ORIGIN[0] + 30
+    backgrounds[0][:, :split] = 255  # the mark's left half lies on white in item 0
+    images = [blend(b, (255, 255, 255), alpha, *ORIGIN) for b in backgrounds]
+    results = agree(images, [_result(truth)] * 3)
+    assert results is not None
+    left, right = np.zeros(SHAPE, bool), np.zeros(SHAPE, bool)
+    left[:, : split - 17], right[:, split:] = True, True  # 17: past the background window's reach
+    assert not results[0].mask[truth & left].any() and results[0].mask[truth & right].all()
+    assert results[1].mask[truth].all()
+
+
+def test_no_agreement_or_a_restored_item():
+    first, second = np.zeros(SHAPE, bool), np.zeros(SHAPE, bool)
+    first[:10, :10], second[50:60, 50:60] = True, True
+    images = [photo(seed, *SHAPE) for seed in range(3)]
+    assert agree(images, [_result(first), _result(second), _result(np.zeros(SHAPE, bool))]) is None
+    restored = _result(first, restored=images[0])  # a template un-blended: exact, kept as is
+    results = agree(images, [restored, _result(first), _result(first)])
+    assert results is not None and results[0] is restored and results[1].mask[:10, :10].any()
+
+
+def test_near_is_the_grown_box_of_all_masks():
+    first, second = np.zeros(SHAPE, bool), np.zeros(SHAPE, bool)
+    first[20, 30], second[25, 40] = True, True
+    box = near([first, second], margin=2)
+    assert box is not None and box.sum() == (25 - 20 + 5) * (40 - 30 + 5) and box[18, 28] and box[27, 42]
+    assert near([np.zeros(SHAPE, bool)]) is None and near([first, np.zeros((3, 3), bool)]) is None
+
+
+def test_agreement_is_limited_to_the_located_mark():
+    """Detectors misfiring alike on every item (a texture they share) do not spread the mask
+    past the box where the batch's median edges located the mark, nor agree on half the image."""
+    images = [photo(seed, *SHAPE) for seed in range(3)]
+    assert agree(images, [_result(np.ones(SHAPE, bool))] * 3) is None
+    everywhere = np.zeros(SHAPE, bool)
+    everywhere[: SHAPE[0] // 3] = True
+    located = np.zeros(SHAPE, bool)
+    located[10:20, 10:40] = True
+    results = agree(images, [_result(everywhere)] * 3, located=[_result(located)] * 3)
+    assert results is not None
+    assert all(not r.mask[~near([located])].any() for r in results)
+
+
+def test_an_item_whose_own_detection_missed_the_mark_gets_it():
+    images = [photo(seed, *SHAPE) for seed in range(3)]
+    mark = np.zeros(SHAPE, bool)
+    mark[10:20, 10:40] = True
+    own = [_result(mark), _result(mark), _result(np.zeros(SHAPE, bool))]  # the third missed it
+    results = agree(images, own)
+    assert results is not None and results[2].mask[10:20, 10:40].any()
