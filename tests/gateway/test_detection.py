@@ -160,6 +160,28 @@ async def test_batch_detect_shared_masks_every_item(client: httpx.AsyncClient) -
         assert changed[truth].mean() > 0.5 and changed[~truth].mean() < 0.1
 
 
+async def test_batch_detect_shared_on_real_photos_gives_every_item_the_agreed_mark(
+    client: httpx.AsyncClient,
+) -> None:
+    """Four held-out photos with one mark at the same place: each item's own detection, the
+    vote (detect.consensus), each item trimmed to what the mark changed there."""
+    alpha = text_alpha("SAMPLE", 28, 0.7)
+    x, y = SIDE - alpha.shape[1] - 8, SIDE - alpha.shape[0] - 8
+    rng = np.random.default_rng(5)
+    marked = [blend(random_photo(rng, "heldout", (SIDE, SIDE)), (255, 255, 255), alpha, x, y) for _ in range(4)]
+    truth = place((SIDE, SIDE), alpha, x, y)
+    parts = [("image", (f"{i}.png", encode(m), "image/png")) for i, m in enumerate(marked)]
+    response = await client.post(URL + "/batch", headers=AUTH, files=parts, data={"detect": "shared"})
+    assert response.status_code == 200, response.text
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        items = json.loads(archive.read("results.json"))["items"]
+        outs = [decode(archive.read(item["file"])) for item in items]
+    for item, out, image in zip(items, outs, marked, strict=True):
+        assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
+        changed = (out != image).any(axis=2)
+        assert changed[truth].mean() > 0.8 and changed[~truth].mean() < 0.03
+
+
 async def test_batch_detect_shared_with_two_items_detects_each_on_its_own(client: httpx.AsyncClient) -> None:
     image, truth = marked_photo()  # two items are too few for a median: per-item detection
     parts = [("image", (f"{i}.png", encode(image), "image/png")) for i in range(2)]
