@@ -10,9 +10,9 @@ carries it, and a mark left visible costs more than a mark-sized patch inpainted
 clean item. An item a known template was un-blended in keeps its own (exact) result.
 
 Measured (512 px held-out photos, batches of 8, seeds 0-5, docs/detection.md): IoU of the
-marked items, text 0.83 (0.87 with 2 clean items in the batch) against 0.73 (0.55) for the
-median estimate alone and 0.67 (0.69) for their own detections; logos 0.68 (0.54) against
-0.12 (0.12) and 0.60 (0.59); the clean items get 0.6-1.2 % of their pixels masked.
+marked items, text 0.85 (0.87 with 2 clean items in the batch) against 0.73 (0.55) for the
+median estimate alone and 0.70 (0.72) for their own detections; logos 0.67 (0.58) against
+0.12 (0.12) and 0.56 (0.54); the clean items get 0.6-1.1 % of their pixels masked.
 """
 
 from __future__ import annotations
