@@ -143,16 +143,21 @@ async def test_detect_rejects_bad_inputs_like_remove_watermark(client: httpx.Asy
     assert_error(await client.post(DETECT, files=files(encode(flat()))), 401)
 
 
-async def test_batch_detect_shared_masks_every_item(client: httpx.AsyncClient) -> None:
-    alpha = text_alpha("(c) STOCK", 18, 0.6)
-    photos = [photo(seed, 96, 128) for seed in range(10, 14)]
-    marked = [blend(p, (255, 255, 255), alpha, 6, 6) for p in photos]
-    parts = [("image", (f"{i}.png", encode(m), "image/png")) for i, m in enumerate(marked)]
+async def shared_batch(client: httpx.AsyncClient, images: list[np.ndarray]) -> tuple[list[dict], list[np.ndarray]]:
+    """POST the images as one batch with detect=shared: (results.json items, output images)."""
+    parts = [("image", (f"{i}.png", encode(image), "image/png")) for i, image in enumerate(images)]
     response = await client.post(URL + "/batch", headers=AUTH, files=parts, data={"detect": "shared"})
     assert response.status_code == 200, response.text
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         items = json.loads(archive.read("results.json"))["items"]
-        outs = [decode(archive.read(item["file"])) for item in items]
+        return items, [decode(archive.read(item["file"])) for item in items]
+
+
+async def test_batch_detect_shared_masks_every_item(client: httpx.AsyncClient) -> None:
+    alpha = text_alpha("(c) STOCK", 18, 0.6)
+    photos = [photo(seed, 96, 128) for seed in range(10, 14)]
+    marked = [blend(p, (255, 255, 255), alpha, 6, 6) for p in photos]
+    items, outs = await shared_batch(client, marked)
     truth = place((96, 128), alpha, 6, 6)
     for item, out, image in zip(items, outs, marked, strict=True):
         assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
@@ -170,12 +175,7 @@ async def test_batch_detect_shared_on_real_photos_gives_every_item_the_agreed_ma
     rng = np.random.default_rng(5)
     marked = [blend(random_photo(rng, "heldout", (SIDE, SIDE)), (255, 255, 255), alpha, x, y) for _ in range(4)]
     truth = place((SIDE, SIDE), alpha, x, y)
-    parts = [("image", (f"{i}.png", encode(m), "image/png")) for i, m in enumerate(marked)]
-    response = await client.post(URL + "/batch", headers=AUTH, files=parts, data={"detect": "shared"})
-    assert response.status_code == 200, response.text
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        items = json.loads(archive.read("results.json"))["items"]
-        outs = [decode(archive.read(item["file"])) for item in items]
+    items, outs = await shared_batch(client, marked)
     for item, out, image in zip(items, outs, marked, strict=True):
         assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
         changed = (out != image).any(axis=2)
@@ -184,12 +184,7 @@ async def test_batch_detect_shared_on_real_photos_gives_every_item_the_agreed_ma
 
 async def test_batch_detect_shared_with_two_items_detects_each_on_its_own(client: httpx.AsyncClient) -> None:
     image, truth = marked_photo()  # two items are too few for a median: per-item detection
-    parts = [("image", (f"{i}.png", encode(image), "image/png")) for i in range(2)]
-    response = await client.post(URL + "/batch", headers=AUTH, files=parts, data={"detect": "shared"})
-    assert response.status_code == 200, response.text
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        items = json.loads(archive.read("results.json"))["items"]
-        outs = [decode(archive.read(item["file"])) for item in items]
+    items, outs = await shared_batch(client, [image, image])
     for item, out in zip(items, outs, strict=True):
         assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
         assert (out != image).any(axis=2)[truth].mean() > 0.9
