@@ -6,11 +6,9 @@ concurrent requests with one key cannot both run: the second gets IdempotencyInF
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 
 from lama_serve.jobs.errors import IdempotencyInFlight, IdempotencyMismatch
-from lama_serve.jobs.sqlite_store import connect
+from lama_serve.jobs.sqlite_db import LockedDb
 
 _RUNNING = "running"
 
@@ -70,20 +68,13 @@ class IdempotencyStore(Protocol):
 
 class SqliteIdempotency:
     def __init__(self, directory: Path, ttl_s: float) -> None:
-        self._db = connect(directory / "jobs.sqlite3")
-        self._db.execute(
+        self._db = LockedDb(
+            directory / "jobs.sqlite3",
             "CREATE TABLE IF NOT EXISTS idempotency (owner TEXT, key TEXT, fingerprint TEXT,"
-            " state TEXT, expires REAL, PRIMARY KEY (owner, key))"
+            " state TEXT, expires REAL, PRIMARY KEY (owner, key))",
         )
+        self._sql = self._db.sql
         self._ttl_s = ttl_s
-        self._lock = threading.Lock()
-
-    async def _sql(self, query: str, args: tuple) -> list[tuple]:
-        def run() -> list[tuple]:
-            with self._lock:
-                return self._db.execute(query, args).fetchall()
-
-        return await asyncio.to_thread(run)
 
     async def begin(self, owner: str, key: str, fingerprint: str) -> StoredResponse | None:
         now = time.time()
@@ -106,14 +97,7 @@ class SqliteIdempotency:
         await self._sql("DELETE FROM idempotency WHERE owner=? AND key=? AND state=?", (owner, key, _RUNNING))
 
     async def close(self) -> None:
-        """Waits for a statement still running in a worker thread (a task cancelled at shutdown
-        leaves its thread running): closing under it crashes the interpreter."""
-
-        def close() -> None:
-            with self._lock:
-                self._db.close()
-
-        await asyncio.to_thread(close)
+        await self._db.close()
 
 
 class RedisIdempotency:

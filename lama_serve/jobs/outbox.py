@@ -4,9 +4,7 @@ becomes due again when its lease ends."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from lama_serve.jobs.sqlite_store import connect
+from lama_serve.jobs.sqlite_db import LockedDb
 
 LEASE_S = 60.0
 
@@ -50,20 +48,13 @@ class Outbox(Protocol):
 
 class SqliteOutbox:
     def __init__(self, directory: Path) -> None:
-        self._db = connect(directory / "jobs.sqlite3")
-        self._db.executescript(
+        self._db = LockedDb(
+            directory / "jobs.sqlite3",
             "CREATE TABLE IF NOT EXISTS outbox (id TEXT PRIMARY KEY, due REAL NOT NULL, record TEXT NOT NULL);"
             "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due);"
-            "CREATE TABLE IF NOT EXISTS disabled_urls (url TEXT PRIMARY KEY);"
+            "CREATE TABLE IF NOT EXISTS disabled_urls (url TEXT PRIMARY KEY);",
         )
-        self._lock = threading.Lock()
-
-    async def _sql(self, query: str, args: tuple = ()) -> list[tuple]:
-        def run() -> list[tuple]:
-            with self._lock:
-                return self._db.execute(query, args).fetchall()
-
-        return await asyncio.to_thread(run)
+        self._sql = self._db.sql
 
     async def add(self, delivery: Delivery) -> None:
         await self._sql(
@@ -95,14 +86,7 @@ class SqliteOutbox:
         return bool(await self._sql("SELECT 1 FROM disabled_urls WHERE url=?", (url,)))
 
     async def close(self) -> None:
-        """Waits for a statement still running in a worker thread (a task cancelled at shutdown
-        leaves its thread running): closing under it crashes the interpreter."""
-
-        def close() -> None:
-            with self._lock:
-                self._db.close()
-
-        await asyncio.to_thread(close)
+        await self._db.close()
 
 
 _DUE, _DATA, _DISABLED = "lama:outbox:due", "lama:outbox:data", "lama:outbox:disabled"

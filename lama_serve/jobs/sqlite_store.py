@@ -7,13 +7,12 @@ One process owns the queue: workers wait on an in-process event, and jobs left
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import threading
 from pathlib import Path
 
 from lama_serve.jobs.blobs import BlobDir
 from lama_serve.jobs.errors import TooManyJobs
 from lama_serve.jobs.model import Job, JobResult, Status, now_iso
+from lama_serve.jobs.sqlite_db import LockedDb
 from lama_serve.jobs.store import expiry_iso
 
 _SCHEMA = """
@@ -26,32 +25,14 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, seq);
 _ACTIVE = (Status.QUEUED.value, Status.PROCESSING.value)
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """WAL so readers never block the writer; NORMAL sync is durable across process crashes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    return db
-
-
 class SqliteJobStore:
     def __init__(self, directory: Path, result_ttl_s: float) -> None:
-        self._db = connect(directory / "jobs.sqlite3")
-        self._db.executescript(_SCHEMA)
+        self._sqlite = LockedDb(directory / "jobs.sqlite3", _SCHEMA)
+        self._db = self._sqlite.connection
+        self._run = self._sqlite.run  # SQLite and blob file I/O off the event loop, one at a time
         self._blobs = BlobDir(directory / "blobs")
         self._ttl_s = result_ttl_s
-        self._lock = threading.Lock()
         self._wakeup = asyncio.Event()
-
-    async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
-        """SQLite and file I/O off the event loop, one at a time."""
-
-        def locked():  # type: ignore[no-untyped-def]
-            with self._lock:
-                return fn(*args)
-
-        return await asyncio.to_thread(locked)
 
     def _save(self, job: Job, expected: tuple[str, ...]) -> bool:
         marks = ",".join("?" * len(expected))
@@ -173,4 +154,4 @@ class SqliteJobStore:
         return count
 
     async def close(self) -> None:
-        await self._run(self._db.close)
+        await self._sqlite.close()
