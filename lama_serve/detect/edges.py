@@ -1,13 +1,16 @@
-"""Cut a segmenter's mask down to the pixels that differ from their local background.
+"""Cut a detected mask down to the pixels that differ from their local background.
 
 The learned segmenter predicts at half resolution and upsamples its map, so its regions
 spill a few pixels past the mark's edges and over the gaps between strokes (most of its
-wrong pixels lie within 3 px of the mark). A mark changes the pixels it covers
+wrong pixels lie within 3 px of the mark); the text model's glyph cut and a batch's shared
+mask spill the same way over busy backgrounds. A mark changes the pixels it covers
 (J = (1 - a) I + a W); spilled pixels are the photo itself. So each masked pixel near the
 region's outside is compared with the background there, the mean colour of the unmasked
 pixels around it (a normalised box mean), and kept only when it differs by more than
 `levels`. Pixels with no unmasked neighbour within `radius` (the inside of a large solid
-mark) have no background to compare with and are kept.
+mark) have no background to compare with and are kept. The work is done on the mask's box
+grown by the background window (every window of a masked pixel lies in it): a mark in one
+corner of a 1024 px image costs its own size, not the image's.
 """
 
 from __future__ import annotations
@@ -34,11 +37,19 @@ def trim_to_changed(image: np.ndarray, mask: np.ndarray, radius: int, levels: fl
     """uint8 mask: `mask` without the pixels whose colour stays within `levels` (max over
     channels) of their local background (unmasked pixels within `radius`)."""
     inside = mask > 0
-    if not inside.any():
-        return np.zeros(mask.shape, np.uint8)
-    pixels = image[..., :3].astype(np.float32)
+    trimmed = np.zeros(mask.shape, np.uint8)
+    ys, xs = np.nonzero(inside)
+    if ys.size == 0:
+        return trimmed
+    reach = radius + MARGIN
+    box = (
+        slice(max(ys.min() - reach, 0), ys.max() + reach + 1),
+        slice(max(xs.min() - reach, 0), xs.max() + reach + 1),
+    )
+    inside = inside[box]
+    pixels = image[box][..., :3].astype(np.float32)
     outside = max_filter(inside.astype(np.uint8), MARGIN) == 0
     background, known = local_background(pixels, outside, radius)
     deviation = np.abs(pixels - background).max(axis=-1)
-    keep = inside & (~known | (deviation > levels))
-    return np.where(keep, 255, 0).astype(np.uint8)
+    trimmed[box] = np.where(inside & (~known | (deviation > levels)), 255, 0)
+    return trimmed

@@ -53,3 +53,18 @@ def test_inside_of_a_large_solid_mark_is_kept():
     assert trimmed[26:38, 26:38].all()  # > radius + margin from the outside: kept
     assert not trimmed[16:18, 18:46].any()  # the rim matches its background: cut
     assert not trim_to_changed(image, np.zeros_like(mask), radius=4, levels=6.0).any()
+
+
+def test_the_trim_depends_only_on_the_window_around_the_mask():
+    """Computed on the mask's box grown by the window: the same cut as on a crop of the image
+    around the mark, at any place in a larger image (also touching its border)."""
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    for y, x in [(0, 0), (120, 200), (280, 370)]:
+        mask = np.zeros((300, 400), np.uint8)
+        mask[y : y + 20, x : x + 30] = 255
+        whole = trim_to_changed(image, mask, radius=16, levels=6.0)
+        top, left = max(y - 40, 0), max(x - 40, 0)
+        crop = (slice(top, y + 60), slice(left, x + 70))
+        assert np.array_equal(whole[crop], trim_to_changed(image[crop], mask[crop], radius=16, levels=6.0))
+        assert not np.delete(whole, np.s_[top : y + 60], axis=0).any()
