@@ -1,9 +1,10 @@
-"""The pluggable detector set: one protocol, local detectors, a builder from settings.
+"""The pluggable detector set: one protocol, local detectors from settings, served maps.
 
 `DETECTORS` lists names in the order they run. `templates` and `tiled` run here; every other
 name is a served model that follows the probability-map contract (uint8 image in, [N,H,W,1]
 probability out), e.g. `watermark_text`, `watermark_seg` or an operator's own ONNX model
-dropped into the repository: the caller supplies how to build those (the Triton client).
+dropped into the repository: the caller fetches those maps (the gateway through Triton, the
+offline bench in onnxruntime) and `detect_from_maps` turns them into one result.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from lama_serve.detect.combine import combine_results
 from lama_serve.detect.regions import MapProfile, confirmed, profile_for, regions_from_map
 from lama_serve.detect.templates import TemplateDetector, load_templates
 from lama_serve.detect.tiled import TiledDetector
-from lama_serve.detect.types import DetectionConfigError, DetectionResult
+from lama_serve.detect.types import DetectionResult
 
 
 class Detector(Protocol):
@@ -29,37 +30,10 @@ class Detector(Protocol):
         """Mask (255 = watermark) and regions of an HxWx3 uint8 image."""
 
 
-class MapDetector:
-    """A detector from any function returning a probability map, e.g. a Triton call.
-
-    `profile` defaults to the model's tuned one (regions.MAP_PROFILES); threshold and
-    keep_score, when given, override it (e.g. from settings). One map alone: a profile's
-    cross-map confirmation needs `detect_from_maps`.
-    """
-
-    def __init__(
-        self,
-        name: str,
-        predict: Callable[[np.ndarray], np.ndarray],
-        *,
-        threshold: float | None = None,
-        keep_score: float | None = None,
-        profile: MapProfile | None = None,
-    ) -> None:
-        self.name, self.predict = name, predict
-        self.profile = map_profile(name, threshold=threshold, keep_score=keep_score, profile=profile)
-
-    def detect(self, image: np.ndarray) -> DetectionResult:
-        return regions_from_map(self.predict(image), image, kind=self.name, **self.profile.mask_options())
-
-
-def map_profile(
-    name: str, *, threshold: float | None = None, keep_score: float | None = None, profile: MapProfile | None = None
-) -> MapProfile:
-    """`profile` (default: the model's tuned one, regions.MAP_PROFILES) with the given
-    threshold and keep_score overriding it."""
-    overrides = {"threshold": threshold, "keep_score": keep_score}
-    return replace(profile or profile_for(name), **{k: v for k, v in overrides.items() if v is not None})
+def map_profile(name: str, keep_score: float | None = None) -> MapProfile:
+    """The model's tuned profile (regions.MAP_PROFILES), `keep_score` overriding its own."""
+    profile = profile_for(name)
+    return profile if keep_score is None else replace(profile, keep_score=keep_score)
 
 
 def _templates(settings: Settings) -> Detector | None:
@@ -78,33 +52,15 @@ LOCAL_DETECTORS: dict[str, Callable[[Settings], Detector | None]] = {
 
 def local_detectors(settings: Settings) -> tuple[Detector, ...]:
     """The detectors of DETECTORS that run in the caller's process, in order (served models
-    left out: an async caller fetches their maps itself and hands them to `detect_from_maps`)."""
-    return build_detectors(
-        settings.model_copy(update={"detectors": tuple(name for name in settings.detectors if name in LOCAL_DETECTORS)})
-    )
+    left out: the caller fetches their maps and hands them to `detect_from_maps`); a
+    templates detector only when its folder holds templates."""
+    built = (LOCAL_DETECTORS[name](settings) for name in settings.detectors if name in LOCAL_DETECTORS)
+    return tuple(detector for detector in built if detector is not None)
 
 
 def served_detectors(settings: Settings) -> tuple[str, ...]:
     """The names of DETECTORS that are served models (probability-map contract)."""
     return tuple(name for name in settings.detectors if name not in LOCAL_DETECTORS)
-
-
-def build_detectors(settings: Settings, served: Callable[[str], Detector] | None = None) -> tuple[Detector, ...]:
-    """The detectors named by DETECTORS; `served(name)` builds those that are models."""
-    detectors = []
-    for name in settings.detectors:
-        if name in LOCAL_DETECTORS:
-            detector = LOCAL_DETECTORS[name](settings)
-        elif served is not None:
-            detector = served(name)
-        else:
-            raise DetectionConfigError(
-                f"detector {name!r} is not local ({', '.join(LOCAL_DETECTORS)}) and no served "
-                "model client was given; remove it from DETECTORS or serve it"
-            )
-        if detector is not None:
-            detectors.append(detector)
-    return tuple(detectors)
 
 
 def run_detectors(detectors: Sequence[Detector], image: np.ndarray) -> DetectionResult:
@@ -132,7 +88,7 @@ def detect_from_maps(
     image (the maps of the original would find the mark again)."""
     results = []
     for name, probability in maps.items():
-        profile = map_profile(name, keep_score=(keep_scores or {}).get(name))
+        profile = map_profile(name, (keep_scores or {}).get(name))
         result = regions_from_map(probability, image, kind=name, **profile.mask_options())
         results.append(confirmed(result, profile, maps))
     return combine_results([*([local] if local is not None else []), *results], image.shape)

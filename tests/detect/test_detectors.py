@@ -1,19 +1,17 @@
 import numpy as np
-import pytest
 from PIL import Image
 
 from lama_serve.core.settings import Settings
 from lama_serve.detect.detectors import (
-    MapDetector,
-    build_detectors,
     detect_from_maps,
     local_detectors,
+    map_profile,
     run_detectors,
     served_detectors,
 )
 from lama_serve.detect.templates import TemplateDetector
 from lama_serve.detect.tiled import TiledDetector
-from lama_serve.detect.types import DetectionConfigError, DetectionResult
+from lama_serve.detect.types import DetectionResult
 from tests.detect.images import blend, photo, text_alpha
 
 
@@ -24,31 +22,38 @@ def test_detectors_setting_reads_a_comma_list(monkeypatch):
     assert Settings().detectors == ("watermark_text", "watermark_seg", "templates", "tiled")
 
 
-def test_served_names_come_from_the_caller_and_templates_need_a_folder():
+def test_templates_need_a_folder():
     settings = Settings(detectors=("watermark_text", "templates", "tiled", "my_onnx"))
-    built = build_detectors(settings, served=lambda name: MapDetector(name, lambda image: image[..., 0]))
-    assert [d.name for d in built] == ["watermark_text", "tiled", "my_onnx"]  # no templates dir
-    assert isinstance(built[1], TiledDetector)
+    built = local_detectors(settings)
+    assert [d.name for d in built] == ["tiled"]  # no templates dir
+    assert isinstance(built[0], TiledDetector)
 
 
-def test_served_name_without_a_client_is_a_config_error():
-    with pytest.raises(DetectionConfigError, match="watermark_seg"):
-        build_detectors(Settings(detectors=("watermark_seg",)))
+class Probe:
+    """A detector that records the images it is given and finds nothing."""
+
+    name = "probe"
+
+    def __init__(self) -> None:
+        self.seen: list[np.ndarray] = []
+
+    def detect(self, image: np.ndarray) -> DetectionResult:
+        self.seen.append(image)
+        return DetectionResult.empty(image.shape)
 
 
 def test_templates_run_first_and_others_see_the_restored_image(tmp_path):
     alpha = text_alpha("ACME", 48, 0.45)
     rgba = np.dstack([np.full(alpha.shape + (3,), 255, np.uint8), (alpha * 255).round().astype(np.uint8)])
     Image.fromarray(rgba).save(tmp_path / "acme.png")
-    settings = Settings(detectors=("templates", "probe"), watermark_templates_dir=tmp_path)
-    seen = []
-    probe = MapDetector("probe", lambda image: seen.append(image) or np.zeros(image.shape[:2]))
-    detectors = build_detectors(settings, served=lambda name: probe)
+    settings = Settings(detectors=("templates", "watermark_seg"), watermark_templates_dir=tmp_path)
+    probe = Probe()
+    detectors = (*local_detectors(settings), probe)
     assert isinstance(detectors[0], TemplateDetector)
     clean = photo(2, 320, 320)
     marked = blend(clean, (255, 255, 255), rgba[..., 3] / 255, 40, 50)
     result = run_detectors(detectors, marked)
-    assert seen[0] is result.restored
+    assert probe.seen[0] is result.restored
     assert np.abs(result.restored.astype(int) - clean).max() <= 3
     assert result.watermark_found and result.regions[0].kind == "template:acme"
 
@@ -71,16 +76,13 @@ def test_detect_from_maps_scores_each_map_and_keeps_the_local_result():
     assert detect_from_maps({}, image).mask.shape == (64, 96)
 
 
-def test_map_detector_takes_its_profile_unless_told():
+def test_map_profile_is_the_tuned_one_unless_told_a_keep_score():
     from lama_serve.detect.regions import MapProfile, profile_for
 
-    tuned = MapDetector("watermark_text", lambda image: image[..., 0])
-    assert tuned.profile == profile_for("watermark_text")
-    told = MapDetector("watermark_text", lambda image: image[..., 0], threshold=0.7, keep_score=0.1)
-    assert (told.profile.threshold, told.profile.keep_score) == (0.7, 0.1)
-    assert told.profile.grow == profile_for("watermark_text").grow
-    own = MapDetector("mine", lambda image: image[..., 0], profile=MapProfile(grow=3))
-    assert own.profile == MapProfile(grow=3)
+    assert map_profile("watermark_text") == profile_for("watermark_text")
+    told = map_profile("watermark_text", 0.1)
+    assert told.keep_score == 0.1 and told.grow == profile_for("watermark_text").grow
+    assert map_profile("mine") == MapProfile()
 
 
 def test_detect_from_maps_overrides_a_keep_score():
