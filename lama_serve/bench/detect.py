@@ -18,6 +18,7 @@ import io
 import os
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -75,27 +76,40 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
     return rows
 
 
-def shared_set(count: int, size: int, seed: int, kind: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(clean photos, the same photos with one `kind` mark blended at the same place): the
-    batch `detect=shared` case, one photographer's or stock site's mark on many images."""
+@dataclass(frozen=True)
+class SharedSet:
+    """One `kind` mark blended at the same place on `count` photos: the batch `detect=shared`
+    case, one photographer's or stock site's mark on many images."""
+
+    kind: str
+    clean: list[np.ndarray]
+    images: list[np.ndarray]
+    opacity: float
+
+
+def shared_set(count: int, size: int, seed: int, kind: str) -> SharedSet:
     rng = np.random.default_rng(seed)
     source = synth.make_composite(rng, kind, "heldout", (size, size))
     clean = [synth.random_photo(rng, "heldout", (size, size)) for _ in range(count)]
-    return clean, [synth.blend(photo, source.mark, source.alpha) for photo in clean]
+    return SharedSet(kind, clean, [synth.blend(photo, source.mark, source.alpha) for photo in clean], opacity(source))
 
 
-def shared_row(
-    kind: str, clean: list[np.ndarray], images: list[np.ndarray], own: list[np.ndarray]
-) -> dict[str, object]:
+def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
     """Mean IoU of each item's mask from `detect.consensus.shared_results` (what the batch
-    route's `detect=shared` answers), given each item's own detected mask `own`."""
+    route's `detect=shared` answers), given each item's own detected mask `own`; a mark under
+    TARGET_OPACITY is labelled faint, like the per-kind rows."""
     from lama_serve.detect.consensus import shared_results
     from lama_serve.detect.types import DetectionResult
 
-    results = shared_results(images, [DetectionResult(mask=mask, regions=()) for mask in own])
-    ious = [metrics.iou(r.mask, synth.changed_mask(c, i)) for r, c, i in zip(results, clean, images)]
-    count = len(images)
-    return {"kind": f"shared {kind} over {count} images", "images": count, "iou": round(statistics.fmean(ious), 3)}
+    results = shared_results(batch.images, [DetectionResult(mask=mask, regions=()) for mask in own])
+    ious = [metrics.iou(r.mask, synth.changed_mask(c, i)) for r, c, i in zip(results, batch.clean, batch.images)]
+    faint = " (faint)" if batch.opacity < TARGET_OPACITY else ""
+    return {
+        "kind": f"shared {batch.kind} over {len(batch.images)} images{faint}",
+        "images": len(batch.images),
+        "opacity": round(batch.opacity, 2),
+        "iou": round(statistics.fmean(ious), 3),
+    }
 
 
 def template_row(count: int, size: int, seed: int) -> dict[str, object]:
@@ -176,9 +190,8 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
     ) as client:
         rows = score_rows(await _detect_all(client, composites))
         for kind in SHARED_KINDS:
-            clean, images = shared_set(args.shared, args.size, args.seed, kind)
-            own = [(await _detect_mask(client, image))[0] for image in images]
-            rows.append(shared_row(kind, clean, images, own))
+            batch = shared_set(args.shared, args.size, args.seed, kind)
+            rows.append(shared_row(batch, [(await _detect_mask(client, image))[0] for image in batch.images]))
         text = next(c for c in composites if c.kind == "text_corner")
         latency = await _removal_latency(client, text, args.runs) if args.runs else {}
     return rows, latency
@@ -191,8 +204,8 @@ def _measure_offline(args: argparse.Namespace) -> tuple[list[dict[str, object]],
     detection = OfflineDetection(args.offline)
     rows = score_rows(served_path_scores(labelled_set(args.per_kind, args.size, args.seed), detection))
     for kind in SHARED_KINDS:
-        clean, images = shared_set(args.shared, args.size, args.seed, kind)
-        rows.append(shared_row(kind, clean, images, [detection.detect(image).mask for image in images]))
+        batch = shared_set(args.shared, args.size, args.seed, kind)
+        rows.append(shared_row(batch, [detection.detect(image).mask for image in batch.images]))
     return rows, {}
 
 

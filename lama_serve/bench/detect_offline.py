@@ -1,11 +1,12 @@
 """Detection quality without a gateway or Triton: `lama-serve bench detect --offline REPO`.
 
 The served detector graphs of a model repository (`lama-serve detector export`) run in
-onnxruntime exactly as Triton runs them for the gateway: the image edge-padded to multiples
-of SPATIAL_MULTIPLE, the map cropped back. Then the gateway's own detection steps
-(gateway.detection.service.DetectionService.detect): the local detectors, the maps again on
-an un-blended image, detect_from_maps (profiles, confirmation, combination). So thresholds
-and rules can be tuned and measured on a laptop in seconds per image.
+onnxruntime on the tensors the gateway sends Triton (gateway.detection.maps: fitted to the
+detection side, edge-padded, the map cropped and scaled back). Then the gateway's own
+detection steps (gateway.detection.service.DetectionService.detect): the local detectors,
+the maps again on an un-blended image, the coarse view's maps, detect_from_maps (profiles,
+confirmation, combination). So thresholds and rules can be tuned and measured on a laptop
+in seconds per image.
 """
 
 from __future__ import annotations
@@ -18,21 +19,19 @@ import numpy as np
 
 from lama_serve.core import contract
 from lama_serve.core.repository import MODEL_FILENAME
+from lama_serve.core.settings import Settings
 from lama_serve.detect import synth
-from lama_serve.detect.detectors import Detector, detect_from_maps, run_detectors
+from lama_serve.detect.coarse import coarse_view
+from lama_serve.detect.detectors import Detector, coarse_models, detect_from_maps, run_detectors
 from lama_serve.detect.tiled import TiledDetector
 from lama_serve.detect.types import DetectionResult
+from lama_serve.gateway.detection.maps import map_of, model_input
 
-
-def pad_to_multiple(image: np.ndarray, multiple: int = contract.SPATIAL_MULTIPLE) -> np.ndarray:
-    """Edge-pad an HxWxC image at the bottom and right to sides that are multiples of `multiple`."""
-    height, width = image.shape[:2]
-    pad = ((0, -height % multiple), (0, -width % multiple), (0, 0))
-    return np.pad(image, pad, mode="edge")
+MAX_SIDE: int = Settings.model_fields["detection_max_side"].default
 
 
 class OnnxMap:
-    """A probability-map graph (core.contract.PROBABILITY_MAP) called as Triton would call it."""
+    """A probability-map graph (core.contract.PROBABILITY_MAP) called as the gateway calls it."""
 
     def __init__(self, path: Path, threads: int = 1) -> None:
         import onnxruntime as ort
@@ -42,11 +41,11 @@ class OnnxMap:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         (self.input,), (self.output,) = contract.PROBABILITY_MAP.inputs, contract.PROBABILITY_MAP.outputs
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        """float32 HxWx1 map of one uint8 HxWx3 image."""
-        height, width = image.shape[:2]
-        (probability,) = self.session.run([self.output.name], {self.input.name: pad_to_multiple(image)[None]})
-        return probability[0, :height, :width]
+    def __call__(self, view: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
+        """float32 HxWx1 map of one uint8 HxWx3 `view`, scaled to `shape` (default: the view's)."""
+        batch, valid = model_input(view, MAX_SIDE)
+        (probability,) = self.session.run([self.output.name], {self.input.name: batch})
+        return map_of(probability, valid, shape or view.shape[:2])
 
 
 class OfflineDetection:
@@ -67,7 +66,11 @@ class OfflineDetection:
         local = run_detectors(self.local, image)
         if local.restored is not None:
             image = local.restored
-        return detect_from_maps({name: predict(image) for name, predict in self.maps.items()}, image, local)
+        maps = {name: predict(image) for name, predict in self.maps.items()}
+        view = coarse_view(image)
+        names = coarse_models(self.maps) if view is not None else ()
+        coarse = {name: self.maps[name](view, image.shape[:2]) for name in names}
+        return detect_from_maps(maps, image, local, coarse_maps=coarse)
 
 
 def served_path_scores(

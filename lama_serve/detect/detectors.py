@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from lama_serve.core.settings import Settings
+from lama_serve.detect.coarse import fill_missed
 from lama_serve.detect.combine import combine_results
 from lama_serve.detect.regions import MapProfile, confirmed, profile_for, regions_from_map
 from lama_serve.detect.templates import TemplateDetector, load_templates
@@ -75,20 +76,32 @@ def run_detectors(detectors: Sequence[Detector], image: np.ndarray) -> Detection
     return combine_results(results, image.shape)
 
 
+def coarse_models(names: Sequence[str]) -> tuple[str, ...]:
+    """The served models among `names` whose profile asks for a map of the coarse view
+    (detect.coarse.coarse_view) besides the full-size one."""
+    return tuple(name for name in names if map_profile(name).coarse is not None)
+
+
 def detect_from_maps(
     maps: Mapping[str, np.ndarray],
     image: np.ndarray,
     local: DetectionResult | None = None,
     keep_scores: Mapping[str, float] | None = None,
+    coarse_maps: Mapping[str, np.ndarray] | None = None,
 ) -> DetectionResult:
     """Served models' probability maps (computed on `image`) plus the local detectors'
     result, as one. Each map goes through its model's profile (regions.MAP_PROFILES), with
     `keep_scores` overriding a model's keep score, and is confirmed by the map its profile
-    names (regions.confirmed). When `local` un-blended a mark, `image` must be its restored
-    image (the maps of the original would find the mark again)."""
+    names (regions.confirmed); a model's map of the coarse view (`coarse_maps`, scaled back
+    to the image's size) adds the large marks its full-size map missed (detect.coarse).
+    When `local` un-blended a mark, `image` must be its restored image (the maps of the
+    original would find the mark again)."""
     results = []
     for name, probability in maps.items():
         profile = map_profile(name, (keep_scores or {}).get(name))
         result = regions_from_map(probability, image, kind=name, **profile.mask_options())
         results.append(confirmed(result, profile, maps))
+        coarse = (coarse_maps or {}).get(name)
+        if coarse is not None and profile.coarse is not None:
+            results.append(fill_missed(coarse, probability, image, profile.threshold, name, profile.coarse))
     return combine_results([*([local] if local is not None else []), *results], image.shape)

@@ -14,6 +14,7 @@ from itertools import pairwise
 import numpy as np
 
 from lama_serve.detect import components, filters
+from lama_serve.detect.coarse import CoarseFill
 from lama_serve.detect.edges import trim_to_changed
 from lama_serve.detect.glyphs import glyph_pixels
 from lama_serve.detect.masks import grow_mask
@@ -37,7 +38,9 @@ class MapProfile:
     pixels (detect.glyphs, local-mean radius in pixels); edge_radius: when > 0, the mask
     keeps only pixels more than edge_levels away from their local background (detect.edges,
     background window radius in pixels); confirm_by: another served model whose map must
-    exceed confirm_above at a masked pixel (`confirmed`; where both maps are seen).
+    exceed confirm_above at a masked pixel (`confirmed`; where both maps are seen); coarse:
+    how the model's map of a downscaled view fills large marks it missed (detect.coarse;
+    None: no coarse view is asked for).
     """
 
     threshold: float = 0.5
@@ -48,10 +51,11 @@ class MapProfile:
     edge_levels: float = 0.0
     confirm_by: str = ""
     confirm_above: float = 0.0
+    coarse: CoarseFill | None = None
 
     def mask_options(self) -> dict[str, float]:
-        """The keyword arguments of `regions_from_map` (all but the cross-map confirmation)."""
-        return {k: v for k, v in asdict(self).items() if not k.startswith("confirm")}
+        """The keyword arguments of `regions_from_map` (all but the cross-map steps)."""
+        return {k: v for k, v in asdict(self).items() if not k.startswith(("confirm", "coarse"))}
 
 
 # Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, 8 per kind,
@@ -63,7 +67,8 @@ class MapProfile:
 # segmenter's map (above 0.02: any evidence of a mark) agree. The segmenter's regions need
 # less watermark evidence than text: it was trained on marks only. A low threshold finds more
 # of each mark; detect.edges cuts its map's spill past the marks' edges back to the pixels
-# the mark changed; the higher keep score holds clean photos' false positives down.
+# the mark changed; the higher keep score holds clean photos' false positives down. Its map
+# of a coarse view fills the large logos whose outline alone it finds at full size.
 MAP_PROFILES = {
     "watermark_text": MapProfile(
         threshold=0.3,
@@ -75,7 +80,7 @@ MAP_PROFILES = {
         confirm_by="watermark_seg",
         confirm_above=0.02,
     ),
-    "watermark_seg": MapProfile(threshold=0.15, keep_score=0.42, edge_radius=16, edge_levels=6.0),
+    "watermark_seg": MapProfile(threshold=0.15, keep_score=0.42, edge_radius=16, edge_levels=6.0, coarse=CoarseFill()),
 }
 
 

@@ -30,12 +30,20 @@ def test_scores_per_kind() -> None:
 
 
 def test_shared_row_scores_the_batch_answer_from_the_items_own_masks() -> None:
-    clean, images = shared_set(4, 64, seed=1, kind="text_corner")
-    truths = [synth.changed_mask(c, i) for c, i in zip(clean, images)]
+    batch = shared_set(4, 64, seed=1, kind="text_corner")
+    truths = [synth.changed_mask(c, i) for c, i in zip(batch.clean, batch.images)]
     assert all(t.any() for t in truths)
     own = [np.where(t, 255, 0).astype(np.uint8) for t in truths]
-    alone = shared_row("text_corner", clean, images, own)["iou"]
+    alone = shared_row(batch, own)["iou"]
     own[0][:, 32:] = 0  # one item finds half the mark; the others agree on all of it
-    row = shared_row("text_corner", clean, images, own)
+    row = shared_row(batch, own)
+    assert batch.opacity >= TARGET_OPACITY and row["opacity"] == round(batch.opacity, 2)
     assert row["kind"] == "shared text_corner over 4 images" and row["images"] == 4
     assert row["iou"] >= alone - 0.05 and row["iou"] > 0.6  # measured 0.71 (0.73 with all masks whole)
+
+
+def test_a_faint_shared_mark_is_labelled_faint() -> None:
+    batch = shared_set(3, 64, seed=0, kind="logo")  # this seed's logo is at opacity 0.2
+    assert batch.opacity < TARGET_OPACITY
+    row = shared_row(batch, [np.zeros((64, 64), np.uint8)] * 3)
+    assert row["kind"] == "shared logo over 3 images (faint)"

@@ -1,4 +1,4 @@
-"""The offline harness runs a probability-map graph as Triton would: pad to 32, crop back."""
+"""The offline harness runs a probability-map graph on the gateway's tensors: pad to 32, crop back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from lama_serve.bench.detect import labelled_set, score_rows
-from lama_serve.bench.detect_offline import OfflineDetection, OnnxMap, pad_to_multiple, served_path_scores
+from lama_serve.bench.detect_offline import OfflineDetection, OnnxMap, served_path_scores
 from lama_serve.core import contract
 
 
@@ -37,20 +37,26 @@ def _first_channel_model(path: Path) -> Path:
     return path
 
 
-def test_pad_to_multiple_repeats_the_edge() -> None:
-    image = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-    padded = pad_to_multiple(image, 4)
-    assert padded.shape == (4, 4, 3)
-    np.testing.assert_array_equal(padded[:2, :3], image)
-    np.testing.assert_array_equal(padded[3, 3], image[1, 2])
-
-
-def test_onnx_map_crops_back_to_the_image(tmp_path: Path) -> None:
+def test_onnx_map_crops_back_to_the_image_and_scales_to_a_shape(tmp_path: Path) -> None:
     predict = OnnxMap(_first_channel_model(tmp_path / "m.onnx"))
     image = np.zeros((50, 70, 3), np.uint8)
     image[..., 0] = 255
     probability = predict(image)
     assert probability.shape == (50, 70, 1) and np.allclose(probability, 1.0)
+    assert predict(image, (100, 140)).shape == (100, 140, 1)
+
+
+def test_a_large_image_also_gets_the_coarse_view_maps(tmp_path: Path, monkeypatch) -> None:
+    for name in contract.DETECTOR_MODELS:
+        _first_channel_model(tmp_path / name / "1" / "model.onnx")
+    detection = OfflineDetection(tmp_path)
+    seen = {}
+    monkeypatch.setattr(
+        "lama_serve.bench.detect_offline.detect_from_maps",
+        lambda maps, image, local, coarse_maps: seen.update(coarse_maps) or local,
+    )
+    detection.detect(np.zeros((512, 768, 3), np.uint8))
+    assert {name: m.shape for name, m in seen.items()} == {contract.SEG_MODEL_NAME: (512, 768, 1)}
 
 
 def test_served_path_scores_feed_score_rows(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
-from lama_serve.detect.synth import random_photo
+from lama_serve.detect.synth import make_composite, random_photo
 from lama_serve.triton.process import TritonProcess
 from tests.detect.images import blend, photo, place, text_alpha
 
@@ -80,6 +80,15 @@ async def test_detect_json_and_png(client: httpx.AsyncClient) -> None:
         assert (mask[truth] == 255).mean() > 0.9 and (mask[~truth] == 255).mean() < 0.05
     clean = (await client.post(DETECT, headers=AUTH, files=files(encode(flat())))).json()
     assert clean == {"watermark_found": False, "regions": [], "coverage": 0.0}
+
+
+async def test_a_large_logo_is_filled_from_the_coarse_view(client: httpx.AsyncClient) -> None:
+    """A held-out logo 200 px wide at opacity 0.37 on a 512 px photo: the segmenter's full-size
+    map finds a fifth of it (offline), the coarse view's map the rest (detect.coarse)."""
+    logo = make_composite(np.random.default_rng(36), "logo", "heldout", (512, 512))
+    png = await client.post(DETECT, headers=AUTH, params={"format": "png"}, files=files(encode(logo.image)))
+    mask = decode(png.content) == 255
+    assert mask[logo.mask].mean() > 0.9 and mask[~logo.mask].mean() < 0.02
 
 
 async def test_detect_as_a_job_answers_like_the_sync_route(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,95 @@
+"""Large solid marks: the segmenter's map of a downscaled view fills what its full-size map missed.
+
+The segmenter learned from 160 px crops, where a logo is at most ~100 px wide. On a 512 px
+photo a logo spans up to 200 px: the full-size map finds its outline but not its inside, a
+flat tinted area with no edge in view (offline, 10 of 32 held-out logos got under 70 % of
+their pixels). Seen at `COARSE_SHORT_SIDE`, the same logo is back at the size the net knows.
+The coarse map is blurry (it would swell text into blobs) and fires on some textures, so it
+only adds whole components that the full-size map outlines but leaves mostly empty: a large
+mark whose edges were seen and whose inside was not. `fill_missed` takes them, cut to the
+pixels the mark changed (detect.edges).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from lama_serve.detect import components
+from lama_serve.detect.edges import trim_to_changed
+from lama_serve.detect.masks import max_filter
+from lama_serve.detect.types import DetectionResult, Region
+
+COARSE_SHORT_SIDE = 256  # the training pool's smaller side: marks 15-40 % of it are 38-102 px
+MIN_SHORT_SIDE = 384  # below this the full-size view is already close to the coarse one
+
+
+@dataclass(frozen=True)
+class CoarseFill:
+    """Which components of a coarse map enter the mask (tuned on `lama-serve bench detect
+    --offline`, seeds 0-3, docs/detection.md).
+
+    threshold: coarse map value that makes a pixel part of a component; min_share and
+    max_share: component area bounds as a share of the image (smaller marks are the
+    full-size map's; a quarter of the photo is a texture, not a mark); outline_above: share
+    of the component's rim (`rim` px either side of its edge) where the full-size map fires;
+    covered_below: share of the component the full-size map already has (above: text lines,
+    whose strokes it has and whose gaps the blur would add); edge_radius, edge_levels: the
+    changed-pixel cut (detect.edges.trim_to_changed).
+    """
+
+    threshold: float = 0.3
+    min_share: float = 0.04
+    max_share: float = 0.2
+    outline_above: float = 0.12
+    covered_below: float = 0.6
+    rim: int = 3
+    edge_radius: int = 16
+    edge_levels: float = 6.0
+
+
+def coarse_view(image: np.ndarray) -> np.ndarray | None:
+    """`image` downscaled so its short side is COARSE_SHORT_SIDE; None when it is under
+    MIN_SHORT_SIDE (no coarse pass needed)."""
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_SHORT_SIDE:
+        return None
+    scale = COARSE_SHORT_SIDE / min(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+
+
+def rim_share(component: np.ndarray, support: np.ndarray, rim: int) -> float:
+    """Share of the band `rim` px either side of the component's edge where `support` holds."""
+    outer = max_filter(component.astype(np.uint8), rim) > 0
+    inner = max_filter((~component).astype(np.uint8), rim) == 0
+    band = outer & ~inner
+    return float((support & band).sum() / max(int(band.sum()), 1))
+
+
+def fill_missed(
+    coarse: np.ndarray, fine: np.ndarray, image: np.ndarray, fine_threshold: float, kind: str, fill: CoarseFill
+) -> DetectionResult:
+    """The components of the `coarse` map (HxW(x1), at the image's size) that the `fine` map
+    outlines (above `fine_threshold` on their rim) but mostly leaves out; mask and regions
+    (score: the coarse map's mean there)."""
+    plane = coarse.reshape(coarse.shape[0], coarse.shape[1])
+    seen = fine.reshape(plane.shape) > fine_threshold
+    labels, count = components.label(plane > fill.threshold)
+    if count == 0:
+        return DetectionResult.empty(plane.shape)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    covered = np.bincount(labels.ravel(), seen.ravel(), minlength=count + 1) / np.maximum(areas, 1)
+    means = np.bincount(labels.ravel(), plane.ravel(), minlength=count + 1) / np.maximum(areas, 1)
+    sized = (areas >= fill.min_share * plane.size) & (areas < fill.max_share * plane.size)
+    candidates = np.nonzero(sized & (covered < fill.covered_below))[0]
+    keep = [i for i in candidates if i > 0 and rim_share(labels == i, seen, fill.rim) >= fill.outline_above]
+    if not keep:
+        return DetectionResult.empty(plane.shape)
+    kept = np.isin(labels, keep)
+    mask = trim_to_changed(image, np.where(kept, 255, 0).astype(np.uint8), fill.edge_radius, fill.edge_levels)
+    boxes = components.boxes(labels, count)
+    regions = tuple(Region(*(int(v) for v in boxes[i - 1]), score=float(means[i]), kind=kind) for i in keep)
+    return DetectionResult(mask=mask, regions=regions)

@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+
+from lama_serve.detect.coarse import CoarseFill, coarse_view, fill_missed, rim_share
+from lama_serve.detect.detectors import coarse_models, detect_from_maps
+from tests.detect.images import blend, photo
+
+SIDE = 512
+FILL = CoarseFill()
+
+
+def disc(radius: int, centre: tuple[int, int] = (256, 256), side: int = SIDE) -> np.ndarray:
+    ys, xs = np.mgrid[:side, :side]
+    return (ys - centre[0]) ** 2 + (xs - centre[1]) ** 2 <= radius**2
+
+
+def ring(radius: int, width: int = 4) -> np.ndarray:
+    return disc(radius) & ~disc(radius - width)
+
+
+@pytest.fixture(scope="module")
+def logo_image() -> tuple[np.ndarray, np.ndarray]:
+    """A smooth sky-like gradient with a white disc of radius 80 blended at opacity 0.5,
+    and the disc."""
+    mark = disc(80)
+    sky = np.linspace(60, 140, SIDE)[:, None, None] + np.array([0.0, 10.0, 40.0])
+    clean = np.broadcast_to(sky, (SIDE, SIDE, 3)).astype(np.uint8)
+    return blend(clean, (255, 255, 255), mark.astype(np.float32) * 0.5, 0, 0), mark
+
+
+def test_a_textured_photo_keeps_the_fill_too():
+    mark = disc(80)
+    image = blend(photo(3, SIDE, SIDE), (255, 255, 255), mark.astype(np.float32) * 0.5, 0, 0)
+    result = fill_missed(disc(82).astype(np.float32), ring(80).astype(np.float32), image, 0.15, "seg", FILL)
+    assert ((result.mask > 0) & mark).sum() / mark.sum() > 0.97
+
+
+def test_coarse_view_brings_the_short_side_to_256_and_skips_small_images():
+    assert coarse_view(np.zeros((512, 768, 3), np.uint8)).shape == (256, 384, 3)
+    assert coarse_view(np.zeros((1000, 400, 3), np.uint8)).shape == (640, 256, 3)
+    assert coarse_view(np.zeros((383, 2000, 3), np.uint8)) is None
+
+
+def test_rim_share_counts_the_band_around_the_edge():
+    square = np.zeros((40, 40), bool)
+    square[10:30, 10:30] = True
+    band = np.zeros_like(square)
+    band[7:33, 7:33] = True
+    band[13:27, 13:27] = False
+    assert rim_share(square, band, 3) == 1.0
+    assert rim_share(square, np.zeros_like(square), 3) == 0.0
+    left = band.copy()
+    left[:, 20:] = False
+    assert rim_share(square, left, 3) == pytest.approx(0.5, abs=0.05)
+
+
+def test_an_outlined_but_empty_disc_is_filled(logo_image):
+    image, mark = logo_image
+    result = fill_missed(disc(82).astype(np.float32), ring(80).astype(np.float32), image, 0.15, "seg", FILL)
+    filled = result.mask > 0
+    assert (filled & mark).sum() / mark.sum() > 0.97
+    assert (filled & ~mark).sum() < 0.02 * mark.sum()  # the 2 px of coarse spill are cut back
+    assert [(r.kind, round(r.score, 2)) for r in result.regions] == [("seg", 1.0)]
+
+
+@pytest.mark.parametrize(
+    ("coarse", "fine", "why"),
+    [
+        (disc(82), np.zeros((SIDE, SIDE)), "no outline: a texture the full-size map never saw"),
+        (disc(82), disc(80), "already found at full size"),
+        (disc(20), ring(20), "small: the full-size map's own job"),
+        (disc(200), ring(200), "over a fifth of the image"),
+    ],
+)
+def test_components_left_alone(logo_image, coarse, fine, why):
+    image, _ = logo_image
+    result = fill_missed(coarse.astype(np.float32), fine.astype(np.float32), image, 0.15, "seg", FILL)
+    assert not result.mask.any(), why
+    assert result.regions == ()
+
+
+def test_detect_from_maps_fills_from_the_coarse_map_of_a_model_that_asks_for_one(logo_image):
+    image, mark = logo_image
+    assert coarse_models(["watermark_text", "watermark_seg", "my_model"]) == ("watermark_seg",)
+    fine = (ring(80) * 0.9)[..., None].astype(np.float32)
+    coarse = disc(82)[..., None].astype(np.float32)
+    without = detect_from_maps({"watermark_seg": fine}, image).mask > 0
+    filled = detect_from_maps({"watermark_seg": fine}, image, coarse_maps={"watermark_seg": coarse}).mask > 0
+    assert (without & mark).sum() / mark.sum() < 0.2
+    assert (filled & mark).sum() / mark.sum() > 0.97
+    ignored = detect_from_maps({"my_model": fine}, image, coarse_maps={"my_model": coarse}).mask > 0
+    assert (ignored & mark).sum() / mark.sum() < 0.2  # its profile asks for no coarse view
