@@ -235,7 +235,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"remove-watermark {args.size} px, {name}: median {seconds * 1000:.0f} ms")
     if len(latency) == 2:
         print(f"no-mask / masked latency: {latency['no mask (detected)'] / latency['masked']:.2f}x")
-    write_rows(args.out, "detect", rows, {"url": args.url, "size": args.size, "latency_s": latency, "seed": args.seed})
+    source = {"offline": str(args.offline)} if args.offline else {"url": args.url}
+    write_rows(args.out, "detect", rows, {**source, "size": args.size, "latency_s": latency, "seed": args.seed})
     print(f"results in {args.out}: detect.csv/.json")
     return 0
 

@@ -18,6 +18,7 @@ import numpy as np
 from lama_serve.core.settings import Settings
 from lama_serve.detect.coarse import fill_missed
 from lama_serve.detect.combine import combine_results
+from lama_serve.detect.edges import with_changed_rim
 from lama_serve.detect.regions import MapProfile, confirmed, profile_for, regions_from_map
 from lama_serve.detect.templates import TemplateDetector, load_templates
 from lama_serve.detect.tiled import TiledDetector
@@ -94,8 +95,9 @@ def detect_from_maps(
     `keep_scores` overriding a model's keep score, and is confirmed by the map its profile
     names (regions.confirmed); a model's map of the coarse view (`coarse_maps`, scaled back
     to the image's size) adds the large marks its full-size map missed (detect.coarse).
-    When `local` un-blended a mark, `image` must be its restored image (the maps of the
-    original would find the mark again)."""
+    The union gets the marks' anti-aliased rim (detect.edges.with_changed_rim). When
+    `local` un-blended a mark, `image` must be its restored image (the maps of the original
+    would find the mark again)."""
     results = []
     for name, probability in maps.items():
         profile = map_profile(name, (keep_scores or {}).get(name))
@@ -104,4 +106,5 @@ def detect_from_maps(
         coarse = (coarse_maps or {}).get(name)
         if coarse is not None and profile.coarse is not None:
             results.append(fill_missed(coarse, probability, image, profile.threshold, name, profile.coarse))
-    return combine_results([*([local] if local is not None else []), *results], image.shape)
+    combined = combine_results([*([local] if local is not None else []), *results], image.shape)
+    return replace(combined, mask=with_changed_rim(image, combined.mask))

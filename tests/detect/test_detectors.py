@@ -104,6 +104,6 @@ def test_detect_from_maps_confirms_by_the_named_map(monkeypatch):
     profile = regions.MapProfile(keep_score=0.0, confirm_by="seg", confirm_above=0.1)
     monkeypatch.setitem(regions.MAP_PROFILES, "text", profile)
     confirmed = detect_from_maps({"text": text, "seg": seg}, image).mask
-    assert confirmed[2:12, 4:20].all() and not confirmed[:, 20:].any()
+    assert confirmed[2:12, 4:20].all() and not confirmed[:, 21:].any()  # past the 1 px rim
     alone = detect_from_maps({"text": text}, image).mask  # no seg map served: text as is
     assert alone[2:12, 4:40].all()

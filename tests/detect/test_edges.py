@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lama_serve.detect.edges import local_background, trim_to_changed
+from lama_serve.detect.edges import local_background, trim_to_changed, with_changed_rim
 from lama_serve.detect.masks import grow_mask
 from lama_serve.detect.metrics import iou, recall
 from tests.detect.images import blend, photo, place, text_alpha
@@ -68,3 +68,19 @@ def test_the_trim_depends_only_on_the_window_around_the_mask():
         crop = (slice(top, y + 60), slice(left, x + 70))
         assert np.array_equal(whole[crop], trim_to_changed(image[crop], mask[crop], radius=16, levels=6.0))
         assert not np.delete(whole, np.s_[top : y + 60], axis=0).any()
+
+
+def test_the_changed_rim_joins_the_mask_and_the_photo_stays_out():
+    """A flat photo (100) under a 10 px square mark (200) whose left edge is anti-aliased
+    (150: 50 levels off the photo) and right edge barely (110): the mask of the square gains
+    the left ring column only."""
+    image = np.full((40, 40, 3), 100, np.uint8)
+    image[15:25, 15:25] = 200
+    image[15:25, 14] = 150
+    image[15:25, 25] = 110
+    mask = np.zeros((40, 40), np.uint8)
+    mask[15:25, 15:25] = 255
+    rimmed = with_changed_rim(image, mask, radius=8, levels=20.0)
+    added = (rimmed > 0) & (mask == 0)
+    assert set(zip(*np.nonzero(added))) == {(y, 14) for y in range(15, 25)}
+    assert not with_changed_rim(image, np.zeros_like(mask)).any()
