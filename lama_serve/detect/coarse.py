@@ -2,7 +2,7 @@
 
 The segmenter learned from 160 px crops, where a logo is at most ~100 px wide. On a 512 px
 photo a logo spans up to 200 px: the full-size map finds its outline but not its inside, a
-flat tinted area with no edge in view (offline, 10 of 32 held-out logos got under 70 % of
+flat tinted area with no edge in view (offline, 9 of 32 held-out logos got under 70 % of
 their pixels). Seen at `COARSE_SHORT_SIDE`, the same logo is back at the size the net knows.
 The coarse map is blurry (it would swell text into blobs) and fires on some textures, so it
 only adds whole components that the full-size map outlines but leaves mostly empty: a large
