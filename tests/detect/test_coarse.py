@@ -90,3 +90,16 @@ def test_detect_from_maps_fills_from_the_coarse_map_of_a_model_that_asks_for_one
     assert (filled & mark).sum() / mark.sum() > 0.97
     ignored = detect_from_maps({"my_model": fine}, image, coarse_maps={"my_model": coarse}).mask > 0
     assert (ignored & mark).sum() / mark.sum() < 0.2  # its profile asks for no coarse view
+
+
+def test_a_large_photo_is_analysed_on_every_second_pixel_with_the_same_answer():
+    side, centre = 1024, (512, 512)
+    mark = disc(160, centre, side)
+    sky = np.linspace(60, 140, side)[:, None, None] + np.array([0.0, 10.0, 40.0])
+    image = blend(np.broadcast_to(sky, (side, side, 3)).astype(np.uint8), (255, 255, 255), mark * 0.5, 0, 0)
+    coarse, outline = disc(162, centre, side), mark & ~disc(152, centre, side)
+    result = fill_missed(coarse.astype(np.float32), outline.astype(np.float32), image, 0.15, "seg", FILL)
+    assert ((result.mask > 0) & mark).sum() / mark.sum() > 0.97
+    (region,) = result.regions
+    xs = np.nonzero(coarse.any(axis=0))[0]
+    assert abs(region.x - xs[0]) <= 2 and abs(region.width - xs.size) <= 2  # in image pixels
