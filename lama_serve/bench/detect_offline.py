@@ -4,7 +4,7 @@ The served detector graphs of a model repository (`lama-serve detector export`) 
 onnxruntime on the tensors the gateway sends Triton (gateway.detection.maps: fitted to the
 detection side, edge-padded, the map cropped and scaled back). Then the gateway's own
 detection steps (gateway.detection.service.DetectionService.detect): the local detectors,
-the maps again on an un-blended image, the coarse view's maps, detect_from_maps (profiles,
+the maps again on an un-blended image, the scaled views' maps, detect_from_maps (profiles,
 confirmation, combination). So thresholds and rules can be tuned and measured on a laptop
 in seconds per image.
 """
@@ -21,8 +21,8 @@ from lama_serve.core import contract
 from lama_serve.core.repository import MODEL_FILENAME
 from lama_serve.core.settings import Settings
 from lama_serve.detect import synth
-from lama_serve.detect.coarse import coarse_view
-from lama_serve.detect.detectors import Detector, coarse_models, detect_from_maps, run_detectors
+from lama_serve.detect.coarse import scaled_views
+from lama_serve.detect.detectors import Detector, detect_from_maps, multiscale_models, run_detectors
 from lama_serve.detect.tiled import TiledDetector
 from lama_serve.detect.types import DetectionResult
 from lama_serve.gateway.detection.maps import map_of, model_input
@@ -67,10 +67,12 @@ class OfflineDetection:
         if local.restored is not None:
             image = local.restored
         maps = {name: predict(image) for name, predict in self.maps.items()}
-        view = coarse_view(image)
-        names = coarse_models(self.maps) if view is not None else ()
-        coarse = {name: self.maps[name](view, image.shape[:2]) for name in names}
-        return detect_from_maps(maps, image, local, coarse_maps=coarse)
+        names = multiscale_models(self.maps)
+        views = {
+            view: {name: self.maps[name](scaled, image.shape[:2]) for name in names}
+            for view, scaled in scaled_views(image).items()
+        }
+        return detect_from_maps(maps, image, local, view_maps=views)
 
 
 def served_path_scores(

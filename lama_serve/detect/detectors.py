@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from lama_serve.core.settings import Settings
-from lama_serve.detect.coarse import fill_missed
+from lama_serve.detect.coarse import fill_missed, missed_components
 from lama_serve.detect.combine import combine_results
 from lama_serve.detect.edges import with_changed_rim
 from lama_serve.detect.regions import MapProfile, confirmed, profile_for, regions_from_map
@@ -77,9 +77,9 @@ def run_detectors(detectors: Sequence[Detector], image: np.ndarray) -> Detection
     return combine_results(results, image.shape)
 
 
-def coarse_models(names: Sequence[str]) -> tuple[str, ...]:
-    """The served models among `names` whose profile asks for a map of the coarse view
-    (detect.coarse.coarse_view) besides the full-size one."""
+def multiscale_models(names: Sequence[str]) -> tuple[str, ...]:
+    """The served models among `names` whose profile asks for maps of the scaled views
+    (detect.coarse.scaled_views) besides the full-size one."""
     return tuple(name for name in names if map_profile(name).coarse is not None)
 
 
@@ -88,23 +88,37 @@ def detect_from_maps(
     image: np.ndarray,
     local: DetectionResult | None = None,
     keep_scores: Mapping[str, float] | None = None,
-    coarse_maps: Mapping[str, np.ndarray] | None = None,
+    view_maps: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> DetectionResult:
     """Served models' probability maps (computed on `image`) plus the local detectors'
     result, as one. Each map goes through its model's profile (regions.MAP_PROFILES), with
     `keep_scores` overriding a model's keep score, and is confirmed by the map its profile
-    names (regions.confirmed); a model's map of the coarse view (`coarse_maps`, scaled back
-    to the image's size) adds the large marks its full-size map missed (detect.coarse).
+    names (regions.confirmed). `view_maps`: per scaled view (detect.coarse.scaled_views), the
+    maps of the multiscale models, scaled back to the image's size: a `native` map adds, by
+    the same profile, the marks the full-size map mostly missed; a `coarse` map fills the
+    large marks the finer maps outlined.
     The union gets the marks' anti-aliased rim (detect.edges.with_changed_rim). When
     `local` un-blended a mark, `image` must be its restored image (the maps of the original
     would find the mark again)."""
     results = []
+    views = view_maps or {}
     for name, probability in maps.items():
         profile = map_profile(name, (keep_scores or {}).get(name))
         result = regions_from_map(probability, image, kind=name, **profile.mask_options())
         results.append(confirmed(result, profile, maps))
-        coarse = (coarse_maps or {}).get(name)
-        if coarse is not None and profile.coarse is not None:
-            results.append(fill_missed(coarse, probability, image, profile.threshold, name, profile.coarse))
+        fill = profile.coarse
+        if fill is None:
+            continue
+        outline = probability.reshape(image.shape[:2])
+        native = views.get("native", {}).get(name)
+        if native is not None:
+            result = regions_from_map(native, image, kind=name, **profile.mask_options())
+            missed = missed_components(native, outline > profile.threshold, profile.threshold, fill.covered_below)
+            kept = np.where(missed, result.mask, 0).astype(np.uint8)
+            results.append(confirmed(replace(result, mask=kept), profile, maps))
+            outline = np.maximum(outline, native.reshape(outline.shape))
+        coarse = views.get("coarse", {}).get(name)
+        if coarse is not None:
+            results.append(fill_missed(coarse, outline, image, profile.threshold, name, fill))
     combined = combine_results([*([local] if local is not None else []), *results], image.shape)
     return replace(combined, mask=with_changed_rim(image, combined.mask))

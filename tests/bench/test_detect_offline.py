@@ -46,17 +46,18 @@ def test_onnx_map_crops_back_to_the_image_and_scales_to_a_shape(tmp_path: Path) 
     assert predict(image, (100, 140)).shape == (100, 140, 1)
 
 
-def test_a_large_image_also_gets_the_coarse_view_maps(tmp_path: Path, monkeypatch) -> None:
+def test_a_large_image_also_gets_the_scaled_views_maps(tmp_path: Path, monkeypatch) -> None:
     for name in contract.DETECTOR_MODELS:
         _first_channel_model(tmp_path / name / "1" / "model.onnx")
     detection = OfflineDetection(tmp_path)
     seen = {}
     monkeypatch.setattr(
         "lama_serve.bench.detect_offline.detect_from_maps",
-        lambda maps, image, local, coarse_maps: seen.update(coarse_maps) or local,
+        lambda maps, image, local, view_maps: seen.update(view_maps) or local,
     )
-    detection.detect(np.zeros((512, 768, 3), np.uint8))
-    assert {name: m.shape for name, m in seen.items()} == {contract.SEG_MODEL_NAME: (512, 768, 1)}
+    detection.detect(np.zeros((768, 1024, 3), np.uint8))
+    shapes = {view: {name: m.shape for name, m in maps.items()} for view, maps in seen.items()}
+    assert shapes == {view: {contract.SEG_MODEL_NAME: (768, 1024, 1)} for view in ("native", "coarse")}
 
 
 def test_served_path_scores_feed_score_rows(tmp_path: Path) -> None:

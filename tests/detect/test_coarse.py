@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from lama_serve.detect.coarse import CoarseFill, coarse_view, fill_missed, rim_share
-from lama_serve.detect.detectors import coarse_models, detect_from_maps
+from lama_serve.detect.coarse import CoarseFill, fill_missed, missed_components, rim_share, scaled_views
+from lama_serve.detect.detectors import detect_from_maps, multiscale_models
 from tests.detect.images import blend, photo
 
 SIDE = 512
@@ -35,10 +35,15 @@ def test_a_textured_photo_keeps_the_fill_too():
     assert ((result.mask > 0) & mark).sum() / mark.sum() > 0.97
 
 
-def test_coarse_view_brings_the_short_side_to_256_and_skips_small_images():
-    assert coarse_view(np.zeros((512, 768, 3), np.uint8)).shape == (256, 384, 3)
-    assert coarse_view(np.zeros((1000, 400, 3), np.uint8)).shape == (640, 256, 3)
-    assert coarse_view(np.zeros((383, 2000, 3), np.uint8)) is None
+def shapes(height: int, width: int) -> dict[str, tuple[int, ...]]:
+    return {name: view.shape for name, view in scaled_views(np.zeros((height, width, 3), np.uint8)).items()}
+
+
+def test_scaled_views_bring_the_short_side_to_512_and_256_on_images_large_enough():
+    assert shapes(1536, 2048) == {"native": (512, 683, 3), "coarse": (256, 341, 3)}
+    assert shapes(640, 1000) == {"native": (512, 800, 3), "coarse": (256, 400, 3)}
+    assert shapes(512, 768) == {"coarse": (256, 384, 3)}
+    assert shapes(383, 2000) == {}
 
 
 def test_rim_share_counts_the_band_around_the_edge():
@@ -81,14 +86,15 @@ def test_components_left_alone(logo_image, coarse, fine, why):
 
 def test_detect_from_maps_fills_from_the_coarse_map_of_a_model_that_asks_for_one(logo_image):
     image, mark = logo_image
-    assert coarse_models(["watermark_text", "watermark_seg", "my_model"]) == ("watermark_seg",)
+    assert multiscale_models(["watermark_text", "watermark_seg", "my_model"]) == ("watermark_seg",)
     fine = (ring(80) * 0.9)[..., None].astype(np.float32)
     coarse = disc(82)[..., None].astype(np.float32)
     without = detect_from_maps({"watermark_seg": fine}, image).mask > 0
-    filled = detect_from_maps({"watermark_seg": fine}, image, coarse_maps={"watermark_seg": coarse}).mask > 0
+    views = {"coarse": {"watermark_seg": coarse}}
+    filled = detect_from_maps({"watermark_seg": fine}, image, view_maps=views).mask > 0
     assert (without & mark).sum() / mark.sum() < 0.2
     assert (filled & mark).sum() / mark.sum() > 0.97
-    ignored = detect_from_maps({"my_model": fine}, image, coarse_maps={"my_model": coarse}).mask > 0
+    ignored = detect_from_maps({"my_model": fine}, image, view_maps={"coarse": {"my_model": coarse}}).mask > 0
     assert (ignored & mark).sum() / mark.sum() < 0.2  # its profile asks for no coarse view
 
 
@@ -103,3 +109,28 @@ def test_a_large_photo_is_analysed_on_every_second_pixel_with_the_same_answer():
     (region,) = result.regions
     xs = np.nonzero(coarse.any(axis=0))[0]
     assert abs(region.x - xs[0]) <= 2 and abs(region.width - xs.size) <= 2  # in image pixels
+
+
+def test_a_native_map_adds_its_regions_and_outlines_for_the_coarse_fill(logo_image):
+    """The full-size map sees nothing; the native view's map outlines the disc: its ring is
+    masked, and the coarse map fills the inside it outlines."""
+    image, mark = logo_image
+    nothing = np.zeros((SIDE, SIDE, 1), np.float32)
+    native = (ring(80) * 0.9)[..., None].astype(np.float32)
+    coarse = disc(82)[..., None].astype(np.float32)
+    ring_only = detect_from_maps({"watermark_seg": nothing}, image, view_maps={"native": {"watermark_seg": native}})
+    assert 0.1 < ((ring_only.mask > 0) & mark).sum() / mark.sum() < 0.2
+    views = {"native": {"watermark_seg": native}, "coarse": {"watermark_seg": coarse}}
+    filled = detect_from_maps({"watermark_seg": nothing}, image, view_maps=views).mask > 0
+    assert (filled & mark).sum() / mark.sum() > 0.97
+
+
+def test_missed_components_are_those_the_full_size_map_mostly_left_empty():
+    plane = np.zeros((40, 80), np.float32)
+    plane[5:25, 5:25] = 0.9  # found at full size on 3/4 of it
+    plane[5:25, 45:65] = 0.9  # found on 1/4
+    seen = np.zeros((40, 80), bool)
+    seen[5:20, 5:25] = True
+    seen[5:10, 45:65] = True
+    missed = missed_components(plane, seen, 0.15, 0.6)
+    assert not missed[:, :40].any() and missed[5:25, 45:65].all() and missed.sum() == 400

@@ -4,8 +4,8 @@ in worker threads, one `DetectionResult` per image.
 Served models (DETECTORS names that are not local) are called concurrently with each other
 and with the local detectors. When a local detector un-blends a known mark, the served
 models are asked again on the restored image, so they do not find that mark a second time.
-Models whose profile fills large marks from a coarse view (detect.coarse) are asked for that
-view too, in the same round.
+Multiscale models (the segmenter) are also asked about the image's scaled views
+(detect.coarse.scaled_views), in the same round.
 A served model that Triton does not load is skipped (one warning until it comes back), so
 a repository without detector models still serves with the local detectors alone.
 """
@@ -21,9 +21,15 @@ import numpy as np
 from anyio import to_thread
 
 from lama_serve.core.settings import Settings
-from lama_serve.detect.coarse import coarse_view
+from lama_serve.detect.coarse import scaled_views
 from lama_serve.detect.consensus import shared_results
-from lama_serve.detect.detectors import Detector, coarse_models, detect_from_maps, run_detectors, served_detectors
+from lama_serve.detect.detectors import (
+    Detector,
+    detect_from_maps,
+    multiscale_models,
+    run_detectors,
+    served_detectors,
+)
 from lama_serve.detect.types import DetectionResult
 from lama_serve.gateway.detection.maps import map_of, model_input
 from lama_serve.gateway.tasks import gather_or_cancel
@@ -40,7 +46,7 @@ class DetectionService:
         self._order = settings.detectors
         self._local = tuple(local)
         self._served = served_detectors(settings)
-        self._coarse = coarse_models(self._served)
+        self._multiscale = multiscale_models(self._served)
         self._max_side = settings.detection_max_side
         self._keep_scores = settings.detector_keep_scores
         self._triton = triton
@@ -48,14 +54,14 @@ class DetectionService:
 
     async def detect(self, image: np.ndarray) -> DetectionResult:
         """Mask, regions and (for un-blended marks) the restored image of one HxWx3 image."""
-        local, (maps, coarse) = await gather_or_cancel(
+        local, (maps, views) = await gather_or_cancel(
             [to_thread.run_sync(run_detectors, self._local, image), self._all_maps(image)]
         )
         if local.restored is not None:
             image = local.restored
-            maps, coarse = await self._all_maps(image)
+            maps, views = await self._all_maps(image)
         return await to_thread.run_sync(
-            partial(detect_from_maps, maps, image, local, keep_scores=self._keep_scores, coarse_maps=coarse)
+            partial(detect_from_maps, maps, image, local, keep_scores=self._keep_scores, view_maps=views)
         )
 
     async def detect_shared(self, images: Sequence[np.ndarray]) -> list[DetectionResult]:
@@ -72,15 +78,15 @@ class DetectionService:
         running = {d.name for d in self._local} | {n for n, ok in zip(self._served, ready, strict=True) if ok}
         return [name for name in self._order if name in running]
 
-    async def _all_maps(self, image: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """(each served model's map of `image`, the coarse-view maps), at the image's size."""
-        view = await to_thread.run_sync(coarse_view, image) if self._coarse else None
-        if view is None:
-            return await self._maps(self._served, image, image.shape[:2]), {}
-        maps, coarse = await gather_or_cancel(
-            [self._maps(self._served, image, image.shape[:2]), self._maps(self._coarse, view, image.shape[:2])]
+    async def _all_maps(self, image: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, dict[str, np.ndarray]]]:
+        """(each served model's map of `image`, per scaled view the multiscale models' maps),
+        all at the image's size."""
+        shape = image.shape[:2]
+        views = await to_thread.run_sync(scaled_views, image) if self._multiscale else {}
+        maps, *scaled = await gather_or_cancel(
+            [self._maps(self._served, image, shape), *(self._maps(self._multiscale, v, shape) for v in views.values())]
         )
-        return maps, coarse
+        return maps, dict(zip(views, scaled, strict=True))
 
     async def _maps(self, names: Sequence[str], view: np.ndarray, shape: tuple[int, int]) -> dict[str, np.ndarray]:
         """The maps of the models `names` on `view`, scaled to `shape`; absent models left out."""
