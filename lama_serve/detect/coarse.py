@@ -43,12 +43,13 @@ class CoarseFill:
     --offline`, seeds 0-3, docs/detection.md).
 
     threshold: coarse map value that makes a pixel part of a component; min_share and
-    max_share: component area bounds as a share of the image (smaller marks are the
-    full-size map's; a fifth of the photo or more is a texture, not a mark); outline_above: share
-    of the component's rim (`rim` px either side of its edge) where the full-size map fires;
-    covered_below: share of the component the full-size map already has (above: text lines,
-    whose strokes it has and whose gaps the blur would add); edge_radius, edge_levels: the
-    changed-pixel cut (detect.edges.trim_to_changed).
+    max_share: component area bounds as a share of the image (smaller marks are the finer
+    maps'; a fifth of the photo or more is a texture, not a mark); outline_above: share of the
+    component's rim (`rim` px either side of its edge) where the finer maps (full-size,
+    native) fire; covered_below: share of a component that the full-size map already has
+    (above: text lines, whose strokes it has and whose gaps a blurrier map would add; also
+    the native view's bar); edge_radius, edge_levels: the changed-pixel cut
+    (detect.edges.trim_to_changed).
     """
 
     threshold: float = 0.3

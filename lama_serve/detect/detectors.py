@@ -101,24 +101,39 @@ def detect_from_maps(
     `local` un-blended a mark, `image` must be its restored image (the maps of the original
     would find the mark again)."""
     results = []
-    views = view_maps or {}
     for name, probability in maps.items():
         profile = map_profile(name, (keep_scores or {}).get(name))
         result = regions_from_map(probability, image, kind=name, **profile.mask_options())
         results.append(confirmed(result, profile, maps))
-        fill = profile.coarse
-        if fill is None:
-            continue
-        outline = probability.reshape(image.shape[:2])
-        native = views.get("native", {}).get(name)
-        if native is not None:
-            result = regions_from_map(native, image, kind=name, **profile.mask_options())
-            missed = missed_components(native, outline > profile.threshold, profile.threshold, fill.covered_below)
-            kept = np.where(missed, result.mask, 0).astype(np.uint8)
-            results.append(confirmed(replace(result, mask=kept), profile, maps))
-            outline = np.maximum(outline, native.reshape(outline.shape))
-        coarse = views.get("coarse", {}).get(name)
-        if coarse is not None:
-            results.append(fill_missed(coarse, outline, image, profile.threshold, name, fill))
+        views = {view: scaled[name] for view, scaled in (view_maps or {}).items() if name in scaled}
+        results += _from_views(name, profile, probability, views, image, maps)
     combined = combine_results([*([local] if local is not None else []), *results], image.shape)
     return replace(combined, mask=with_changed_rim(image, combined.mask))
+
+
+def _from_views(
+    name: str,
+    profile: MapProfile,
+    probability: np.ndarray,
+    views: Mapping[str, np.ndarray],
+    image: np.ndarray,
+    maps: Mapping[str, np.ndarray],
+) -> list[DetectionResult]:
+    """What model `name`'s maps of the scaled views add to its full-size `probability`: the
+    native map's components the full-size one mostly missed, then the coarse fill outlined
+    by both (detect.coarse)."""
+    fill = profile.coarse
+    if fill is None:
+        return []
+    results = []
+    outline = probability.reshape(image.shape[:2])
+    native = views.get("native")
+    if native is not None:
+        result = regions_from_map(native, image, kind=name, **profile.mask_options())
+        missed = missed_components(native, outline > profile.threshold, profile.threshold, fill.covered_below)
+        kept = np.where(missed, result.mask, 0).astype(np.uint8)
+        results.append(confirmed(replace(result, mask=kept), profile, maps))
+        outline = np.maximum(outline, native.reshape(outline.shape))
+    if "coarse" in views:
+        results.append(fill_missed(views["coarse"], outline, image, profile.threshold, name, fill))
+    return results
