@@ -46,9 +46,9 @@ class CoarseFill:
     max_share: component area bounds as a share of the image (smaller marks are the finer
     maps'; a fifth of the photo or more is a texture, not a mark); outline_above: share of the
     component's rim (`rim` px either side of its edge) where the finer maps (full-size,
-    native) fire; covered_below: share of a component that the full-size map already has
-    (above: text lines, whose strokes it has and whose gaps a blurrier map would add; also
-    the native view's bar); edge_radius, edge_levels: the changed-pixel cut
+    native) fire; covered_below: share of a component that the finer maps already have
+    (above: text lines, whose strokes they have and whose gaps a blurrier map would add;
+    also the bar for the native map's components against the full-size map); edge_radius, edge_levels: the changed-pixel cut
     (detect.edges.trim_to_changed).
     """
 
