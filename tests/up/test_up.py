@@ -154,8 +154,14 @@ def up_command(copy_repository: Callable[[], Path], tmp_path: Path) -> Iterator[
     command = UpCommand(copy_repository(), tmp_path)
     yield command
     if command.process.poll() is None:
-        command.process.kill()
-        command.process.wait()
+        # SIGTERM: `up` stops the Triton it started (in its own session: a SIGKILL here left
+        # that Triton and its stubs running after the suite); SIGKILL only if it hangs.
+        command.process.terminate()
+        try:
+            command.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            command.process.kill()
+            command.process.wait()
 
 
 def test_up_serves_and_sigterm_stops_both(up_command: UpCommand) -> None:
