@@ -48,8 +48,8 @@ class CoarseFill:
     component's rim (`rim` px either side of its edge) where the finer maps (full-size,
     native) fire; covered_below: share of a component that the finer maps already have
     (above: text lines, whose strokes they have and whose gaps a blurrier map would add;
-    also the bar for the native map's components against the full-size map); edge_radius, edge_levels: the changed-pixel cut
-    (detect.edges.trim_to_changed).
+    also the bar for the native map's components against the full-size map); edge_radius,
+    edge_levels: the changed-pixel cut (detect.edges.trim_to_changed).
     """
 
     threshold: float = 0.3
