@@ -129,10 +129,10 @@ def _from_views(
     outline = probability.reshape(image.shape[:2])
     native = views.get("native")
     if native is not None:
-        result = regions_from_map(native, image, kind=name, **profile.mask_options())
         missed = missed_components(native, outline > profile.threshold, profile.threshold, fill.covered_below)
-        kept = np.where(missed, result.mask, 0).astype(np.uint8)
-        results.append(confirmed(replace(result, mask=kept), profile, maps))
+        unseen = np.where(missed, native.reshape(missed.shape), 0)  # what the full-size map already reports stays out
+        result = regions_from_map(unseen, image, kind=name, **profile.mask_options())
+        results.append(confirmed(result, profile, maps))
         outline = np.maximum(outline, native.reshape(outline.shape))
     if "coarse" in views:
         results.append(fill_missed(views["coarse"], outline, image, profile.threshold, name, fill))

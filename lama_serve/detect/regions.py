@@ -67,8 +67,8 @@ class MapProfile:
 # segmenter's map (above 0.02: any evidence of a mark) agree. The segmenter's regions need
 # less watermark evidence than text: it was trained on marks only. A low threshold finds more
 # of each mark; detect.edges cuts its map's spill past the marks' edges back to the pixels
-# the mark changed; the higher keep score holds clean photos' false positives down. Its map
-# of a coarse view fills the large logos whose outline alone it finds at full size.
+# the mark changed; the higher keep score holds clean photos' false positives down. Its maps
+# of scaled views add the marks too large for it at full size (detect.coarse).
 MAP_PROFILES = {
     "watermark_text": MapProfile(
         threshold=0.3,

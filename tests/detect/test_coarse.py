@@ -134,3 +134,11 @@ def test_missed_components_are_those_the_full_size_map_mostly_left_empty():
     seen[5:10, 45:65] = True
     missed = missed_components(plane, seen, 0.15, 0.6)
     assert not missed[:, :40].any() and missed[5:25, 45:65].all() and missed.sum() == 400
+
+
+def test_a_native_map_reports_no_region_the_full_size_map_already_reports(logo_image):
+    image, _ = logo_image
+    both = (ring(80) * 0.9)[..., None].astype(np.float32)
+    alone = detect_from_maps({"watermark_seg": both}, image)
+    with_native = detect_from_maps({"watermark_seg": both}, image, view_maps={"native": {"watermark_seg": both}})
+    assert with_native.regions == alone.regions and np.array_equal(with_native.mask, alone.mask)
