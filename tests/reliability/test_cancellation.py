@@ -161,12 +161,22 @@ async def test_sibling_windows_of_a_failed_window_are_not_computed(
             await gather_or_cancel(
                 [*(model.infer(i, m) for i, m in windows), model.infer(windows[0][0][:, :64, :64], bad_mask)]
             )
+        # On a loaded host the rejection can come back after a window has already been computed
+        # (the large uploads go first): what counts is the work done after the gateway knew.
+        at_failure = counters(triton.metrics_url)
         await anyio.sleep((len(windows) + 0.5) * one_batch_s)  # time for all to run if Triton computed them
         work = delta(counters(triton.metrics_url), before)
+        after_failure = delta(counters(triton.metrics_url), at_failure)
     finally:
         await model.close()
-    figures["cancel_sibling_windows"] = {"one_batch_s": round(one_batch_s, 2), "cancelled": len(windows), **work}
-    assert work["exec_count"] <= instances(triton), work  # at most those that had already started
+    figures["cancel_sibling_windows"] = {
+        "one_batch_s": round(one_batch_s, 2),
+        "cancelled": len(windows),
+        **work,
+        "exec_after_failure": after_failure["exec_count"],
+    }
+    # at most those that had already started when the failure came back
+    assert after_failure["exec_count"] <= instances(triton), (after_failure, work)
 
 
 async def test_requests_of_a_client_that_left_are_not_computed(
