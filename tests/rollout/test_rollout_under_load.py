@@ -46,7 +46,8 @@ def _png(array) -> bytes:
 
 
 class Load:
-    """Workers posting back to back; each answer is filed under the phase its request began in."""
+    """Workers posting back to back; each answer is filed under the phase its request ran in, or
+    under "A -> B" when a phase ended while it ran (any request, in any phase, must succeed)."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         image, mask = golden_pair(64, 96)
@@ -74,6 +75,8 @@ class Load:
             response = await self._client.post(
                 "/api/v1/remove-watermark", files=self._files, headers={"X-API-Key": API_KEY}
             )
+            if self.phase != phase:  # it straddled a change (the route may be chosen late): either version is right
+                phase = f"{phase} -> {self.phase}"
             if response.status_code == 200:
                 self.versions[phase][response.headers["X-Model-Version"]] += 1
             else:
@@ -139,7 +142,7 @@ async def test_every_request_succeeds_through_rollout_promote_and_rollback(
 
     assert load.failures == []
     assert set(load.versions["before"]) == {"1"}
-    assert set(load.versions["rolling out"]) == {"1"}  # v2 loaded but not yet checked: no traffic
+    assert set(load.versions["rolling out"]) <= {"1"}  # v2 loaded but not yet checked: no traffic
     assert set(load.versions["canary"]) == {"1", "2"}
     assert set(load.versions["promoted"]) == {"2"}
     assert set(load.versions["rolled back"]) == {"1"}
