@@ -40,7 +40,9 @@ class MapProfile:
     background window radius in pixels); confirm_by: another served model whose map must
     exceed confirm_above at a masked pixel (`confirmed`; where both maps are seen); coarse:
     how the model's map of a downscaled view fills large marks it missed (detect.coarse;
-    None: no coarse view is asked for).
+    None: no coarse view is asked for); follow_gap, follow_share: when follow_gap > 0, a
+    region scoring at least follow_share x keep_score is kept too when gaps of at most
+    2 x follow_gap px link it to a kept one (`followers`: the other words of a mark's line).
     """
 
     threshold: float = 0.5
@@ -52,6 +54,8 @@ class MapProfile:
     confirm_by: str = ""
     confirm_above: float = 0.0
     coarse: CoarseFill | None = None
+    follow_gap: int = 0
+    follow_share: float = 1.0
 
     def mask_options(self) -> dict[str, float]:
         """The keyword arguments of `regions_from_map` (all but the cross-map steps)."""
@@ -67,8 +71,9 @@ class MapProfile:
 # segmenter's map (above 0.02: any evidence of a mark) agree. The segmenter's regions need
 # less watermark evidence than text: it was trained on marks only. A low threshold finds more
 # of each mark; detect.edges cuts its map's spill past the marks' edges back to the pixels
-# the mark changed; the higher keep score holds clean photos' false positives down. Its maps
-# of scaled views add the marks too large for it at full size (detect.coarse).
+# the mark changed; the higher keep score holds clean photos' false positives down; a word
+# under it next to a kept word of its line (within 16 px) needs 0.83 of it. Its maps of scaled views
+# add the marks too large for it at full size (detect.coarse).
 MAP_PROFILES = {
     "watermark_text": MapProfile(
         threshold=0.3,
@@ -80,7 +85,15 @@ MAP_PROFILES = {
         confirm_by="watermark_seg",
         confirm_above=0.02,
     ),
-    "watermark_seg": MapProfile(threshold=0.15, keep_score=0.42, edge_radius=16, edge_levels=6.0, coarse=CoarseFill()),
+    "watermark_seg": MapProfile(
+        threshold=0.15,
+        keep_score=0.42,
+        edge_radius=16,
+        edge_levels=6.0,
+        coarse=CoarseFill(),
+        follow_gap=8,
+        follow_share=0.83,
+    ),
 }
 
 
@@ -165,9 +178,12 @@ def regions_from_map(
     glyph_radius: int = 0,
     edge_radius: int = 0,
     edge_levels: float = 0.0,
+    follow_gap: int = 0,
+    follow_share: float = 1.0,
 ) -> DetectionResult:
-    """Threshold the map, score each connected region, mask the ones kept (grown by `grow`,
-    then shrunk to glyphs when glyph_radius > 0, then to changed pixels when edge_radius > 0)."""
+    """Threshold the map, score each connected region, mask the ones kept and their
+    `followers` (grown by `grow`, then shrunk to glyphs when glyph_radius > 0, then to changed
+    pixels when edge_radius > 0)."""
     prob = probability.reshape(probability.shape[0], probability.shape[1])
     labels, count = components.label(prob > threshold)
     if count == 0:
@@ -179,7 +195,7 @@ def regions_from_map(
     detail = filters.high_pass(plane, DETAIL_RADIUS)
     repeated = repetition(box_array)
     regions: list[Region] = []
-    kept = np.zeros(count + 1, bool)
+    scores = np.full(count + 1, -np.inf)  # background and tiny regions: never kept
     for i, box in enumerate(box_array):
         if areas[i] < min_area:
             continue
@@ -189,15 +205,32 @@ def regions_from_map(
             position_prior(box, prob.shape),
             float(repeated[i]),
         )
-        score = float(means[i]) * likeness
-        kept[i + 1] = score >= keep_score
-        regions.append(Region(*(int(v) for v in box), score=score, kind=kind))
+        scores[i + 1] = float(means[i]) * likeness
+        regions.append(Region(*(int(v) for v in box), score=float(scores[i + 1]), kind=kind))
+    kept = scores >= keep_score
+    if follow_gap:
+        kept |= followers(labels, kept, scores >= follow_share * keep_score, follow_gap)
     mask = grow_mask(np.where(kept[labels], 255, 0).astype(np.uint8), grow)
     if glyph_radius:
         mask = glyph_pixels(image, mask, glyph_radius)
     if edge_radius:
         mask = trim_to_changed(image, mask, edge_radius, edge_levels)
     return DetectionResult(mask=mask, regions=tuple(sorted(regions, key=lambda r: -r.score)))
+
+
+def followers(labels: np.ndarray, kept: np.ndarray, eligible: np.ndarray, gap: int) -> np.ndarray:
+    """Per label (index 0: background): the eligible regions, not kept, that gaps of at most
+    2 x `gap` px (through other regions) link to a kept one.
+    A mark's words are separate regions scored alone; one word over a busy or uniform patch
+    can score under the keep bar while the rest of its line is kept."""
+    near, _ = components.label(grow_mask(np.where(labels > 0, 255, 0).astype(np.uint8), gap) > 0)
+    group = np.zeros(len(kept), np.int64)
+    group[labels.ravel()] = near.ravel()  # every pixel of a region lies in one group
+    strong = np.zeros(int(near.max()) + 1, bool)
+    strong[group[kept]] = True
+    follows = eligible & ~kept & strong[group]
+    follows[0] = False
+    return follows
 
 
 def regions_of_mask(mask: np.ndarray, score: float, kind: str) -> tuple[Region, ...]:

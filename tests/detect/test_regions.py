@@ -131,3 +131,34 @@ def test_confirmed_keeps_pixels_the_other_map_supports():
     assert confirmed(result, profile, {}) is result  # the confirming model is not served
     assert confirmed(result, MapProfile(), {"seg": other}) is result
     assert "confirm_by" not in profile.mask_options() and profile.mask_options()["threshold"] == 0.5
+
+
+def test_followers_are_eligible_regions_near_a_kept_one():
+    """Regions 1 (kept), 2 (6 px away), 3 (30 px away): with gap 4 (8 px between dilations)
+    only 2 follows; an ineligible region never does."""
+    from lama_serve.detect.regions import followers
+
+    labels = np.zeros((10, 60), np.int32)
+    labels[2:6, 2:8], labels[2:6, 14:20], labels[2:6, 50:56] = 1, 2, 3
+    kept = np.array([False, True, False, False])
+    eligible = np.array([False, True, True, True])
+    assert followers(labels, kept, eligible, 4).tolist() == [False, False, True, False]
+    assert followers(labels, kept, np.array([False, True, False, True]), 4).tolist() == [False] * 4
+    assert followers(labels, kept, eligible, 2).tolist() == [False] * 4  # 6 px apart: gap 2 bridges 4
+    assert not followers(labels, np.zeros(4, bool), eligible, 4).any()
+
+
+def test_a_weaker_word_next_to_a_kept_one_joins_the_mask():
+    """Two words of one line (the second fainter in the map) and a faint blob far away: the
+    second word is masked through `follow_gap`, the blob is not."""
+    probability = np.zeros((64, 128), np.float32)
+    probability[20:30, 10:40], probability[20:30, 46:76], probability[50:54, 110:114] = 0.9, 0.6, 0.6
+    image = np.full((64, 128, 3), 128, np.uint8)
+    scores = {r.x: r.score for r in regions_from_map(probability, image, kind="seg", keep_score=1.0).regions}
+    keep = (scores[10] + scores[46]) / 2
+    share = (min(scores[46], scores[110]) - 0.01) / keep
+    assert scores[46] < keep <= scores[10] and scores[110] < keep
+    alone = regions_from_map(probability, image, kind="seg", keep_score=keep)
+    line = regions_from_map(probability, image, kind="seg", keep_score=keep, follow_gap=4, follow_share=share)
+    assert np.count_nonzero(alone.mask) == 300 and np.count_nonzero(line.mask) == 600
+    assert line.mask[20:30, 46:76].all() and not line.mask[50:54, 110:114].any()
