@@ -71,9 +71,10 @@ class MapProfile:
 # segmenter's map (above 0.02: any evidence of a mark) agree. The segmenter's regions need
 # less watermark evidence than text: it was trained on marks only. A low threshold finds more
 # of each mark; detect.edges cuts its map's spill past the marks' edges back to the pixels
-# the mark changed; the higher keep score holds clean photos' false positives down; a word
-# under it next to a kept word of its line (within 16 px) needs 0.83 of it. Its maps of scaled views
-# add the marks too large for it at full size (detect.coarse).
+# the mark changed, against the background within 8 px (16 px kept less of the marks, no
+# fewer false pixels); the higher keep score holds clean photos' false positives down; a
+# word under it next to a kept word of its line (within 16 px) needs 0.83 of it. Its maps
+# of scaled views add the marks too large for it at full size (detect.coarse).
 MAP_PROFILES = {
     "watermark_text": MapProfile(
         threshold=0.3,
@@ -88,7 +89,7 @@ MAP_PROFILES = {
     "watermark_seg": MapProfile(
         threshold=0.15,
         keep_score=0.42,
-        edge_radius=16,
+        edge_radius=8,
         edge_levels=6.0,
         coarse=CoarseFill(),
         follow_gap=8,
