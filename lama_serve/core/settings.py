@@ -165,6 +165,12 @@ class Settings(BaseSettings):
         "a lying Content-Length or a stalled upload frees its connection.",
     )
     keep_alive_timeout_s: float = Field(5.0, gt=0, description="Idle keep-alive connections close after this.")
+    header_read_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Longest time from a connection's start (or its last response) to a complete request line "
+        "and headers (408 and close after): headers sent a byte at a time cannot hold connections.",
+    )
     max_connections: int = Field(
         256,
         ge=1,

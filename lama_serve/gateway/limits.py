@@ -24,5 +24,6 @@ def describe_limits(settings: Settings) -> str:
   falls back to a resized whole image when its windows would not fit;
 - at most {settings.batch_max_items} items per batch and {settings.max_windows_per_request} `crop`
   windows per image;
-- a request body that stops arriving for {settings.body_read_timeout_s:g} s gets 408.
+- a request body that stops arriving for {settings.body_read_timeout_s:g} s gets 408, and so do
+  request headers not complete within {settings.header_read_timeout_s:g} s.
 """

@@ -17,6 +17,7 @@ from tests.gateway.conftest import API_KEY, SettingsFactory
 
 TWENTY_MB = 20 * 1024 * 1024
 READ_TIMEOUT_S = 1.0
+HEADER_TIMEOUT_S = 2.0
 
 
 @pytest.fixture
@@ -26,6 +27,7 @@ def server(make_settings: SettingsFactory) -> Iterator[int]:
         gateway_host="127.0.0.1",
         gateway_port=free_port(),
         body_read_timeout_s=READ_TIMEOUT_S,
+        header_read_timeout_s=HEADER_TIMEOUT_S,
         auth_failures_burst=3,
         auth_failures_per_minute=1,
     )
@@ -81,3 +83,54 @@ def test_anonymous_requests_are_rate_limited_per_address(server: int) -> None:
     head = upload_head("Content-Length: 0")
     statuses = [exchange(server, head, b"")[0].split(" ")[1] for _ in range(5)]
     assert statuses[:3] == ["401"] * 3 and statuses[3:] == ["429"] * 2
+
+
+def test_headers_sent_a_byte_at_a_time_lose_their_connection_at_the_deadline(server: int) -> None:
+    """A byte every 0.25 s would keep uvicorn's keep-alive timer from ever firing; the header
+    deadline answers 408 and closes. Another client is served meanwhile."""
+    head = upload_head("Content-Length: 10", API_KEY).encode()
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as slow:
+        started = time.monotonic()
+        answer = b""
+        for byte in head[:-4]:  # never completes the headers
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:  # closed by the server
+                break
+            if time.monotonic() - started > 1.0 and not answer:
+                status, _ = exchange(server, "GET /api/v1/health HTTP/1.1\r\nHost: gateway\r\n\r\n", b"")
+                assert status.startswith("HTTP/1.1 ") and " 408 " not in status, status  # 503: no Triton here
+                answer = b"served"
+            time.sleep(0.25)
+        seconds = time.monotonic() - started
+        closed = slow.recv(65536)
+    assert closed.startswith(b"HTTP/1.1 408 Request Timeout"), closed
+    assert HEADER_TIMEOUT_S <= seconds < HEADER_TIMEOUT_S + 2, seconds
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (headers and a Content-Length body) from `sock`."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(
+        int(line.split(b":")[1]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length")
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def test_a_kept_alive_connection_gets_a_new_header_deadline_per_request(server: int) -> None:
+    """Three requests on one connection, each after 0.75 of the deadline idle: the
+    connection outlives the deadline and every request is answered (the health route says
+    503 without Triton; any answer but 408 shows the request was taken)."""
+    request = b"GET /api/v1/health HTTP/1.1\r\nHost: gateway\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as sock:
+        started = time.monotonic()
+        for _ in range(3):
+            sock.sendall(request)
+            assert read_response(sock).startswith(b"HTTP/1.1 503")
+            time.sleep(HEADER_TIMEOUT_S * 0.75)
+        assert time.monotonic() - started > HEADER_TIMEOUT_S
