@@ -57,6 +57,7 @@ class OfflineDetection:
     ) -> None:
         self.maps = {name: OnnxMap(Path(repository) / name / str(version) / MODEL_FILENAME, threads) for name in models}
         self.local: tuple[Detector, ...] = (TiledDetector(),)
+        self.multiscale = multiscale_models(self.maps)  # decided once, as the gateway's DetectionService does
 
     @property
     def names(self) -> list[str]:
@@ -67,9 +68,8 @@ class OfflineDetection:
         if local.restored is not None:
             image = local.restored
         maps = {name: predict(image) for name, predict in self.maps.items()}
-        names = multiscale_models(self.maps)
         views = {
-            view: {name: self.maps[name](scaled, image.shape[:2]) for name in names}
+            view: {name: self.maps[name](scaled, image.shape[:2]) for name in self.multiscale}
             for view, scaled in scaled_views(image).items()
         }
         return detect_from_maps(maps, image, local, view_maps=views)

@@ -78,17 +78,11 @@ def scaled_views(image: np.ndarray) -> dict[str, np.ndarray]:
     return {name: scaled(image, side) for name, (side, least) in sides.items() if short >= least}
 
 
-def coverage(labels: np.ndarray, count: int, seen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(area, share covered by `seen`) of labels 0..count (index 0: the background)."""
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    return areas, np.bincount(labels.ravel(), seen.ravel(), minlength=count + 1) / np.maximum(areas, 1)
-
-
 def missed_components(plane: np.ndarray, seen: np.ndarray, threshold: float, covered_below: float) -> np.ndarray:
     """bool HxW: the components of `plane > threshold` (HxW(x1)) of which `seen` (bool HxW)
     covers less than `covered_below`."""
     labels, count = components.label(plane.reshape(seen.shape) > threshold)
-    missed = coverage(labels, count, seen)[1] < covered_below
+    missed = components.areas_and_means(labels, count, seen)[1] < covered_below
     missed[0] = False
     return missed[labels]
 
@@ -116,8 +110,8 @@ def fill_missed(
     labels, count = components.label(plane > fill.threshold)
     if count == 0:
         return DetectionResult.empty(image.shape)
-    areas, covered = coverage(labels, count, seen)
-    means = np.bincount(labels.ravel(), plane.ravel(), minlength=count + 1) / np.maximum(areas, 1)
+    areas, covered = components.areas_and_means(labels, count, seen)
+    means = components.areas_and_means(labels, count, plane)[1]
     sized = (areas >= fill.min_share * plane.size) & (areas < fill.max_share * plane.size)
     candidates = np.nonzero(sized & (covered < fill.covered_below))[0]
     boxes = components.boxes(labels, count)

@@ -189,8 +189,7 @@ def regions_from_map(
     labels, count = components.label(prob > threshold)
     if count == 0:
         return DetectionResult.empty(prob.shape)
-    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
-    means = np.bincount(labels.ravel(), prob.ravel(), minlength=count + 1)[1:] / np.maximum(areas, 1)
+    areas, means = (values[1:] for values in components.areas_and_means(labels, count, prob))
     box_array = components.boxes(labels, count)
     plane = filters.gray(image)
     detail = filters.high_pass(plane, DETAIL_RADIUS)

@@ -35,9 +35,14 @@ class HeaderDeadlineProtocol(H11Protocol):
         self._disarm_header_deadline()
         super().connection_lost(exc)
 
+    @property
+    def _request_in_flight(self) -> bool:
+        """A request's headers have arrived and its response is not complete yet."""
+        return self.cycle is not None and not self.cycle.response_complete
+
     def handle_events(self) -> None:
         super().handle_events()
-        if self.cycle is not None and not self.cycle.response_complete:  # a request's headers arrived
+        if self._request_in_flight:
             self._disarm_header_deadline()
 
     def on_response_complete(self) -> None:
@@ -55,7 +60,7 @@ class HeaderDeadlineProtocol(H11Protocol):
 
     def _header_timed_out(self) -> None:
         self._header_deadline = None
-        if self.transport.is_closing() or (self.cycle is not None and not self.cycle.response_complete):
+        if self.transport.is_closing() or self._request_in_flight:
             return
         self.logger.info("Closed a connection whose request headers took over %g s", self._header_timeout_s)
         self.transport.write(HEADER_TIMEOUT_RESPONSE)
