@@ -26,6 +26,7 @@ class Dispatcher:
         self._secrets = secrets
         self._settings = settings
         self._wakeup = asyncio.Event()
+        self._stopping = False
 
     async def enqueue(self, delivery: Delivery) -> None:
         """Persist first: once this returns the event survives a crash."""
@@ -37,9 +38,14 @@ class Dispatcher:
         """Withdraw an event that turned out not to happen (a job canceled meanwhile)."""
         await self._outbox.remove(delivery.id)
 
+    def stop(self) -> None:
+        """Make `run` return even when the cancel that follows it is swallowed (see WorkerPool.stop)."""
+        self._stopping = True
+        self._wakeup.set()
+
     async def run(self) -> None:
         async with aiohttp.ClientSession() as session:
-            while True:
+            while not self._stopping:
                 due = await self._outbox.claim_due(BATCH)
                 if due:
                     await asyncio.gather(*(self._deliver(session, d) for d in due))

@@ -17,7 +17,7 @@ from redis.exceptions import ResponseError
 
 from lama_serve.jobs.errors import TooManyJobs
 from lama_serve.jobs.model import Job, JobResult, Status, now_iso
-from lama_serve.jobs.store import expiry_iso
+from lama_serve.jobs.store import expiry_iso, still_running
 
 PREFIX = "lama:jobs:"
 STREAM, GROUP = PREFIX + "queue", "workers"
@@ -115,10 +115,17 @@ class RedisJobStore:
                 return job
         return None
 
-    async def renew(self, job: Job) -> None:
+    async def renew(self, job: Job) -> bool:
         message_id = self._messages.get(job.id)
+        current = await self.get(job.id)
+        if not still_running(current, job):
+            self._messages.pop(job.id, None)
+            if message_id is not None and (current is None or current.status.done):
+                await self._ack(message_id)  # canceled on another replica, which could not ack it
+            return False
         if message_id is not None:  # resets the idle time XAUTOCLAIM looks at
             await self._redis.xclaim(STREAM, GROUP, self._consumer, 0, [message_id], justid=True)
+        return True
 
     async def _ack(self, message_id: bytes) -> None:
         await self._redis.xack(STREAM, GROUP, message_id)

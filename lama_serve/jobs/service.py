@@ -145,6 +145,7 @@ async def open_jobs(settings: Settings, processor: Processor | None) -> AsyncIte
     finally:
         if pool is not None:
             await pool.stop()
+        dispatcher.stop()
         for task in tasks:
             task.cancel()
             with suppress(asyncio.CancelledError):

@@ -13,7 +13,7 @@ from lama_serve.jobs.blobs import BlobDir
 from lama_serve.jobs.errors import TooManyJobs
 from lama_serve.jobs.model import Job, JobResult, Status, now_iso
 from lama_serve.jobs.sqlite_db import LockedDb
-from lama_serve.jobs.store import expiry_iso
+from lama_serve.jobs.store import expiry_iso, still_running
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -97,8 +97,9 @@ class SqliteJobStore:
             job = await self._run(self._claim_one)
         return job
 
-    async def renew(self, job: Job) -> None:
-        """One process owns the local queue: nobody else could take the job over."""
+    async def renew(self, job: Job) -> bool:
+        """One process owns the local queue, so there is nothing to renew; only the check."""
+        return still_running(await self.get(job.id), job)
 
     async def inputs(self, job_id: str) -> dict[str, bytes]:
         return await self._run(self._blobs.read_inputs, job_id)

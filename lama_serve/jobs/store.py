@@ -5,12 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from lama_serve.jobs.model import Job, JobResult
+from lama_serve.jobs.model import Job, JobResult, Status
 
 
 def expiry_iso(ttl_s: float) -> str:
     stamp = datetime.now(timezone.utc) + timedelta(seconds=ttl_s)
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def still_running(current: Job | None, job: Job) -> bool:
+    """Whether the stored `current` record is still the attempt a worker runs as `job`."""
+    return current is not None and current.status is Status.PROCESSING and current.attempt == job.attempt
 
 
 class JobStore(Protocol):
@@ -28,8 +33,9 @@ class JobStore(Protocol):
     async def claim(self, wait_s: float) -> Job | None:
         """The next queued job, now `processing` with its attempt counted; None after `wait_s`."""
 
-    async def renew(self, job: Job) -> None:
-        """Tell other replicas this worker is still alive on `job`."""
+    async def renew(self, job: Job) -> bool:
+        """Tell other replicas this worker is still alive on `job`; False when the job is no
+        longer this worker's to run (canceled, on any replica, or taken over)."""
 
     async def inputs(self, job_id: str) -> dict[str, bytes]: ...
 

@@ -40,27 +40,32 @@ class WorkerPool:
         self._transient_retries = transient_retries
         self._tasks: list[asyncio.Task] = []
         self._running: dict[str, asyncio.Task] = {}
+        self._stopping = False
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work()) for _ in range(self._concurrency)]
 
     async def stop(self) -> None:
-        """Running jobs stay `processing` in the store and are resumed by the next start."""
+        """Running jobs stay `processing` in the store and are resumed by the next start.
+        The flag as well as the cancel: before Python 3.12, `asyncio.wait_for` (used inside
+        redis-py) can swallow a cancel that lands as its awaitable completes."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
     def cancel_running(self, job_id: str) -> None:
-        """Best effort: stop the processor of a job canceled while it runs here."""
+        """Stop the processor of a job canceled while it runs here at once; a cancel this
+        misses (just claimed, or made on another replica) is seen at the next renewal."""
         task = self._running.get(job_id)
         if task is not None:
             task.cancel()
 
     async def _work(self) -> None:
-        while True:
+        while not self._stopping:
             job = await self._store.claim(CLAIM_WAIT_S)
-            if job is not None:
+            if job is not None and not self._stopping:  # else left `processing`, to be resumed
                 await self._run(job)
 
     async def _run(self, job: Job) -> None:
@@ -70,27 +75,38 @@ class WorkerPool:
         started = time.perf_counter()
         task = asyncio.create_task(self._process(job, inputs))
         self._running[job.id] = task
+        try:
+            await self._watch(job, task)
+        finally:
+            self._running.pop(job.id, None)
+        if task.cancelled():
+            return  # canceled through the API (here or on another replica); the store already says so
         result: JobResult | None = None
         try:
-            while not task.done():
-                await asyncio.wait({task}, timeout=self._renew_s)
-                await self._store.renew(job)
             result = task.result()
             job.status, job.media_type, job.result_headers = Status.SUCCEEDED, result.media_type, result.headers
-        except asyncio.CancelledError:
-            if not task.cancelled():  # the pool is stopping: leave the job to be resumed
-                task.cancel()
-                raise
-            return  # canceled through the API; the store already says so
         except ProcessingFailed as exc:
             job.fail(exc.detail, exc.status_code)
         except Exception:
             log.exception("job %s: processor failed", job.id)
             job.fail("Internal error while processing the job; the operator can find it in the log.", 500)
-        finally:
-            self._running.pop(job.id, None)
         job.completed_at, job.processing_seconds = now_iso(), round(time.perf_counter() - started, 4)
         await self._finish(job, result)
+
+    async def _watch(self, job: Job, task: asyncio.Task) -> None:
+        """Renew the claim until `task` ends; stop it when the store says the job is no longer
+        ours (a cancel made before the task was registered, or on another replica). Only the
+        pool stopping raises CancelledError here: the job stays `processing`, to be resumed."""
+        try:
+            while not task.done():
+                if not await self._store.renew(job):
+                    task.cancel()
+                await asyncio.wait({task}, timeout=self._renew_s)
+                if self._stopping and not task.done():
+                    raise asyncio.CancelledError
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
 
     async def _process(self, job: Job, inputs: dict[str, bytes]) -> JobResult:
         """The processor, run again after each transient failure, up to `transient_retries` times."""

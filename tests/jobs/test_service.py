@@ -72,6 +72,34 @@ async def test_cancel_queued_and_running(tmp_path: Path, backend: dict) -> None:
         assert (await jobs.get("alice", running.id)).status is Status.CANCELED
 
 
+async def test_a_cancel_the_worker_did_not_see_stops_it_at_the_next_renewal(tmp_path: Path, backend: dict) -> None:
+    """Canceled through another replica (or before this worker registered the job): the
+    processor is stopped when the worker next renews its claim, not left to run to the end."""
+    stopped = asyncio.Event()
+
+    async def slow(job: Job, inputs: dict[str, bytes], params: dict[str, Any]) -> JobResult:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            stopped.set()
+            raise
+        return JobResult(b"", "application/octet-stream", {})
+
+    async def cancel_elsewhere_then_close() -> None:
+        settings = job_settings(tmp_path, jobs_concurrency=1, jobs_claim_idle_s=1.5, **backend)
+        async with open_jobs(settings, slow) as worker, open_jobs(settings, None) as elsewhere:
+            job = await worker.submit("alice", "single", {}, {})
+            while (await worker.get("alice", job.id)).status is not Status.PROCESSING:
+                await asyncio.sleep(0.05)
+            assert (await elsewhere.cancel("alice", job.id)).status is Status.CANCELED
+            await asyncio.wait_for(stopped.wait(), 10)  # one renewal is 0.5 s
+            assert (await worker.get("alice", job.id)).status is Status.CANCELED
+        # Closing at once used to hang for ever on Redis: the pool's cancel was swallowed by
+        # an `asyncio.wait_for` inside redis-py (Python < 3.12) and the worker kept claiming.
+
+    await asyncio.wait_for(cancel_elsewhere_then_close(), 30)
+
+
 async def test_pagination_and_cap(tmp_path: Path, backend: dict) -> None:
     async with open_jobs(job_settings(tmp_path, jobs_max_active_per_key=5, **backend), None) as jobs:
         ids = [(await jobs.submit("alice", "batch", {}, {})).id for _ in range(5)]
