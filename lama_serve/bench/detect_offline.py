@@ -22,8 +22,7 @@ from lama_serve.core.repository import MODEL_FILENAME
 from lama_serve.core.settings import Settings
 from lama_serve.detect import synth
 from lama_serve.detect.coarse import scaled_views
-from lama_serve.detect.detectors import Detector, detect_from_maps, multiscale_models, run_detectors
-from lama_serve.detect.tiled import TiledDetector
+from lama_serve.detect.detectors import Detector, detect_from_maps, local_detectors, multiscale_models, run_detectors
 from lama_serve.detect.types import DetectionResult
 from lama_serve.gateway.detection.maps import map_of, model_input
 
@@ -49,14 +48,20 @@ class OnnxMap:
 
 
 class OfflineDetection:
-    """The default detector set (minus templates, which need an operator's folder) on
-    `repository/<model>/<version>/model.onnx`, combined as the gateway combines them."""
+    """The default detector set on `repository/<model>/<version>/model.onnx`, combined as the
+    gateway combines them; `local`: the detectors run in the gateway's process (default: the
+    default settings' ones, i.e. none, as templates need an operator's folder)."""
 
     def __init__(
-        self, repository: Path, models: Sequence[str] = contract.DETECTOR_MODELS, version: int = 1, threads: int = 1
+        self,
+        repository: Path,
+        models: Sequence[str] = contract.DETECTOR_MODELS,
+        version: int = 1,
+        threads: int = 1,
+        local: Sequence[Detector] | None = None,
     ) -> None:
         self.maps = {name: OnnxMap(Path(repository) / name / str(version) / MODEL_FILENAME, threads) for name in models}
-        self.local: tuple[Detector, ...] = (TiledDetector(),)
+        self.local = tuple(local_detectors(Settings.model_construct()) if local is None else local)
         self.multiscale = multiscale_models(self.maps)  # decided once, as the gateway's DetectionService does
 
     @property

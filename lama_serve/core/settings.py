@@ -209,10 +209,11 @@ class Settings(BaseSettings):
 
     # --- watermark detection (lama_serve.detect) -----------------------------------------
     detectors: Annotated[tuple[str, ...], NoDecode] = Field(
-        ("watermark_text", "watermark_seg", "templates", "tiled"),
+        ("watermark_text", "watermark_seg", "templates"),
         description="Comma-separated detectors run, in order, on images sent without a mask. "
-        "`templates` and `tiled` run in the gateway; any other name is a Triton model that "
-        "returns a [N,H,W,1] watermark probability map for a uint8 image.",
+        "`templates` and `tiled` (opt-in: on held-out tiled text it cost IoU, docs/detection.md) "
+        "run in the gateway; any other name is a Triton model that returns a [N,H,W,1] "
+        "watermark probability map for a uint8 image.",
     )
     watermark_templates_dir: Path | None = Field(
         None,

@@ -64,6 +64,6 @@ def test_served_path_scores_feed_score_rows(tmp_path: Path) -> None:
     for name in contract.DETECTOR_MODELS:
         _first_channel_model(tmp_path / name / "1" / "model.onnx")
     detection = OfflineDetection(tmp_path)
-    assert detection.names == [*contract.DETECTOR_MODELS, "tiled"]
+    assert detection.names == list(contract.DETECTOR_MODELS)  # `tiled` is opt-in, templates need a folder
     rows = score_rows(served_path_scores(labelled_set(1, 64, seed=0), detection))
     assert {row["kind"].split(" ")[0] for row in rows} >= {"clean", "logo"}

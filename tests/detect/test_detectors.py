@@ -19,7 +19,7 @@ def test_detectors_setting_reads_a_comma_list(monkeypatch):
     monkeypatch.setenv("DETECTORS", "tiled, my_model ,")
     assert Settings().detectors == ("tiled", "my_model")
     monkeypatch.delenv("DETECTORS")
-    assert Settings().detectors == ("watermark_text", "watermark_seg", "templates", "tiled")
+    assert Settings().detectors == ("watermark_text", "watermark_seg", "templates")
 
 
 def test_templates_need_a_folder():

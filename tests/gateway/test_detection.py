@@ -117,7 +117,7 @@ async def test_detect_as_a_job_answers_like_the_sync_route(client: httpx.AsyncCl
 
 async def test_health_lists_the_active_detectors(client: httpx.AsyncClient) -> None:
     body = (await client.get("/api/v1/health")).json()
-    assert body["detectors"] == ["watermark_text", "watermark_seg", "tiled"]  # no templates dir
+    assert body["detectors"] == ["watermark_text", "watermark_seg"]  # no templates dir
 
 
 async def test_rgba_alpha_rectangles_and_grow_mask(client: httpx.AsyncClient) -> None:
@@ -212,7 +212,8 @@ async def test_without_detector_models_local_detectors_serve_with_one_warning(
     make_settings: SettingsFactory, triton_server: TritonProcess, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Triton serving `lama` only: the served detectors are skipped, warned about once each."""
-    async with gateway(make_settings(triton_url=triton_server.http_url)) as client:
+    settings = make_settings(triton_url=triton_server.http_url, detectors=("watermark_text", "watermark_seg", "tiled"))
+    async with gateway(settings) as client:
         with caplog.at_level(logging.WARNING, logger="lama_serve.gateway.detection.service"):
             for _ in range(2):
                 response = await client.post(URL, headers=AUTH, files=files(encode(flat())))

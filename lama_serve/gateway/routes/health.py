@@ -35,7 +35,7 @@ class HealthResponse(BaseModel):
         None,
         description="Watermark detectors active now, in DETECTORS order: local ones "
         "(`templates`, `tiled`) and the detector models Triton has loaded",
-        examples=[["watermark_text", "watermark_seg", "tiled"]],
+        examples=[["watermark_text", "watermark_seg"]],
     )
     # The v1 error fields, present only when unhealthy.
     error: str | None = None
