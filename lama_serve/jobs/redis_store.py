@@ -21,12 +21,15 @@ from lama_serve.jobs.store import expiry_iso, still_running
 
 PREFIX = "lama:jobs:"
 STREAM, GROUP = PREFIX + "queue", "workers"
-# KEYS: job hash; ARGV: expected statuses (space-separated), new status, record, [ttl ms].
+# KEYS: job hash, [result key]; ARGV: expected statuses (space-separated), new status, record,
+# ttl ms (0: keep), [result bytes, its ttl ms]. The result is written only with the status,
+# so a worker that lost its job (canceled, taken over) never overwrites the winner's result.
 _CAS = """
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current or not string.find(' ' .. ARGV[1] .. ' ', ' ' .. current .. ' ', 1, true) then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'record', ARGV[3])
-if ARGV[4] then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+if tonumber(ARGV[4]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+if KEYS[2] then redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6]) end
 return 1
 """
 # KEYS: active set; ARGV: limit, job id.
@@ -59,9 +62,13 @@ class RedisJobStore:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def _save(self, job: Job, expected: str, ttl_ms: int | None = None) -> bool:
-        args: list[Any] = [expected, job.status.value, job.dumps()] + ([ttl_ms] if ttl_ms else [])
-        return bool(await self._cas(keys=[_key("job", job.id)], args=args))
+    async def _save(self, job: Job, expected: str, ttl_ms: int = 0, result: bytes | None = None) -> bool:
+        """Compare-and-set the record; `result` is stored in the same step or not at all."""
+        keys = [_key("job", job.id)] + ([_key("out", job.id)] if result is not None else [])
+        args: list[Any] = [expected, job.status.value, job.dumps(), ttl_ms]
+        if result is not None:
+            args += [result, self._ttl_ms]
+        return bool(await self._cas(keys=keys, args=args))
 
     async def submit(self, job: Job, inputs: dict[str, bytes], max_active: int) -> None:
         active = _key("active", job.owner)
@@ -137,10 +144,12 @@ class RedisJobStore:
 
     async def finish(self, job: Job, result: JobResult | None) -> bool:
         job.expires_at = expiry_iso(self._ttl_ms / 1000)
-        if result is not None:
-            await self._redis.set(_key("out", job.id), result.body, px=self._ttl_ms)
-        stored = await self._save(job, Status.PROCESSING.value, 2 * self._ttl_ms)
-        await self._release(job)
+        body = None if result is None else result.body
+        stored = await self._save(job, Status.PROCESSING.value, 2 * self._ttl_ms, body)
+        if stored:
+            await self._release(job)
+        else:  # canceled or taken over: not this worker's to release; a claim that finds it done acks it
+            self._messages.pop(job.id, None)
         return stored
 
     async def _release(self, job: Job) -> None:
