@@ -110,8 +110,7 @@ def fill_missed(
     labels, count = components.label(plane > fill.threshold)
     if count == 0:
         return DetectionResult.empty(image.shape)
-    areas, covered = components.areas_and_means(labels, count, seen)
-    means = components.areas_and_means(labels, count, plane)[1]
+    areas, covered, means = components.areas_and_means(labels, count, seen, plane)
     sized = (areas >= fill.min_share * plane.size) & (areas < fill.max_share * plane.size)
     candidates = np.nonzero(sized & (covered < fill.covered_below))[0]
     boxes = components.boxes(labels, count)

@@ -46,11 +46,13 @@ def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     return labels, int(compact.max() + 1) if count else 0
 
 
-def areas_and_means(labels: np.ndarray, count: int, plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(pixel count, mean of `plane`) of labels 0..count (index 0: the background); with a
-    bool `plane`, the mean is the share of each component it covers."""
-    areas = np.bincount(labels.ravel(), minlength=count + 1)
-    return areas, np.bincount(labels.ravel(), plane.ravel(), minlength=count + 1) / np.maximum(areas, 1)
+def areas_and_means(labels: np.ndarray, count: int, *planes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(pixel count, then the mean of each of `planes`) of labels 0..count (index 0: the
+    background); with a bool plane, the mean is the share of each component it covers."""
+    flat = labels.ravel()
+    areas = np.bincount(flat, minlength=count + 1)
+    divisor = np.maximum(areas, 1)
+    return areas, *(np.bincount(flat, plane.ravel(), minlength=count + 1) / divisor for plane in planes)
 
 
 def boxes(labels: np.ndarray, count: int) -> np.ndarray:
