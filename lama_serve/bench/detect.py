@@ -115,6 +115,7 @@ def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
 def template_row(count: int, size: int, seed: int) -> dict[str, object]:
     """A known semi-transparent logo placed into `count` photos: the share of its pixels that
     exact un-blending restores within RESTORE_TOLERANCE levels of the clean photo."""
+    from lama_serve.core.settings import Settings
     from lama_serve.detect.templates import TemplateDetector, template_from_rgba
 
     rng = np.random.default_rng(seed)
@@ -123,7 +124,8 @@ def template_row(count: int, size: int, seed: int) -> dict[str, object]:
     box = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
     rgba = np.dstack([logo.mark[box], np.rint(logo.alpha[box] * 255)]).astype(np.uint8)
     template = template_from_rgba("bench-logo", rgba)
-    detector = TemplateDetector((template,), min_score=0.35)
+    defaults = Settings.model_construct()
+    detector = TemplateDetector((template,), defaults.template_min_score, defaults.template_scales)
     exact = []
     for _ in range(count):
         clean = synth.random_photo(rng, "heldout", (size, size))

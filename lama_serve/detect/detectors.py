@@ -43,7 +43,7 @@ def _templates(settings: Settings) -> Detector | None:
     if settings.watermark_templates_dir is None:
         return None
     templates = load_templates(settings.watermark_templates_dir)
-    return TemplateDetector(templates, settings.template_min_score) if templates else None
+    return TemplateDetector(templates, settings.template_min_score, settings.template_scales) if templates else None
 
 
 LOCAL_DETECTORS: dict[str, Callable[[Settings], Detector | None]] = {

@@ -19,12 +19,15 @@ from lama_serve.detect.masks import grow_mask
 from lama_serve.detect.types import DetectionConfigError, DetectionResult, Region
 
 OPAQUE_ALPHA = 0.95  # above this (J - aW)/(1 - a) amplifies 8-bit noise past 10 levels: inpaint
-DEFAULT_SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 MAX_MATCHES = 8  # per template: repeated copies of one mark
+# Correlation peaks per scale that un-blending checks: over 48 held-out placements (opacity
+# 0.2-0.7) the true place was always among its scale's best five, though not always the best.
+CANDIDATES = 5
 NEUTRAL = 128.0  # background a template is drawn on to get its edge signature
-# Un-blending a real match removes the mark's share of the edges (~0.5 on textured photos);
-# at a false peak it adds edges (negative).
-MIN_EDGE_REMOVAL = 0.25
+# Un-blending a real match removes the mark's share of the edges; at a false peak it adds
+# edges. Measured over those 48 placements: 0.045-0.97 at the true place (median 0.78), at
+# most -0.15 at 2598 false peaks of marked and clean photos.
+MIN_EDGE_REMOVAL = 0.0
 EDGE_LEVEL = 1.0  # signature gradient (levels/pixel) that counts as part of the mark
 
 
@@ -75,10 +78,11 @@ def load_templates(folder: Path) -> tuple[Template, ...]:
 
 
 def _peaks(score: np.ndarray, h: int, w: int, min_score: float) -> list[tuple[int, int, float]]:
-    """Best positions above min_score, each suppressing a template-sized neighbourhood."""
+    """Up to CANDIDATES best positions above min_score, each suppressing a template-sized
+    neighbourhood."""
     score = score.copy()
     found = []
-    for _ in range(MAX_MATCHES):
+    for _ in range(CANDIDATES):
         y, x = np.unravel_index(int(np.argmax(score)), score.shape)
         if score[y, x] < min_score:
             break
@@ -87,47 +91,66 @@ def _peaks(score: np.ndarray, h: int, w: int, min_score: float) -> list[tuple[in
     return found
 
 
-def find_template(
-    edges: filters.Correlator, template: Template, scales: tuple[float, ...], min_score: float
-) -> list[TemplateMatch]:
-    """Matches of one template in an image's gradient magnitude (`edges`), at its best scale."""
-    best: tuple[float, float, np.ndarray, tuple[int, int]] | None = None
-    for scale in scales:
-        signature = template.scaled(scale).signature()
-        if signature.shape[0] > edges.plane.shape[0] or signature.shape[1] > edges.plane.shape[1]:
-            continue
-        score = edges.ncc(signature, grow_mask(signature > EDGE_LEVEL, 1))
-        if best is None or score.max() > best[0]:
-            best = (float(score.max()), scale, score, signature.shape)
-    if best is None:
-        return []
-    _, scale, score, (h, w) = best
-    return [TemplateMatch(template.name, x, y, scale, s) for x, y, s in _peaks(score, h, w, min_score)]
-
-
-def edge_removal(image: np.ndarray, template: Template, match: TemplateMatch) -> float:
-    """Share of the edge energy on the mark's see-through edges that un-blending removes.
+def edge_removal(image: np.ndarray, mark: Template, x: int, y: int) -> float:
+    """Share of the edge energy on the mark's see-through edges that un-blending `mark` (at
+    its scale) at (x, y) removes.
 
     The check that a correlation peak is the mark: undoing a real blend erases its edges
-    (near 1), undoing it where the mark is not adds the mark's negative (below 0). A mark
+    (above 0), undoing it where the mark is not adds the mark's negative (below 0). A mark
     with no see-through part cannot be checked this way and passes (1.0).
     """
-    mark = template.scaled(match.scale)
     see_through = (mark.signature() > EDGE_LEVEL) & ~grow_mask(mark.alpha >= OPAQUE_ALPHA, 1)
     if not see_through.any():
         return 1.0
     h, w = mark.alpha.shape
-    window = (slice(match.y, match.y + h), slice(match.x, match.x + w))
-    before = filters.gradient_magnitude(filters.gray(image[window]))[see_through].mean()
-    after = filters.gradient_magnitude(filters.gray(unblend(image, template, match)[0][window]))
+    window = image[y : y + h, x : x + w]
+    before = filters.gradient_magnitude(filters.gray(window))[see_through].mean()
+    after = filters.gradient_magnitude(filters.gray(unblend(window, mark, 0, 0)[0]))
     return float(1 - after[see_through].mean() / max(before, 1e-6))
 
 
-def unblend(image: np.ndarray, template: Template, match: TemplateMatch) -> tuple[np.ndarray, np.ndarray]:
-    """(restored copy of image, uint8 mask of the opaque part left to inpaint)."""
-    mark = template.scaled(match.scale)
+def _overlaps(a: TemplateMatch, b: TemplateMatch, sizes: dict[float, tuple[int, int]]) -> bool:
+    """Whether the boxes of a and b share more than a quarter of the smaller one."""
+    (ah, aw), (bh, bw) = sizes[a.scale], sizes[b.scale]
+    dy = min(a.y + ah, b.y + bh) - max(a.y, b.y)
+    dx = min(a.x + aw, b.x + bw) - max(a.x, b.x)
+    return dy > 0 and dx > 0 and dy * dx > 0.25 * min(ah * aw, bh * bw)
+
+
+def find_template(
+    image: np.ndarray, edges: filters.Correlator, template: Template, scales: tuple[float, ...], min_score: float
+) -> list[TemplateMatch]:
+    """Copies of one template in `image` (`edges`: its gradient magnitude), best first: the
+    CANDIDATES strongest correlation peaks of every scale that un-blending confirms
+    (edge_removal), most edges removed first, none overlapping a better one.
+
+    Faint marks over busy photos correlate weakly (0.14 at opacity 0.2) and a false peak can
+    outscore the true one, often at another scale; un-blending tells them apart."""
+    confirmed: list[tuple[float, TemplateMatch]] = []
+    sizes: dict[float, tuple[int, int]] = {}
+    for scale in scales:
+        mark = template.scaled(scale)
+        signature = mark.signature()
+        if signature.shape[0] > edges.plane.shape[0] or signature.shape[1] > edges.plane.shape[1]:
+            continue
+        sizes[scale] = signature.shape
+        score = edges.ncc(signature, grow_mask(signature > EDGE_LEVEL, 1))
+        for x, y, ncc in _peaks(score, *signature.shape, min_score):
+            removal = edge_removal(image, mark, x, y)
+            if removal > MIN_EDGE_REMOVAL:
+                confirmed.append((removal, TemplateMatch(template.name, x, y, scale, ncc)))
+    kept: list[TemplateMatch] = []
+    for _, match in sorted(confirmed, key=lambda pair: -pair[0]):
+        if len(kept) < MAX_MATCHES and not any(_overlaps(match, other, sizes) for other in kept):
+            kept.append(match)
+    return kept
+
+
+def unblend(image: np.ndarray, mark: Template, x: int, y: int) -> tuple[np.ndarray, np.ndarray]:
+    """(restored copy of image, uint8 mask of the opaque part left to inpaint), for `mark`
+    (at its scale) blended at (x, y)."""
     h, w = mark.alpha.shape
-    rows, cols = slice(match.y, match.y + h), slice(match.x, match.x + w)
+    rows, cols = slice(y, y + h), slice(x, x + w)
     alpha = mark.alpha[..., None]
     seen = image[rows, cols, :3].astype(np.float32)
     clear = np.minimum(alpha, OPAQUE_ALPHA)
@@ -144,29 +167,22 @@ class TemplateDetector:
 
     name = "templates"
 
-    def __init__(
-        self, templates: tuple[Template, ...], min_score: float, scales: tuple[float, ...] = DEFAULT_SCALES
-    ) -> None:
+    def __init__(self, templates: tuple[Template, ...], min_score: float, scales: tuple[float, ...]) -> None:
         self.templates, self.min_score, self.scales = templates, min_score, scales
 
     def matches(self, image: np.ndarray) -> list[TemplateMatch]:
-        """Correlation peaks that un-blending confirms (see edge_removal)."""
+        """Confirmed copies of every template (see find_template)."""
         edges = filters.Correlator(filters.gradient_magnitude(filters.gray(image)))
-        return [
-            m
-            for t in self.templates
-            for m in find_template(edges, t, self.scales, self.min_score)
-            if edge_removal(image, t, m) >= MIN_EDGE_REMOVAL
-        ]
+        return [m for t in self.templates for m in find_template(image, edges, t, self.scales, self.min_score)]
 
     def detect(self, image: np.ndarray) -> DetectionResult:
         by_name = {t.name: t for t in self.templates}
         restored, mask, regions = image, np.zeros(image.shape[:2], np.uint8), []
         for match in self.matches(image):
-            template = by_name[match.name]
-            restored, opaque = unblend(restored, template, match)
+            mark = by_name[match.name].scaled(match.scale)
+            restored, opaque = unblend(restored, mark, match.x, match.y)
             mask |= opaque
-            h, w = template.scaled(match.scale).alpha.shape
+            h, w = mark.alpha.shape
             regions.append(Region(match.x, match.y, w, h, match.score, f"template:{match.name}"))
         if not regions:
             return DetectionResult.empty(image.shape)

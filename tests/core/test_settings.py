@@ -43,6 +43,22 @@ def test_env_values(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.allow_missing_mask
 
 
+def test_comma_lists_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEMPLATE_SCALES", "1, 1.5")
+    monkeypatch.setenv("TILE_BUCKETS", "768,512")
+    monkeypatch.setenv("DETECTORS", "watermark_text, tiled")
+    monkeypatch.setenv("WEBHOOK_RETRY_SCHEDULE_S", "5,30")
+    settings = Settings()
+    assert settings.template_scales == (1.0, 1.5) and settings.tile_buckets == (512, 768)
+    assert settings.detectors == ("watermark_text", "tiled") and settings.webhook_retry_schedule_s == (5.0, 30.0)
+
+
+@pytest.mark.parametrize("scales", ["0,1", "", "big"])
+def test_template_scales_must_be_positive_numbers(scales: str) -> None:
+    with pytest.raises(ValidationError, match="template_scales"):
+        Settings(template_scales=scales)
+
+
 def test_defaults_are_safe(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("API_KEY", "CORS_ORIGINS", "ALLOW_MISSING_MASK"):
         monkeypatch.delenv(name, raising=False)

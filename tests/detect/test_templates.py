@@ -2,15 +2,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lama_serve.core.settings import Settings
 from lama_serve.detect.templates import (
     TemplateDetector,
+    edge_removal,
     load_templates,
     template_from_rgba,
 )
 from lama_serve.detect.types import DetectionConfigError
 from tests.detect.images import blend, photo, text_alpha
 
-MIN_SCORE = 0.35
+DEFAULTS = Settings.model_construct()
+
+
+def detector(*templates):
+    return TemplateDetector(templates, DEFAULTS.template_min_score, DEFAULTS.template_scales)
 
 
 def _stock_template(opacity: float = 0.4):
@@ -26,7 +32,7 @@ def test_known_mark_is_found_and_unblended_exactly():
     template = _stock_template()
     clean = photo(1, 512, 512)
     marked = blend(clean, template.color, template.alpha, 300, 400)
-    result = TemplateDetector((template,), MIN_SCORE).detect(marked)
+    result = detector(template).detect(marked)
     (region,) = result.regions
     h, w = template.alpha.shape
     assert (region.x, region.y, region.width, region.height) == (300, 400, w, h)
@@ -44,13 +50,40 @@ def test_scaled_mark_is_found_at_its_scale():
     template = _stock_template()
     bigger = template.scaled(1.5)
     marked = blend(photo(1, 512, 512), bigger.color, bigger.alpha, 100, 200)
-    (match,) = TemplateDetector((template,), MIN_SCORE).matches(marked)
+    (match,) = detector(template).matches(marked)
     assert (match.x, match.y, match.scale) == (100, 200, 1.5)
+
+
+def test_repeated_copies_are_each_found_once():
+    template = _stock_template()
+    marked = photo(2, 512, 512)
+    for x, y in ((20, 30), (250, 200), (40, 400)):
+        marked = blend(marked, template.color, template.alpha, x, y)
+    found = sorted((m.x, m.y, m.scale) for m in detector(template).matches(marked))
+    assert found == [(20, 30, 1.0), (40, 400, 1.0), (250, 200, 1.0)]
+
+
+def test_unblending_removes_edges_only_where_the_mark_is():
+    template = _stock_template(opacity=0.2)
+    marked = blend(photo(3, 384, 384), template.color, template.alpha, 100, 120)
+    assert edge_removal(marked, template, 100, 120) > 0.1
+    assert edge_removal(marked, template, 180, 40) < 0
+    assert edge_removal(marked, template, 102, 120) < edge_removal(marked, template, 100, 120)
+
+
+def test_a_mark_off_every_listed_scale_is_not_unblended():
+    """Exact un-blending needs the mark's size: 1.1 is 10 % off the nearest listed scale."""
+    template = _stock_template()
+    other = template.scaled(1.1)
+    marked = blend(photo(1, 512, 512), other.color, other.alpha, 100, 200)
+    assert TemplateDetector((template,), DEFAULTS.template_min_score, (1.0, 1.5)).matches(marked) == []
+    (match,) = TemplateDetector((template,), DEFAULTS.template_min_score, (1.1,)).matches(marked)
+    assert (match.x, match.y) == (100, 200)
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_clean_photos_match_nothing(seed):
-    assert TemplateDetector((_stock_template(),), MIN_SCORE).detect(photo(10 + seed, 384, 384)).regions == ()
+    assert detector(_stock_template()).detect(photo(10 + seed, 384, 384)).regions == ()
 
 
 def test_templates_load_from_a_folder(tmp_path):
