@@ -92,21 +92,26 @@ def detect_from_maps(
 ) -> DetectionResult:
     """Served models' probability maps (computed on `image`) plus the local detectors'
     result, as one. Each map goes through its model's profile (regions.MAP_PROFILES), with
-    `keep_scores` overriding a model's keep score, and is confirmed by the map its profile
-    names (regions.confirmed). `view_maps`: per scaled view (detect.coarse.scaled_views), the
+    `keep_scores` overriding a model's keep score, is anchored by the mask of the model its
+    profile names (detect.anchoring), and is confirmed by the map its profile names
+    (regions.confirmed). `view_maps`: per scaled view (detect.coarse.scaled_views), the
     maps of the multiscale models, scaled back to the image's size: a `native` map adds, by
     the same profile, the marks the full-size map mostly missed; a `coarse` map fills the
     large marks the finer maps outlined.
     The union gets the marks' anti-aliased rim (detect.edges.with_changed_rim). When
     `local` un-blended a mark, `image` must be its restored image (the maps of the original
     would find the mark again)."""
-    results = []
-    for name, probability in maps.items():
+    results, masks = [], {}
+    for name in sorted(maps, key=lambda model: map_profile(model).anchor_by in maps):  # anchors first
         profile = map_profile(name, (keep_scores or {}).get(name))
-        result = regions_from_map(probability, image, kind=name, **profile.mask_options())
-        results.append(confirmed(result, profile, maps))
+        anchor = masks.get(profile.anchor_by)
+        result = confirmed(
+            regions_from_map(maps[name], image, kind=name, anchor=anchor, **profile.mask_options()), profile, maps
+        )
+        masks[name] = result.mask
+        results.append(result)
         views = {view: scaled[name] for view, scaled in (view_maps or {}).items() if name in scaled}
-        results += _from_views(name, profile, probability, views, image, maps)
+        results += _from_views(name, profile, maps[name], views, image, maps, anchor)
     combined = combine_results([*([local] if local is not None else []), *results], image.shape)
     return replace(combined, mask=with_changed_rim(image, combined.mask))
 
@@ -118,10 +123,11 @@ def _from_views(
     views: Mapping[str, np.ndarray],
     image: np.ndarray,
     maps: Mapping[str, np.ndarray],
+    anchor: np.ndarray | None,
 ) -> list[DetectionResult]:
     """What model `name`'s maps of the scaled views add to its full-size `probability`: the
-    native map's components the full-size one mostly missed, then the coarse fill outlined
-    by both (detect.coarse)."""
+    native map's components the full-size one mostly missed (kept as the full-size map's
+    are, `anchor` included), then the coarse fill outlined by both (detect.coarse)."""
     fill = profile.coarse
     if fill is None:
         return []
@@ -131,7 +137,7 @@ def _from_views(
     if native is not None:
         missed = missed_components(native, outline > profile.threshold, profile.threshold, fill.covered_below)
         unseen = np.where(missed, native.reshape(missed.shape), 0)  # what the full-size map already reports stays out
-        result = regions_from_map(unseen, image, kind=name, **profile.mask_options())
+        result = regions_from_map(unseen, image, kind=name, anchor=anchor, **profile.mask_options())
         results.append(confirmed(result, profile, maps))
         outline = np.maximum(outline, native.reshape(outline.shape))
     if "coarse" in views:

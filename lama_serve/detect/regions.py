@@ -14,6 +14,7 @@ from itertools import pairwise
 import numpy as np
 
 from lama_serve.detect import components, filters
+from lama_serve.detect.anchoring import anchored
 from lama_serve.detect.coarse import CoarseFill
 from lama_serve.detect.edges import trim_to_changed
 from lama_serve.detect.glyphs import glyph_pixels
@@ -42,7 +43,9 @@ class MapProfile:
     how the model's map of a downscaled view fills large marks it missed (detect.coarse;
     None: no coarse view is asked for); follow_gap, follow_share: when follow_gap > 0, a
     region scoring at least follow_share x keep_score is kept too when gaps of at most
-    2 x follow_gap px link it to a kept one (`followers`: the other words of a mark's line).
+    2 x follow_gap px link it to a kept one (`followers`: the other words of a mark's line);
+    anchor_by: another served model whose mask, where it qualifies, anchors this one's: regions
+    away from it need anchor_keep (detect.anchoring).
     """
 
     threshold: float = 0.5
@@ -56,10 +59,12 @@ class MapProfile:
     coarse: CoarseFill | None = None
     follow_gap: int = 0
     follow_share: float = 1.0
+    anchor_by: str = ""
+    anchor_keep: float = 1.0
 
     def mask_options(self) -> dict[str, float]:
         """The keyword arguments of `regions_from_map` (all but the cross-map steps)."""
-        return {k: v for k, v in asdict(self).items() if not k.startswith(("confirm", "coarse"))}
+        return {k: v for k, v in asdict(self).items() if not k.startswith(("confirm", "coarse", "anchor_by"))}
 
 
 # Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, 8 per kind,
@@ -74,7 +79,9 @@ class MapProfile:
 # the mark changed, against the background within 8 px (16 px kept less of the marks, no
 # fewer false pixels); the higher keep score holds clean photos' false positives down; a
 # word under it next to a kept word of its line (within 16 px) needs 0.83 of it. Its maps
-# of scaled views add the marks too large for it at full size (detect.coarse).
+# of scaled views add the marks too large for it at full size (detect.coarse). Away from a
+# text mark the text model found, its regions need 0.8 (detect.anchoring; tuned on seeds
+# 0-7 and two sets of user-style marks).
 MAP_PROFILES = {
     "watermark_text": MapProfile(
         threshold=0.3,
@@ -94,6 +101,8 @@ MAP_PROFILES = {
         coarse=CoarseFill(),
         follow_gap=8,
         follow_share=0.83,
+        anchor_by="watermark_text",
+        anchor_keep=0.8,
     ),
 }
 
@@ -181,10 +190,13 @@ def regions_from_map(
     edge_levels: float = 0.0,
     follow_gap: int = 0,
     follow_share: float = 1.0,
+    anchor: np.ndarray | None = None,
+    anchor_keep: float = 1.0,
 ) -> DetectionResult:
-    """Threshold the map, score each connected region, mask the ones kept and their
-    `followers` (grown by `grow`, then shrunk to glyphs when glyph_radius > 0, then to changed
-    pixels when edge_radius > 0)."""
+    """Threshold the map, score each connected region, mask the ones kept (those away from a
+    qualifying `anchor` need `anchor_keep`, detect.anchoring) and their `followers` (grown by
+    `grow`, then shrunk to glyphs when glyph_radius > 0, then to changed pixels when
+    edge_radius > 0)."""
     prob = probability.reshape(probability.shape[0], probability.shape[1])
     labels, count = components.label(prob > threshold)
     if count == 0:
@@ -207,7 +219,7 @@ def regions_from_map(
         )
         scores[i + 1] = float(means[i]) * likeness
         regions.append(Region(*(int(v) for v in box), score=float(scores[i + 1]), kind=kind))
-    kept = scores >= keep_score
+    kept = anchored(labels, scores >= keep_score, scores, anchor, anchor_keep)
     if follow_gap:
         kept |= followers(labels, kept, scores >= follow_share * keep_score, follow_gap)
     mask = grow_mask(np.where(kept[labels], 255, 0).astype(np.uint8), grow)

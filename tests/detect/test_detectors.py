@@ -107,3 +107,22 @@ def test_detect_from_maps_confirms_by_the_named_map(monkeypatch):
     assert confirmed[2:12, 4:20].all() and not confirmed[:, 21:].any()  # past the 1 px rim
     alone = detect_from_maps({"text": text}, image).mask  # no seg map served: text as is
     assert alone[2:12, 4:40].all()
+
+
+def test_detect_from_maps_anchors_a_map_to_the_mask_its_profile_names(monkeypatch):
+    from lama_serve.detect import regions
+
+    image = photo(4, 96, 160)
+    text = np.zeros((96, 160, 1), np.float32)
+    text[4:14, 6:60] = 0.99
+    seg = np.zeros((96, 160, 1), np.float32)
+    seg[4:14, 6:60] = 0.95  # the segmenter sees the text mark
+    seg[50:80, 100:140] = 0.7  # and a stray region of the photo, less surely
+    monkeypatch.setitem(regions.MAP_PROFILES, "text", regions.MapProfile(keep_score=0.0))
+    anchored = regions.MapProfile(keep_score=0.0, anchor_by="text", anchor_keep=0.8)
+    monkeypatch.setitem(regions.MAP_PROFILES, "seg", anchored)
+    # the anchored map is listed first: the anchor's mask is made before it all the same
+    mask = detect_from_maps({"seg": seg, "text": text}, image).mask
+    assert mask[4:14, 6:60].all() and not mask[50:80, 100:140].any()
+    alone = detect_from_maps({"seg": seg}, image).mask  # no text model served: nothing to anchor to
+    assert alone[55:75, 105:135].all()
