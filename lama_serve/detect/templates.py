@@ -19,10 +19,10 @@ from lama_serve.detect.masks import grow_mask
 from lama_serve.detect.types import DetectionConfigError, DetectionResult, Region
 
 OPAQUE_ALPHA = 0.95  # above this (J - aW)/(1 - a) amplifies 8-bit noise past 10 levels: inpaint
-MAX_MATCHES = 8  # per template: repeated copies of one mark
-# Correlation peaks per scale that un-blending checks: over 48 held-out placements (opacity
-# 0.2-0.7) the true place was always among its scale's best five, though not always the best.
-CANDIDATES = 5
+# Per template: repeated copies of one mark. Also the correlation peaks per scale that
+# un-blending checks: over 48 held-out placements (opacity 0.2-0.7) the true place was always
+# among its scale's best five, though not always the best.
+MAX_MATCHES = 8
 NEUTRAL = 128.0  # background a template is drawn on to get its edge signature
 # Un-blending a real match removes the mark's share of the edges; at a false peak it adds
 # edges. Measured over those 48 placements: 0.045-0.97 at the true place (median 0.78), at
@@ -78,11 +78,11 @@ def load_templates(folder: Path) -> tuple[Template, ...]:
 
 
 def _peaks(score: np.ndarray, h: int, w: int, min_score: float) -> list[tuple[int, int, float]]:
-    """Up to CANDIDATES best positions above min_score, each suppressing a template-sized
+    """Up to MAX_MATCHES best positions above min_score, each suppressing a template-sized
     neighbourhood."""
     score = score.copy()
     found = []
-    for _ in range(CANDIDATES):
+    for _ in range(MAX_MATCHES):
         y, x = np.unravel_index(int(np.argmax(score)), score.shape)
         if score[y, x] < min_score:
             break
@@ -121,7 +121,7 @@ def find_template(
     image: np.ndarray, edges: filters.Correlator, template: Template, scales: tuple[float, ...], min_score: float
 ) -> list[TemplateMatch]:
     """Copies of one template in `image` (`edges`: its gradient magnitude), best first: the
-    CANDIDATES strongest correlation peaks of every scale that un-blending confirms
+    MAX_MATCHES strongest correlation peaks of every scale that un-blending confirms
     (edge_removal), most edges removed first, none overlapping a better one.
 
     Faint marks over busy photos correlate weakly (0.14 at opacity 0.2) and a false peak can
