@@ -116,7 +116,8 @@ def template_row(count: int, size: int, seed: int) -> dict[str, object]:
     """A known semi-transparent logo placed into `count` photos: the share of its pixels that
     exact un-blending restores within RESTORE_TOLERANCE levels of the clean photo."""
     from lama_serve.core.settings import Settings
-    from lama_serve.detect.templates import TemplateDetector, template_from_rgba
+    from lama_serve.detect.template_detector import TemplateDetector
+    from lama_serve.detect.templates import template_from_rgba
 
     rng = np.random.default_rng(seed)
     logo = synth.make_composite(rng, "logo", "heldout", (size, size))

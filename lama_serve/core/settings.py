@@ -247,6 +247,12 @@ class Settings(BaseSettings):
         "Exact un-blending needs the mark within about 1 % of one of them: list the sizes "
         "your marks are stamped at.",
     )
+    template_size_search: bool = Field(
+        False,
+        description="Where a template has no copy at TEMPLATE_SCALES, also search the sizes "
+        "between them (+-14 % around the strongest correlation peaks): finds most marks "
+        "stamped in proportion to the photo, for ~0.6 s more per template on a 512 px image.",
+    )
 
     # --- gateway: high-resolution strategy and batches ----------------------------------
     hd_strategy_crop_trigger: int = Field(

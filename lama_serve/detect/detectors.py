@@ -20,7 +20,8 @@ from lama_serve.detect.coarse import fill_missed, missed_components
 from lama_serve.detect.combine import combine_results
 from lama_serve.detect.edges import with_changed_rim
 from lama_serve.detect.regions import MapProfile, confirmed, profile_for, regions_from_map
-from lama_serve.detect.templates import TemplateDetector, load_templates
+from lama_serve.detect.template_detector import TemplateDetector
+from lama_serve.detect.templates import load_templates
 from lama_serve.detect.tiled import TiledDetector
 from lama_serve.detect.types import DetectionResult
 
@@ -43,7 +44,13 @@ def _templates(settings: Settings) -> Detector | None:
     if settings.watermark_templates_dir is None:
         return None
     templates = load_templates(settings.watermark_templates_dir)
-    return TemplateDetector(templates, settings.template_min_score, settings.template_scales) if templates else None
+    return (
+        TemplateDetector(
+            templates, settings.template_min_score, settings.template_scales, settings.template_size_search
+        )
+        if templates
+        else None
+    )
 
 
 LOCAL_DETECTORS: dict[str, Callable[[Settings], Detector | None]] = {

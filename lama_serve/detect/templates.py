@@ -16,7 +16,7 @@ from PIL import Image
 
 from lama_serve.detect import filters
 from lama_serve.detect.masks import grow_mask
-from lama_serve.detect.types import DetectionConfigError, DetectionResult, Region
+from lama_serve.detect.types import DetectionConfigError
 
 OPAQUE_ALPHA = 0.95  # above this (J - aW)/(1 - a) amplifies 8-bit noise past 10 levels: inpaint
 # Per template: repeated copies of one mark. Also the correlation peaks per scale that
@@ -53,11 +53,17 @@ class Template:
 
 @dataclass(frozen=True)
 class TemplateMatch:
+    """A place checked for a template: its box, the edge correlation (`score`) and the share
+    of edges un-blending removes there (`removal`, see edge_removal)."""
+
     name: str
     x: int
     y: int
     scale: float
     score: float
+    width: int
+    height: int
+    removal: float
 
 
 def template_from_rgba(name: str, rgba: np.ndarray) -> Template:
@@ -109,39 +115,47 @@ def edge_removal(image: np.ndarray, mark: Template, x: int, y: int) -> float:
     return float(1 - after[see_through].mean() / max(before, 1e-6))
 
 
-def _overlaps(a: TemplateMatch, b: TemplateMatch, sizes: dict[float, tuple[int, int]]) -> bool:
+def _overlaps(a: TemplateMatch, b: TemplateMatch) -> bool:
     """Whether the boxes of a and b share more than a quarter of the smaller one."""
-    (ah, aw), (bh, bw) = sizes[a.scale], sizes[b.scale]
-    dy = min(a.y + ah, b.y + bh) - max(a.y, b.y)
-    dx = min(a.x + aw, b.x + bw) - max(a.x, b.x)
-    return dy > 0 and dx > 0 and dy * dx > 0.25 * min(ah * aw, bh * bw)
+    dy = min(a.y + a.height, b.y + b.height) - max(a.y, b.y)
+    dx = min(a.x + a.width, b.x + b.width) - max(a.x, b.x)
+    return dy > 0 and dx > 0 and dy * dx > 0.25 * min(a.width * a.height, b.width * b.height)
 
 
-def find_template(
+def checked_place(image: np.ndarray, mark: Template, scale: float, x: int, y: int, ncc: float) -> TemplateMatch:
+    """`mark` (its template at `scale`) at (x, y), with its edge removal measured."""
+    h, w = mark.alpha.shape
+    return TemplateMatch(mark.name, x, y, scale, ncc, w, h, edge_removal(image, mark, x, y))
+
+
+def scan(
     image: np.ndarray, edges: filters.Correlator, template: Template, scales: tuple[float, ...], min_score: float
 ) -> list[TemplateMatch]:
-    """Copies of one template in `image` (`edges`: its gradient magnitude), best first: the
-    MAX_MATCHES strongest correlation peaks of every scale that un-blending confirms
-    (edge_removal), most edges removed first, none overlapping a better one.
-
-    Faint marks over busy photos correlate weakly (0.14 at opacity 0.2) and a false peak can
-    outscore the true one, often at another scale; un-blending tells them apart."""
-    confirmed: list[tuple[float, TemplateMatch]] = []
-    sizes: dict[float, tuple[int, int]] = {}
+    """The MAX_MATCHES strongest correlation peaks of every scale in `image` (`edges`: its
+    gradient magnitude), each checked by un-blending (edge_removal)."""
+    checked = []
     for scale in scales:
         mark = template.scaled(scale)
         signature = mark.signature()
         if signature.shape[0] > edges.plane.shape[0] or signature.shape[1] > edges.plane.shape[1]:
             continue
-        sizes[scale] = signature.shape
         score = edges.ncc(signature, grow_mask(signature > EDGE_LEVEL, 1))
         for x, y, ncc in _peaks(score, *signature.shape, min_score):
-            removal = edge_removal(image, mark, x, y)
-            if removal > MIN_EDGE_REMOVAL:
-                confirmed.append((removal, TemplateMatch(template.name, x, y, scale, ncc)))
+            checked.append(checked_place(image, mark, scale, x, y, ncc))
+    return checked
+
+
+def best_copies(checked: list[TemplateMatch]) -> list[TemplateMatch]:
+    """The places un-blending confirms, most edges removed first, none overlapping a better
+    one, at most MAX_MATCHES.
+
+    Faint marks over busy photos correlate weakly (0.14 at opacity 0.2) and a false peak can
+    outscore the true one, often at another scale; un-blending tells them apart."""
     kept: list[TemplateMatch] = []
-    for _, match in sorted(confirmed, key=lambda pair: -pair[0]):
-        if len(kept) < MAX_MATCHES and not any(_overlaps(match, other, sizes) for other in kept):
+    for match in sorted(checked, key=lambda m: -m.removal):
+        if match.removal <= MIN_EDGE_REMOVAL or len(kept) == MAX_MATCHES:
+            break
+        if not any(_overlaps(match, other) for other in kept):
             kept.append(match)
     return kept
 
@@ -160,30 +174,3 @@ def unblend(image: np.ndarray, mark: Template, x: int, y: int) -> tuple[np.ndarr
     mask = np.zeros(image.shape[:2], np.uint8)
     mask[rows, cols] = np.where(mark.alpha >= OPAQUE_ALPHA, 255, 0)
     return restored, mask
-
-
-class TemplateDetector:
-    """Finds the operator's known marks; `kind` of a region is `template:<file stem>`."""
-
-    name = "templates"
-
-    def __init__(self, templates: tuple[Template, ...], min_score: float, scales: tuple[float, ...]) -> None:
-        self.templates, self.min_score, self.scales = templates, min_score, scales
-
-    def matches(self, image: np.ndarray) -> list[TemplateMatch]:
-        """Confirmed copies of every template (see find_template)."""
-        edges = filters.Correlator(filters.gradient_magnitude(filters.gray(image)))
-        return [m for t in self.templates for m in find_template(image, edges, t, self.scales, self.min_score)]
-
-    def detect(self, image: np.ndarray) -> DetectionResult:
-        by_name = {t.name: t for t in self.templates}
-        restored, mask, regions = image, np.zeros(image.shape[:2], np.uint8), []
-        for match in self.matches(image):
-            mark = by_name[match.name].scaled(match.scale)
-            restored, opaque = unblend(restored, mark, match.x, match.y)
-            mask |= opaque
-            h, w = mark.alpha.shape
-            regions.append(Region(match.x, match.y, w, h, match.score, f"template:{match.name}"))
-        if not regions:
-            return DetectionResult.empty(image.shape)
-        return DetectionResult(mask=mask, regions=tuple(regions), restored=restored)

@@ -9,7 +9,7 @@ from lama_serve.detect.detectors import (
     run_detectors,
     served_detectors,
 )
-from lama_serve.detect.templates import TemplateDetector
+from lama_serve.detect.template_detector import TemplateDetector
 from lama_serve.detect.tiled import TiledDetector
 from lama_serve.detect.types import DetectionResult
 from tests.detect.images import blend, photo, text_alpha

@@ -3,8 +3,8 @@ import pytest
 from PIL import Image
 
 from lama_serve.core.settings import Settings
+from lama_serve.detect.template_detector import TemplateDetector
 from lama_serve.detect.templates import (
-    TemplateDetector,
     edge_removal,
     load_templates,
     template_from_rgba,
