@@ -40,10 +40,16 @@ def png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def labelled_set(per_kind: int, size: int, seed: int) -> list[synth.Composite]:
-    """`per_kind` held-out composites of every kind, deterministic from `seed`."""
+def labelled_set(per_kind: int, size: int, seed: int, user_marks: int = 0) -> list[synth.Composite]:
+    """`per_kind` held-out composites of every kind, then `user_marks` marks made the way
+    people make them (bench.user_marks), deterministic from `seed`."""
+    from lama_serve.bench.user_marks import user_marked_set
+
     rng = np.random.default_rng(seed)
-    return [synth.make_composite(rng, kind, "heldout", (size, size)) for kind in synth.KINDS for _ in range(per_kind)]
+    held_out = [
+        synth.make_composite(rng, kind, "heldout", (size, size)) for kind in synth.KINDS for _ in range(per_kind)
+    ]
+    return held_out + user_marked_set(user_marks, size, seed)
 
 
 def opacity(composite: synth.Composite) -> float:
@@ -187,7 +193,7 @@ async def _removal_latency(client: object, composite: synth.Composite, runs: int
 async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], dict[str, float]]:
     import httpx
 
-    composites = labelled_set(args.per_kind, args.size, args.seed)
+    composites = labelled_set(args.per_kind, args.size, args.seed, args.user_marks)
     async with httpx.AsyncClient(
         base_url=args.url, headers={"X-API-Key": args.api_key}, timeout=args.timeout
     ) as client:
@@ -205,7 +211,8 @@ def _measure_offline(args: argparse.Namespace) -> tuple[list[dict[str, object]],
     from lama_serve.bench.detect_offline import OfflineDetection, served_path_scores
 
     detection = OfflineDetection(args.offline)
-    rows = score_rows(served_path_scores(labelled_set(args.per_kind, args.size, args.seed), detection))
+    composites = labelled_set(args.per_kind, args.size, args.seed, args.user_marks)
+    rows = score_rows(served_path_scores(composites, detection))
     for kind in SHARED_KINDS:
         batch = shared_set(args.shared, args.size, args.seed, kind)
         rows.append(shared_row(batch, [detection.detect(image).mask for image in batch.images]))
@@ -255,6 +262,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--per-kind", type=int, default=8, help="composites per kind")
     parser.add_argument("--size", type=int, default=512, help="square image side")
     parser.add_argument("--shared", type=int, default=8, help="images sharing one mark")
+    parser.add_argument(
+        "--user-marks",
+        type=int,
+        default=0,
+        help="also score this many marks made the way people make them (credit lines, SAMPLE banners)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="timed remove-watermark calls per variant (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
