@@ -7,7 +7,7 @@ import numpy as np
 
 from lama_serve.detect import filters
 from lama_serve.detect.template_sizes import search_between
-from lama_serve.detect.templates import Template, TemplateMatch, best_copies, scan, unblend
+from lama_serve.detect.templates import Template, TemplateMatch, best_copies, scan, sized, unblend
 from lama_serve.detect.types import DetectionResult, Region
 
 
@@ -22,7 +22,8 @@ class TemplateDetector:
     def __init__(
         self, templates: tuple[Template, ...], min_score: float, scales: tuple[float, ...], size_search: bool = False
     ) -> None:
-        self.templates, self.min_score, self.scales, self.size_search = templates, min_score, scales, size_search
+        self.templates, self.min_score, self.size_search = templates, min_score, size_search
+        self.sizes = {t.name: tuple(sized(t, scale) for scale in scales) for t in templates}  # once, not per image
 
     def matches(self, image: np.ndarray) -> list[TemplateMatch]:
         """Confirmed copies of every template (templates.best_copies)."""
@@ -30,7 +31,7 @@ class TemplateDetector:
         edges = filters.Correlator(plane)
         found = []
         for template in self.templates:
-            checked = scan(image, edges, template, self.scales, self.min_score)
+            checked = scan(image, edges, self.sizes[template.name], self.min_score)
             copies = best_copies(checked)
             if not copies and self.size_search:
                 copies = best_copies(search_between(image, plane, template, checked))
@@ -38,11 +39,9 @@ class TemplateDetector:
         return found
 
     def detect(self, image: np.ndarray) -> DetectionResult:
-        by_name = {t.name: t for t in self.templates}
         restored, mask, regions = image, np.zeros(image.shape[:2], np.uint8), []
         for match in self.matches(image):
-            mark = by_name[match.name].scaled(match.scale)
-            restored, opaque = unblend(restored, mark, match.x, match.y)
+            restored, opaque = unblend(restored, match.sized.mark, match.x, match.y)
             mask |= opaque
             regions.append(Region(match.x, match.y, match.width, match.height, match.score, f"template:{match.name}"))
         if not regions:

@@ -17,8 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from lama_serve.detect import filters
-from lama_serve.detect.masks import grow_mask
-from lama_serve.detect.templates import EDGE_LEVEL, Template, TemplateMatch, checked_place
+from lama_serve.detect.templates import SizedMark, Template, TemplateMatch, checked_place, sized
 
 CANDIDATES = 10  # strongest peaks of the listed scales searched around
 SPAN = 0.14  # relative size searched either side of a peak's scale
@@ -29,30 +28,31 @@ REACH = 10  # pixels the mark's place may move from the peak's (plus the size ch
 FINE_REACH = 4
 
 
-def local_peak(plane: np.ndarray, mark: Template, cy: float, cx: float, reach: int) -> tuple[float, int, int] | None:
-    """(NCC, x, y) of the best place of `mark`'s edges whose centre is within `reach` px of
-    (cy, cx) in the gradient magnitude `plane`; None when the window leaves the image."""
-    signature = mark.signature()
-    h, w = signature.shape
+def local_peak(plane: np.ndarray, size: SizedMark, cy: float, cx: float, reach: int) -> tuple[float, int, int] | None:
+    """(NCC, x, y) of the best place of the mark's edges (at `size`) whose centre is within
+    `reach` px of (cy, cx) in the gradient magnitude `plane`; None when the window leaves the
+    image."""
+    h, w = size.signature.shape
     top, left = round(cy - h / 2) - reach, round(cx - w / 2) - reach
     y0, x0 = max(top, 0), max(left, 0)
     window = plane[y0 : min(top + h + 2 * reach, plane.shape[0]), x0 : min(left + w + 2 * reach, plane.shape[1])]
     if window.shape[0] < h or window.shape[1] < w:
         return None
-    score = filters.ncc(window, signature, grow_mask(signature > EDGE_LEVEL, 1))
+    score = filters.ncc(window, size.signature, size.support)
     y, x = np.unravel_index(int(np.argmax(score)), score.shape)
     return float(score[y, x]), x0 + int(x), y0 + int(y)
 
 
 def _best_size(
     plane: np.ndarray, template: Template, scales: np.ndarray, cy: float, cx: float, reach: int
-) -> tuple[float, float, int, int] | None:
-    """(NCC, scale, x, y) of the best-correlating of `scales` near centre (cy, cx)."""
+) -> tuple[float, SizedMark, int, int] | None:
+    """(NCC, size, x, y) of the best-correlating of `scales` near centre (cy, cx)."""
     best = None
     for scale in scales:
-        found = local_peak(plane, template.scaled(float(scale)), cy, cx, reach)
+        size = sized(template, float(scale))
+        found = local_peak(plane, size, cy, cx, reach)
         if found is not None and (best is None or found[0] > best[0]):
-            best = (found[0], float(scale), found[1], found[2])
+            best = (found[0], size, found[1], found[2])
     return best
 
 
@@ -65,15 +65,15 @@ def refine(image: np.ndarray, plane: np.ndarray, template: Template, peak: Templ
     )
     if coarse is None:
         return None
-    _, scale, x, y = coarse
-    h, w = template.scaled(scale).alpha.shape
+    _, size, x, y = coarse
+    h, w = size.signature.shape
     best = None
-    for fine in scale * (1 + np.arange(-FINE_SPAN, FINE_SPAN + FINE_STEP / 2, FINE_STEP)):
-        mark = template.scaled(float(fine))
-        found = local_peak(plane, mark, y + h / 2, x + w / 2, FINE_REACH)
+    for fine in size.scale * (1 + np.arange(-FINE_SPAN, FINE_SPAN + FINE_STEP / 2, FINE_STEP)):
+        near = sized(template, float(fine))
+        found = local_peak(plane, near, y + h / 2, x + w / 2, FINE_REACH)
         if found is None:
             continue
-        match = checked_place(image, mark, float(fine), found[1], found[2], found[0])
+        match = checked_place(image, near, found[1], found[2], found[0])
         if best is None or match.removal > best.removal:
             best = match
     return best

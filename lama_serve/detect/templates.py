@@ -8,7 +8,8 @@ depend on whether the photo under the mark is darker or lighter than the mark.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -51,19 +52,52 @@ class Template:
         return filters.gradient_magnitude(filters.gray(composite))
 
 
+@dataclass(frozen=True, eq=False)
+class SizedMark:
+    """A template at one scale with what matching needs of it, computed once (for the listed
+    scales, when the detector is built)."""
+
+    mark: Template
+    scale: float
+    signature: np.ndarray
+    support: np.ndarray  # where the signature counts in the correlation
+    see_through: np.ndarray  # the edges un-blending can check (edge_removal)
+
+
+def sized(template: Template, scale: float) -> SizedMark:
+    mark = template.scaled(scale)
+    signature = mark.signature()
+    edges = signature > EDGE_LEVEL
+    see_through = edges & ~grow_mask(mark.alpha >= OPAQUE_ALPHA, 1)
+    return SizedMark(mark, scale, signature, grow_mask(edges, 1), see_through)
+
+
 @dataclass(frozen=True)
 class TemplateMatch:
-    """A place checked for a template: its box, the edge correlation (`score`) and the share
-    of edges un-blending removes there (`removal`, see edge_removal)."""
+    """A place checked for a template at one size: the edge correlation there (`score`) and
+    the share of edges un-blending removes (`removal`, see edge_removal)."""
 
-    name: str
     x: int
     y: int
-    scale: float
     score: float
-    width: int
-    height: int
     removal: float
+    sized: SizedMark = field(compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.sized.mark.name
+
+    @property
+    def scale(self) -> float:
+        return self.sized.scale
+
+    @property
+    def height(self) -> int:
+        return self.sized.mark.alpha.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.sized.mark.alpha.shape[1]
 
 
 def template_from_rgba(name: str, rgba: np.ndarray) -> Template:
@@ -97,21 +131,21 @@ def _peaks(score: np.ndarray, h: int, w: int, min_score: float) -> list[tuple[in
     return found
 
 
-def edge_removal(image: np.ndarray, mark: Template, x: int, y: int) -> float:
-    """Share of the edge energy on the mark's see-through edges that un-blending `mark` (at
-    its scale) at (x, y) removes.
+def edge_removal(image: np.ndarray, size: SizedMark, x: int, y: int) -> float:
+    """Share of the edge energy on the mark's see-through edges that un-blending it (at
+    `size`) at (x, y) removes.
 
     The check that a correlation peak is the mark: undoing a real blend erases its edges
     (above 0), undoing it where the mark is not adds the mark's negative (below 0). A mark
     with no see-through part cannot be checked this way and passes (1.0).
     """
-    see_through = (mark.signature() > EDGE_LEVEL) & ~grow_mask(mark.alpha >= OPAQUE_ALPHA, 1)
+    see_through = size.see_through
     if not see_through.any():
         return 1.0
-    h, w = mark.alpha.shape
+    h, w = see_through.shape
     window = image[y : y + h, x : x + w]
     before = filters.gradient_magnitude(filters.gray(window))[see_through].mean()
-    after = filters.gradient_magnitude(filters.gray(unblend(window, mark, 0, 0)[0]))
+    after = filters.gradient_magnitude(filters.gray(unblend(window, size.mark, 0, 0)[0]))
     return float(1 - after[see_through].mean() / max(before, 1e-6))
 
 
@@ -122,26 +156,23 @@ def _overlaps(a: TemplateMatch, b: TemplateMatch) -> bool:
     return dy > 0 and dx > 0 and dy * dx > 0.25 * min(a.width * a.height, b.width * b.height)
 
 
-def checked_place(image: np.ndarray, mark: Template, scale: float, x: int, y: int, ncc: float) -> TemplateMatch:
-    """`mark` (its template at `scale`) at (x, y), with its edge removal measured."""
-    h, w = mark.alpha.shape
-    return TemplateMatch(mark.name, x, y, scale, ncc, w, h, edge_removal(image, mark, x, y))
+def checked_place(image: np.ndarray, size: SizedMark, x: int, y: int, ncc: float) -> TemplateMatch:
+    """The mark at `size` placed at (x, y), with its edge removal measured."""
+    return TemplateMatch(x, y, ncc, edge_removal(image, size, x, y), size)
 
 
 def scan(
-    image: np.ndarray, edges: filters.Correlator, template: Template, scales: tuple[float, ...], min_score: float
+    image: np.ndarray, edges: filters.Correlator, sizes: Sequence[SizedMark], min_score: float
 ) -> list[TemplateMatch]:
-    """The MAX_MATCHES strongest correlation peaks of every scale in `image` (`edges`: its
-    gradient magnitude), each checked by un-blending (edge_removal)."""
+    """The MAX_MATCHES strongest correlation peaks of every one of a template's `sizes` in
+    `image` (`edges`: its gradient magnitude), each checked by un-blending (edge_removal)."""
     checked = []
-    for scale in scales:
-        mark = template.scaled(scale)
-        signature = mark.signature()
-        if signature.shape[0] > edges.plane.shape[0] or signature.shape[1] > edges.plane.shape[1]:
+    for size in sizes:
+        h, w = size.signature.shape
+        if h > edges.plane.shape[0] or w > edges.plane.shape[1]:
             continue
-        score = edges.ncc(signature, grow_mask(signature > EDGE_LEVEL, 1))
-        for x, y, ncc in _peaks(score, *signature.shape, min_score):
-            checked.append(checked_place(image, mark, scale, x, y, ncc))
+        score = edges.ncc(size.signature, size.support)
+        checked += [checked_place(image, size, x, y, ncc) for x, y, ncc in _peaks(score, h, w, min_score)]
     return checked
 
 

@@ -5,7 +5,7 @@ import numpy as np
 from lama_serve.detect import filters
 from lama_serve.detect.template_detector import TemplateDetector
 from lama_serve.detect.template_sizes import local_peak
-from lama_serve.detect.templates import template_from_rgba
+from lama_serve.detect.templates import sized, template_from_rgba
 from tests.detect.images import blend, photo, text_alpha
 
 
@@ -20,9 +20,9 @@ def test_local_peak_finds_the_mark_near_a_given_centre():
     h, w = template.alpha.shape
     marked = blend(photo(1, 256, 384), template.color, template.alpha, 120, 90)
     plane = filters.gradient_magnitude(filters.gray(marked))
-    score, x, y = local_peak(plane, template, 90 + h / 2 + 5, 120 + w / 2 - 6, reach=10)
+    score, x, y = local_peak(plane, sized(template, 1.0), 90 + h / 2 + 5, 120 + w / 2 - 6, reach=10)
     assert (x, y) == (120, 90) and score > 0.8
-    assert local_peak(plane, template, 5, 5, reach=2) is None  # the window leaves the image
+    assert local_peak(plane, sized(template, 1.0), 5, 5, reach=2) is None  # the window leaves the image
 
 
 def test_a_mark_between_the_listed_sizes_is_found_and_unblended_when_asked():

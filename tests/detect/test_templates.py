@@ -7,6 +7,7 @@ from lama_serve.detect.template_detector import TemplateDetector
 from lama_serve.detect.templates import (
     edge_removal,
     load_templates,
+    sized,
     template_from_rgba,
 )
 from lama_serve.detect.types import DetectionConfigError
@@ -67,9 +68,10 @@ def test_repeated_copies_are_each_found_once():
 def test_unblending_removes_edges_only_where_the_mark_is():
     template = _stock_template(opacity=0.2)
     marked = blend(photo(3, 384, 384), template.color, template.alpha, 100, 120)
-    assert edge_removal(marked, template, 100, 120) > 0.1
-    assert edge_removal(marked, template, 180, 40) < 0
-    assert edge_removal(marked, template, 102, 120) < edge_removal(marked, template, 100, 120)
+    size = sized(template, 1.0)
+    assert edge_removal(marked, size, 100, 120) > 0.1
+    assert edge_removal(marked, size, 180, 40) < 0
+    assert edge_removal(marked, size, 102, 120) < edge_removal(marked, size, 100, 120)
 
 
 def test_a_mark_off_every_listed_scale_is_not_unblended():
