@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lama_serve.bench.user_marks import user_marked_set
 from lama_serve.detect import metrics, synth
 
 DETECT = "/api/v1/detect"
@@ -43,8 +44,6 @@ def png(array: np.ndarray) -> bytes:
 def labelled_set(per_kind: int, size: int, seed: int, user_marks: int = 0) -> list[synth.Composite]:
     """`per_kind` held-out composites of every kind, then `user_marks` marks made the way
     people make them (bench.user_marks), deterministic from `seed`."""
-    from lama_serve.bench.user_marks import user_marked_set
-
     rng = np.random.default_rng(seed)
     held_out = [
         synth.make_composite(rng, kind, "heldout", (size, size)) for kind in synth.KINDS for _ in range(per_kind)

@@ -108,9 +108,10 @@ def detect_from_maps(
     The union gets the marks' anti-aliased rim (detect.edges.with_changed_rim). When
     `local` un-blended a mark, `image` must be its restored image (the maps of the original
     would find the mark again)."""
+    profiles = {name: map_profile(name, (keep_scores or {}).get(name)) for name in maps}
     results, masks = [], {}
-    for name in sorted(maps, key=lambda model: map_profile(model).anchor_by in maps):  # anchors first
-        profile = map_profile(name, (keep_scores or {}).get(name))
+    for name in sorted(maps, key=lambda model: profiles[model].anchor_by in maps):  # anchors first
+        profile = profiles[name]
         anchor = masks.get(profile.anchor_by)
         result = confirmed(
             regions_from_map(maps[name], image, kind=name, anchor=anchor, **profile.mask_options()), profile, maps

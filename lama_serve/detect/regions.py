@@ -29,6 +29,10 @@ BACKGROUND_SPREAD = 40.0  # std (levels) of the background across a region that 
 SIZE_TOLERANCE = 0.2  # relative size difference under which two regions count as repeats
 
 
+# MapProfile fields used by detect_from_maps across maps, not by regions_from_map.
+CROSS_MAP_FIELDS = ("confirm_by", "confirm_above", "coarse", "anchor_by")
+
+
 @dataclass(frozen=True)
 class MapProfile:
     """How one served model's probability map becomes a mask: its calibration.
@@ -64,7 +68,7 @@ class MapProfile:
 
     def mask_options(self) -> dict[str, float]:
         """The keyword arguments of `regions_from_map` (all but the cross-map steps)."""
-        return {k: v for k, v in asdict(self).items() if not k.startswith(("confirm", "coarse", "anchor_by"))}
+        return {k: v for k, v in asdict(self).items() if k not in CROSS_MAP_FIELDS}
 
 
 # Tuned on `lama-serve bench detect --offline` (held-out composites, 512 px, 8 per kind,
