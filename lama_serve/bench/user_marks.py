@@ -11,7 +11,7 @@ recall here is optimistic; the false positives on them (precision) are what this
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from lama_serve.detect import sources, synth
 
@@ -30,10 +30,7 @@ MIN_CONTRAST = 40.0  # mean levels between mark and photo under it; fainter: the
 
 
 def _sprite(text: str, font: str, pixels: int, angle: int) -> Image.Image:
-    face = ImageFont.truetype(str(sources.font_path(font)), pixels)
-    left, top, right, bottom = face.getbbox(text)
-    sprite = Image.new("L", (right - left + 8, bottom - top + 8))
-    ImageDraw.Draw(sprite).text((4 - left, 4 - top), text, fill=255, font=face)
+    sprite = synth.text_coverage(font, pixels, text, pad=4)
     return sprite.rotate(angle, expand=True, resample=Image.BICUBIC) if angle else sprite
 
 

@@ -95,13 +95,19 @@ def _styled(rng: np.random.Generator, shape: Image.Image, fill: tuple[int, int, 
     return sprite
 
 
+def text_coverage(font: str, font_px: int, text: str, pad: int = 1) -> Image.Image:
+    """`text` in `font` (a path under sources.FONT_DIR) as an L image cropped to its ink box,
+    `pad` px around."""
+    face = ImageFont.truetype(str(sources.font_path(font)), font_px)
+    left, top, right, bottom = face.getbbox(text)
+    cover = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad))
+    ImageDraw.Draw(cover).text((pad - left, pad - top), text, fill=255, font=face)
+    return cover
+
+
 def _text_sprite(rng: np.random.Generator, split: str, font_px: int) -> Image.Image:
-    font = ImageFont.truetype(str(sources.font_path(str(rng.choice(sources.FONTS[split])))), font_px)
-    text = sources.random_string(rng, split)
-    left, top, right, bottom = font.getbbox(text)
-    cover = Image.new("L", (right - left + 2, bottom - top + 2))
-    ImageDraw.Draw(cover).text((1 - left, 1 - top), text, fill=255, font=font)
-    return _styled(rng, cover, _colour(rng))
+    font = str(rng.choice(sources.FONTS[split]))
+    return _styled(rng, text_coverage(font, font_px, sources.random_string(rng, split)), _colour(rng))
 
 
 def _logo_sprite(rng: np.random.Generator, side: int) -> Image.Image:
