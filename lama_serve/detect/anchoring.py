@@ -29,19 +29,27 @@ MAX_ANCHOR_LINES = 2  # more lines: a tiled or repeated mark, no single place to
 MAX_AWAY = 8  # more regions away from the anchor: copies of a tiled mark, not strays
 
 
+def anchor_of(mask: np.ndarray) -> np.ndarray | None:
+    """bool HxW: the pixels within REACH of the anchoring model's `mask` (uint8/bool HxW), or
+    None when that mask does not qualify as one mark (too few pixels, too many lines). Made
+    once per request and used for every map the model anchors (full-size and native view)."""
+    if np.count_nonzero(mask) < MIN_ANCHOR_PIXELS:
+        return None
+    mask = np.where(mask > 0, 255, 0).astype(np.uint8)
+    if components.label(grow_mask(mask, LINE_GAP) > 0)[1] > MAX_ANCHOR_LINES:
+        return None
+    return grow_mask(mask, REACH) > 0
+
+
 def anchored(
-    labels: np.ndarray, kept: np.ndarray, scores: np.ndarray, anchor: np.ndarray | None, keep: float
+    labels: np.ndarray, kept: np.ndarray, scores: np.ndarray, near: np.ndarray | None, keep: float
 ) -> np.ndarray:
-    """Per label of `labels` (index 0: background), `kept` without the regions away from
-    `anchor` (uint8/bool HxW, the anchoring model's mask) that score under `keep`; `kept`
-    unchanged when the anchor does not qualify (see the module's docstring)."""
-    if anchor is None or np.count_nonzero(anchor) < MIN_ANCHOR_PIXELS:
-        return kept
-    anchor = np.where(anchor > 0, 255, 0).astype(np.uint8)
-    if components.label(grow_mask(anchor, LINE_GAP) > 0)[1] > MAX_ANCHOR_LINES:
+    """Per label of `labels` (index 0: background), `kept` without the regions away from the
+    anchor (`near`: anchor_of's pixels; None: no anchor) that score under `keep`."""
+    if near is None:
         return kept
     touching = np.zeros(kept.shape, bool)
-    touching[np.unique(labels[grow_mask(anchor, REACH) > 0])] = True
+    touching[np.unique(labels[near])] = True
     touching[0] = False
     if not (touching & kept).any():
         return kept  # the segmenter does not see a mark at the text: the photo's own lettering

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from lama_serve.core.settings import Settings
+from lama_serve.detect.anchoring import anchor_of
 from lama_serve.detect.coarse import fill_missed, missed_components
 from lama_serve.detect.combine import combine_results
 from lama_serve.detect.edges import with_changed_rim
@@ -109,14 +110,16 @@ def detect_from_maps(
     `local` un-blended a mark, `image` must be its restored image (the maps of the original
     would find the mark again)."""
     profiles = {name: map_profile(name, (keep_scores or {}).get(name)) for name in maps}
-    results, masks = [], {}
+    anchoring = {profile.anchor_by for profile in profiles.values()}
+    results, anchors = [], {}
     for name in sorted(maps, key=lambda model: profiles[model].anchor_by in maps):  # anchors first
         profile = profiles[name]
-        anchor = masks.get(profile.anchor_by)
+        anchor = anchors.get(profile.anchor_by)
         result = confirmed(
             regions_from_map(maps[name], image, kind=name, anchor=anchor, **profile.mask_options()), profile, maps
         )
-        masks[name] = result.mask
+        if name in anchoring:
+            anchors[name] = anchor_of(result.mask)
         results.append(result)
         views = {view: scaled[name] for view, scaled in (view_maps or {}).items() if name in scaled}
         results += _from_views(name, profile, maps[name], views, image, maps, anchor)

@@ -197,8 +197,8 @@ def regions_from_map(
     anchor: np.ndarray | None = None,
     anchor_keep: float = 1.0,
 ) -> DetectionResult:
-    """Threshold the map, score each connected region, mask the ones kept (those away from a
-    qualifying `anchor` need `anchor_keep`, detect.anchoring) and their `followers` (grown by
+    """Threshold the map, score each connected region, mask the ones kept (those away from
+    `anchor`, detect.anchoring.anchor_of's pixels, need `anchor_keep`) and their `followers` (grown by
     `grow`, then shrunk to glyphs when glyph_radius > 0, then to changed pixels when
     edge_radius > 0)."""
     prob = probability.reshape(probability.shape[0], probability.shape[1])

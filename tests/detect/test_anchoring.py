@@ -3,7 +3,7 @@
 import numpy as np
 
 from lama_serve.detect import components
-from lama_serve.detect.anchoring import MAX_AWAY, MIN_ANCHOR_PIXELS, anchored
+from lama_serve.detect.anchoring import MAX_AWAY, MIN_ANCHOR_PIXELS, anchor_of, anchored
 
 KEEP = 0.8
 
@@ -31,7 +31,7 @@ def test_a_stray_region_away_from_the_text_mark_needs_a_sure_score():
     scores = np.zeros(count + 1)
     scores[[mark, sure, stray, strong]] = 0.7, 0.85, 0.65, 0.75
     kept = scores >= 0.42
-    result = anchored(labels, kept, scores, _line(12, 12, 56, 8), KEEP)
+    result = anchored(labels, kept, scores, anchor_of(_line(12, 12, 56, 8)), KEEP)
     assert result[mark] and result[sure] and not result[stray]
     assert result[strong]  # under KEEP, but above the mark itself: no stray
     assert not result[0]
@@ -44,11 +44,11 @@ def test_no_qualifying_anchor_leaves_the_regions_alone():
     assert np.array_equal(anchored(labels, kept, scores, None, KEEP), kept)
     few = _line(12, 12, 7, 7)  # 49 px: a stray letter of the photo's own lettering
     assert np.count_nonzero(few) < MIN_ANCHOR_PIXELS
-    assert np.array_equal(anchored(labels, kept, scores, few, KEEP), kept)
+    assert np.array_equal(anchored(labels, kept, scores, anchor_of(few), KEEP), kept)
     three_lines = _line(12, 12, 56, 3) | _line(12, 40, 56, 3) | _line(12, 60, 56, 3)
-    assert np.array_equal(anchored(labels, kept, scores, three_lines, KEEP), kept)
+    assert np.array_equal(anchored(labels, kept, scores, anchor_of(three_lines), KEEP), kept)
     unseen = _line(120, 20, 60, 8)  # text the segmenter does not mark: no mark to anchor to
-    assert np.array_equal(anchored(labels, kept, scores, unseen, KEEP), kept)
+    assert np.array_equal(anchored(labels, kept, scores, anchor_of(unseen), KEEP), kept)
 
 
 def _mark_and_tiles(tiles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,6 +62,6 @@ def _mark_and_tiles(tiles: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def test_many_regions_away_from_the_text_are_a_tiled_mark_and_stay():
     labels, kept, scores = _mark_and_tiles(MAX_AWAY + 1)
-    assert np.array_equal(anchored(labels, kept, scores, _line(12, 7, 56, 8), KEEP), kept)
+    assert np.array_equal(anchored(labels, kept, scores, anchor_of(_line(12, 7, 56, 8)), KEEP), kept)
     labels, kept, scores = _mark_and_tiles(MAX_AWAY)
-    assert anchored(labels, kept, scores, _line(12, 7, 56, 8), KEEP).sum() == 1
+    assert anchored(labels, kept, scores, anchor_of(_line(12, 7, 56, 8)), KEEP).sum() == 1
