@@ -49,6 +49,23 @@ def high_pass(plane: np.ndarray, radius: int) -> np.ndarray:
     return plane - box_mean(plane, radius)
 
 
+def line_mean(plane: np.ndarray, length: int, angles: int = 8) -> np.ndarray:
+    """Per pixel, the largest mean of `plane` along a `length`-pixel segment through it, over
+    `angles` directions: lines (a mark's edges) keep their strength, scattered texture
+    averages down to its mean."""
+    half = length // 2
+    padded = np.pad(plane.astype(np.float32), half)
+    h, w = plane.shape
+    best = np.zeros((h, w), np.float32)
+    for angle in np.pi * np.arange(angles) / angles:
+        total = np.zeros((h, w), np.float32)
+        for step in range(-half, half + 1):
+            dy, dx = round(step * np.sin(angle)), round(step * np.cos(angle))
+            total += padded[half + dy : half + dy + h, half + dx : half + dx + w]
+        best = np.maximum(best, total / (2 * half + 1))
+    return best
+
+
 def _fast_length(n: int) -> int:
     """Smallest 2^a 3^b 5^c >= n (numpy's FFT is fastest there)."""
     best = 1 << max(n - 1, 0).bit_length()

@@ -106,3 +106,20 @@ def test_an_item_whose_own_detection_missed_the_mark_gets_it():
     own = [_result(mark), _result(mark), _result(np.zeros(SHAPE, bool))]  # the third missed it
     results = agree(images, own)
     assert results is not None and results[2].mask[10:20, 10:40].any()
+
+
+def test_the_median_estimate_completes_the_vote_near_the_agreed_pixels():
+    """The items' own detections found a filled mark's left 24 px only; the median estimate
+    (`located`) has all 36 and a stray piece 40 px off: the shared mark gets the missed
+    part, not the stray piece (further than COMPLETE_MARGIN from the agreed pixels' box)."""
+    alpha = np.full((20, 36), 0.6, np.float32)
+    images = [blend(photo(seed, *SHAPE), (255, 255, 255), alpha, *ORIGIN) for seed in range(3)]
+    truth = place(SHAPE, alpha, *ORIGIN)
+    half = truth.copy()
+    half[:, ORIGIN[0] + 24 :] = False
+    located = truth.copy()
+    located[70:80, 120:140] = True
+    results = agree(images, [_result(half)] * 3, located=[_result(located)] * 3)
+    assert results is not None
+    for result in results:
+        assert iou(result.mask, truth) > 0.95 and not result.mask[70:80, 120:140].any()
