@@ -94,17 +94,34 @@ def agree(
 def shared_results(images: Sequence[np.ndarray], own: Sequence[DetectionResult]) -> list[DetectionResult]:
     """The batch `detect=shared` answer, given each item's own detection (`own`): where the
     items agree (`agree`), near the mark the batch's median edges locate (detect.shared) when
-    they locate one; else that median estimate (marks too faint for any single image); else
-    each item's own result (too few items for a vote or a median, or no common mark).
+    they locate one; else that median estimate (marks too faint for most single images), for
+    items of different sizes (no common frame to vote in) with each item's own pixels near it
+    (`completed`); else each item's own result (too few items for a vote or a median, or no
+    common mark). Items of one size that agree on nothing keep none of their own pixels: their
+    detectors did not find the mark the median did, or misfired alike over most of the image.
 
-    The median estimate alone is the answer for batches of different sizes (no common frame
-    to vote in); where the items can vote, the vote masks text better (0.82 against 0.75) and
-    follows the detectors wherever they all misfire alike (a texture every item shares),
-    which the located box rules out."""
+    Where the items can vote, the vote masks text better than the median estimate (0.82
+    against 0.75) and follows the detectors wherever they all misfire alike (a texture every
+    item shares), which the located box rules out."""
     if len(images) < MIN_IMAGES:
         return list(own)
     located = detect_shared(images)
     agreed = agree(images, own, located)
     if agreed is not None:
         return agreed
+    if any(image.shape != images[0].shape for image in images):
+        return [completed(mine, estimate) for mine, estimate in zip(own, located, strict=True)]
     return located if any(result.watermark_found for result in located) else list(own)
+
+
+def completed(own: DetectionResult, located: DetectionResult) -> DetectionResult:
+    """The median estimate of one item plus its own detection's pixels within
+    COMPLETE_MARGIN of it; the item's own result where the estimate found nothing or a known
+    template was un-blended. Items of different sizes, measured (8 x 8 batches cut by 0-63 px,
+    seeds 0-7): text 0.68 against 0.63 for the estimate alone and 0.72 for their own
+    detections, logos 0.70 against 0.60 and 0.61."""
+    if not located.watermark_found or own.restored is not None:
+        return own
+    reach = near([located.mask], COMPLETE_MARGIN)
+    mask = np.where((located.mask > 0) | ((own.mask > 0) & reach), 255, 0).astype(np.uint8)
+    return DetectionResult(mask=mask, regions=regions_of_mask(mask, located.regions[0].score, "shared"))

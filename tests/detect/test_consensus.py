@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from lama_serve.detect.consensus import agree, near, votes
+from lama_serve.detect.consensus import agree, completed, near, shared_results, votes
 from lama_serve.detect.metrics import iou
-from lama_serve.detect.types import DetectionResult
+from lama_serve.detect.regions import regions_of_mask
+from lama_serve.detect.types import DetectionResult, Region
 from tests.detect.images import blend, photo, place, text_alpha
 from tests.detect.test_edges import smooth_photo
 
 SHAPE = (96, 160)
 ORIGIN = (10, 12)  # x, y of the mark
+
+
+def _regions(mask: np.ndarray) -> tuple[Region, ...]:
+    return regions_of_mask(np.where(mask, 255, 0).astype(np.uint8), 0.5, "shared")
 
 
 def _result(mask: np.ndarray, restored: np.ndarray | None = None) -> DetectionResult:
@@ -123,3 +128,29 @@ def test_the_median_estimate_completes_the_vote_near_the_agreed_pixels():
     assert results is not None
     for result in results:
         assert iou(result.mask, truth) > 0.95 and not result.mask[70:80, 120:140].any()
+
+
+def test_an_item_of_a_mixed_size_batch_gets_the_estimate_and_its_own_pixels_near_it():
+    located, own = np.zeros(SHAPE, bool), np.zeros(SHAPE, bool)
+    located[10:20, 10:40] = True
+    own[12:24, 30:50] = True  # the estimate's missed part, within COMPLETE_MARGIN
+    own[70:90, 120:150] = True  # the item's own find far from the shared mark
+    estimate = DetectionResult(mask=np.where(located, 255, 0).astype(np.uint8), regions=_regions(located))
+    mask = completed(_result(own), estimate).mask > 0
+    assert mask[located].all() and mask[12:24, 30:50].all() and not mask[70:90, 120:150].any()
+    assert completed(_result(own), DetectionResult.empty(SHAPE)).mask[70:90, 120:150].all()
+    restored = _result(own, restored=photo(0, *SHAPE))
+    assert completed(restored, estimate) is restored
+
+
+def test_a_batch_of_different_sizes_is_answered_by_the_median_estimate():
+    alpha = text_alpha("(c) Field Notes", 24, 0.6)
+    images, truths = [], []
+    for seed in range(6):
+        height, width = 200 + 13 * seed, 260 + 7 * seed
+        x, y = width - alpha.shape[1] - 10, height - alpha.shape[0] - 10
+        images.append(blend(photo(seed, height, width), (255, 255, 255), alpha, x, y))
+        truths.append(place((height, width), alpha, x, y))
+    own = [DetectionResult.empty(image.shape) for image in images]  # every item missed it alone
+    results = shared_results(images, own)
+    assert min(iou(r.mask, t) for r, t in zip(results, truths)) > 0.6
