@@ -31,6 +31,7 @@ REMOVE = "/api/v1/remove-watermark"
 TARGET_OPACITY = 0.3  # the issue's targets hold for marks at least this opaque
 RESTORE_TOLERANCE = 3  # levels: a restored pixel this close to the clean photo counts as exact
 SHARED_KINDS = ("text_corner", "logo")  # marks put at the same place on every image of a batch
+SIZE_SPREAD = 64  # a batch "of different sizes": each item cut by 0..SIZE_SPREAD-1 px at top and left
 
 
 def png(array: np.ndarray) -> bytes:
@@ -90,13 +91,27 @@ class SharedSet:
     clean: list[np.ndarray]
     images: list[np.ndarray]
     opacity: float
+    mixed_sizes: bool = False
 
 
-def shared_set(count: int, size: int, seed: int, kind: str) -> SharedSet:
+def shared_set(count: int, size: int, seed: int, kind: str, mixed_sizes: bool = False) -> SharedSet:
+    """With `mixed_sizes`, each photo is cut at its top and left (the mark stays at the same
+    place from the bottom-right corner): a batch of photos of different sizes."""
     rng = np.random.default_rng(seed)
     source = synth.make_composite(rng, kind, "heldout", (size, size))
     clean = [synth.random_photo(rng, "heldout", (size, size)) for _ in range(count)]
-    return SharedSet(kind, clean, [synth.blend(photo, source.mark, source.alpha) for photo in clean], opacity(source))
+    images = [synth.blend(photo, source.mark, source.alpha) for photo in clean]
+    if mixed_sizes:
+        cuts = np.random.default_rng(seed + 104729).integers(0, SIZE_SPREAD, (count, 2))
+        clean, images = (
+            [np.ascontiguousarray(a[y:, x:]) for a, (y, x) in zip(arrays, cuts)] for arrays in (clean, images)
+        )
+    return SharedSet(kind, clean, images, opacity(source), mixed_sizes)
+
+
+def shared_sets(count: int, size: int, seed: int) -> list[SharedSet]:
+    """The batches the bench scores: each of SHARED_KINDS, of one size and of different sizes."""
+    return [shared_set(count, size, seed, kind, mixed) for kind in SHARED_KINDS for mixed in (False, True)]
 
 
 def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
@@ -109,8 +124,9 @@ def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
     results = shared_results(batch.images, [DetectionResult(mask=mask, regions=()) for mask in own])
     ious = [metrics.iou(r.mask, synth.changed_mask(c, i)) for r, c, i in zip(results, batch.clean, batch.images)]
     faint = " (faint)" if batch.opacity < TARGET_OPACITY else ""
+    sizes = " of different sizes" if batch.mixed_sizes else ""
     return {
-        "kind": f"shared {batch.kind} over {len(batch.images)} images{faint}",
+        "kind": f"shared {batch.kind} over {len(batch.images)} images{sizes}{faint}",
         "images": len(batch.images),
         "opacity": round(batch.opacity, 2),
         "iou": round(statistics.fmean(ious), 3),
@@ -197,8 +213,7 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
         base_url=args.url, headers={"X-API-Key": args.api_key}, timeout=args.timeout
     ) as client:
         rows = score_rows(await _detect_all(client, composites))
-        for kind in SHARED_KINDS:
-            batch = shared_set(args.shared, args.size, args.seed, kind)
+        for batch in shared_sets(args.shared, args.size, args.seed):
             rows.append(shared_row(batch, [(await _detect_mask(client, image))[0] for image in batch.images]))
         text = next(c for c in composites if c.kind == "text_corner")
         latency = await _removal_latency(client, text, args.runs) if args.runs else {}
@@ -212,8 +227,7 @@ def _measure_offline(args: argparse.Namespace) -> tuple[list[dict[str, object]],
     detection = OfflineDetection(args.offline)
     composites = labelled_set(args.per_kind, args.size, args.seed, args.user_marks)
     rows = score_rows(served_path_scores(composites, detection))
-    for kind in SHARED_KINDS:
-        batch = shared_set(args.shared, args.size, args.seed, kind)
+    for batch in shared_sets(args.shared, args.size, args.seed):
         rows.append(shared_row(batch, [detection.detect(image).mask for image in batch.images]))
     return rows, {}
 
@@ -239,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"detection on {args.size} px held-out composites ({args.offline or args.url}):")
     for row in rows:
         figures = "  ".join(f"{c} {row[c]}" for c in columns if c in row)
-        print(f"  {row['kind']:<32} {figures}")
+        print(f"  {row['kind']:<54} {figures}")
     for name, seconds in latency.items():
         print(f"remove-watermark {args.size} px, {name}: median {seconds * 1000:.0f} ms")
     if len(latency) == 2:

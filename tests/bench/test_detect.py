@@ -12,6 +12,7 @@ from lama_serve.bench.detect import (
     score_rows,
     shared_row,
     shared_set,
+    shared_sets,
     template_row,
 )
 from lama_serve.detect import synth
@@ -55,6 +56,18 @@ def test_a_faint_shared_mark_is_labelled_faint() -> None:
     assert batch.opacity < TARGET_OPACITY
     row = shared_row(batch, [np.zeros((64, 64), np.uint8)] * 3)
     assert row["kind"] == "shared logo over 3 images (faint)"
+
+
+def test_a_batch_of_different_sizes_keeps_the_mark_at_the_same_place_from_the_corner() -> None:
+    same, mixed = shared_set(4, 96, seed=2, kind="logo"), shared_set(4, 96, seed=2, kind="logo", mixed_sizes=True)
+    assert len({image.shape for image in mixed.images}) > 1
+    for whole, cut, clean in zip(same.images, mixed.images, mixed.clean, strict=True):
+        height, width = cut.shape[:2]
+        assert np.array_equal(whole[-height:, -width:], cut) and clean.shape == cut.shape
+    row = shared_row(mixed, [np.zeros(image.shape[:2], np.uint8) for image in mixed.images])
+    assert row["kind"] == "shared logo over 4 images of different sizes"
+    kinds = [(batch.kind, batch.mixed_sizes) for batch in shared_sets(3, 64, seed=0)]
+    assert kinds == [("text_corner", False), ("text_corner", True), ("logo", False), ("logo", True)]
 
 
 def test_a_faint_known_template_is_found_on_every_photo_and_restored() -> None:
