@@ -131,16 +131,26 @@ def test_the_median_estimate_completes_the_vote_near_the_agreed_pixels():
 
 
 def test_an_item_of_a_mixed_size_batch_gets_the_estimate_and_its_own_pixels_near_it():
+    image = blend(photo(0, *SHAPE), (255, 255, 255), np.full((14, 40), 0.6, np.float32), 10, 10)
     located, own = np.zeros(SHAPE, bool), np.zeros(SHAPE, bool)
     located[10:20, 10:40] = True
     own[12:24, 30:50] = True  # the estimate's missed part, within COMPLETE_MARGIN
     own[70:90, 120:150] = True  # the item's own find far from the shared mark
     estimate = DetectionResult(mask=np.where(located, 255, 0).astype(np.uint8), regions=_regions(located))
-    mask = completed(_result(own), estimate).mask > 0
+    mask = completed(image, _result(own), estimate).mask > 0
     assert mask[located].all() and mask[12:24, 30:50].all() and not mask[70:90, 120:150].any()
-    assert completed(_result(own), DetectionResult.empty(SHAPE)).mask[70:90, 120:150].all()
-    restored = _result(own, restored=photo(0, *SHAPE))
-    assert completed(restored, estimate) is restored
+    assert completed(image, _result(own), DetectionResult.empty(SHAPE)).mask[70:90, 120:150].all()
+    restored = _result(own, restored=image)
+    assert completed(image, restored, estimate) is restored
+
+
+def test_own_pixels_adding_more_than_the_estimate_are_a_misfire_and_left_out():
+    image = blend(photo(1, *SHAPE), (255, 255, 255), np.full((10, 30), 0.6, np.float32), 10, 10)
+    located = np.zeros(SHAPE, bool)
+    located[10:20, 10:40] = True
+    everywhere = np.ones(SHAPE, bool)  # the item's detectors fired over the whole photo
+    estimate = DetectionResult(mask=np.where(located, 255, 0).astype(np.uint8), regions=_regions(located))
+    assert np.array_equal(completed(image, _result(everywhere), estimate).mask > 0, located)
 
 
 def test_a_batch_of_different_sizes_is_answered_by_the_median_estimate():

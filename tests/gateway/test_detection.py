@@ -200,6 +200,24 @@ async def test_batch_detect_shared_on_real_photos_gives_every_item_the_agreed_ma
         assert changed[truth].mean() > 0.8 and changed[~truth].mean() < 0.03
 
 
+async def test_batch_detect_shared_on_photos_of_different_sizes(client: httpx.AsyncClient) -> None:
+    """The same mark 8 px from the bottom-right corner of four held-out photos of different
+    sizes: no common frame to vote in, so each item gets the batch's median estimate (with its
+    own pixels near it)."""
+    alpha = text_alpha("SAMPLE", 28, 0.7)
+    rng = np.random.default_rng(7)
+    marked, truths = [], []
+    for height, width in ((SIDE, SIDE), (SIDE + 24, SIDE - 16), (SIDE - 20, SIDE + 40), (SIDE + 8, SIDE + 8)):
+        x, y = width - alpha.shape[1] - 8, height - alpha.shape[0] - 8
+        marked.append(blend(random_photo(rng, "heldout", (height, width)), (255, 255, 255), alpha, x, y))
+        truths.append(place((height, width), alpha, x, y))
+    items, outs = await shared_batch(client, marked)
+    for item, out, image, truth in zip(items, outs, marked, truths, strict=True):
+        assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
+        changed = (out != image).any(axis=2)
+        assert changed[truth].mean() > 0.8 and changed[~truth].mean() < 0.03
+
+
 async def test_batch_detect_shared_with_two_items_detects_each_on_its_own(client: httpx.AsyncClient) -> None:
     image, truth = marked_photo()  # two items are too few for a median: per-item detection
     items, outs = await shared_batch(client, [image, image])
