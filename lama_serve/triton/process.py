@@ -11,6 +11,11 @@ The model repository (admin), logging, trace and shared-memory APIs (and inferen
 `restricted_apis=LOCKED_APIS`) are restricted to callers sending the header in
 `repository_api_headers`; its secret is generated per instance, never logged and never on
 the command line (secret_shim.py).
+
+Each start names the Python backend's shared-memory regions with its own prefix: Triton
+unlinks them when it exits cleanly, but a crashed or killed one leaves them in /dev/shm
+(2-30 MB per model instance), and a stack that restarts its Triton after every crash would
+fill a container's /dev/shm until no Triton can start; `stop()` removes what is left.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger(__name__)
 TRITON_LOG = logging.getLogger("lama_serve.triton.tritonserver")
 _LOG_TAIL_LINES = 60
+SHARED_MEMORY = Path("/dev/shm")  # where POSIX shared-memory regions live on Linux
 # Triton APIs only the operator's tools may call; LOCKED_APIS: the gateway's inference too.
 ADMIN_APIS = ("model-repository", "logging", "trace", "shared-memory")
 LOCKED_APIS = (*ADMIN_APIS, "inference")
@@ -105,11 +111,17 @@ class TritonProcess:
         self._process: subprocess.Popen[str] | None = None
         self._workdir: Path | None = None
         self._reader: threading.Thread | None = None
+        self._shm_prefix = f"lama_serve_{secrets.token_hex(6)}_"
 
     @property
     def repository_api_headers(self) -> dict[str, str]:
         """Headers that authorise calls to /v2/repository/... (load, unload, index)."""
         return {REPOSITORY_API_HEADER: self._secret}
+
+    @property
+    def shm_prefix(self) -> str:
+        """The name prefix of this server's Python backend shared-memory regions."""
+        return self._shm_prefix
 
     @property
     def pid(self) -> int | None:
@@ -141,6 +153,7 @@ class TritonProcess:
             f"--http-restricted-api={self._restricted}:{REPOSITORY_API_HEADER}={PLACEHOLDER}",
             f"--log-verbose={self._log_verbose}",
             f"--exit-timeout-secs={self._exit_timeout}",
+            f"--backend-config=python,shm-region-prefix-name={self._shm_prefix}",
         ]
         if self._grpc_port is None:
             command.append("--allow-grpc=false")
@@ -261,9 +274,19 @@ class TritonProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
         self._join_reader()
+        self._remove_shared_memory()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+
+    def _remove_shared_memory(self) -> None:
+        """Unlink the Python backend regions this server left (only after an unclean exit)."""
+        if self._process is None or self._process.poll() is None:
+            return
+        for region in SHARED_MEMORY.glob(f"{self._shm_prefix}*"):
+            with contextlib.suppress(OSError):
+                region.unlink()
+                LOGGER.info("removed %s, left by a tritonserver that did not exit cleanly", region)
 
     def _join_reader(self) -> None:
         if self._reader is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import time
 from collections.abc import Callable
@@ -14,6 +16,7 @@ import tritonclient.http as httpclient
 from lama_serve.core.contract import MODEL_NAME
 from lama_serve.core.settings import REPOSITORY_API_HEADER
 from lama_serve.triton.process import (
+    SHARED_MEMORY,
     TritonProcess,
     TritonStartupError,
     free_port,
@@ -75,3 +78,19 @@ def test_stop_leaves_no_process_behind(start_triton: Callable[..., TritonProcess
     process.stop()
     assert process.returncode is not None
     assert all(exited(pid) for pid in stubs)
+
+
+def test_a_killed_server_leaves_no_shared_memory_behind(start_triton: Callable[..., TritonProcess]) -> None:
+    """Triton unlinks its Python backend regions on a clean exit only; after a crash `stop()`
+    removes them (each restart of a crashing stack would leak its regions in /dev/shm)."""
+    process = start_triton()
+    assert process.pid is not None
+    regions = list(SHARED_MEMORY.glob(f"{process.shm_prefix}*"))
+    assert regions, "the Python backend's stub talks to Triton through /dev/shm regions"
+    os.killpg(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while process.returncode is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(region.exists() for region in regions)  # the crash left them
+    process.stop()
+    assert not any(region.exists() for region in regions)
