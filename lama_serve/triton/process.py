@@ -12,10 +12,8 @@ The model repository (admin), logging, trace and shared-memory APIs (and inferen
 `repository_api_headers`; its secret is generated per instance, never logged and never on
 the command line (secret_shim.py).
 
-Each start names the Python backend's shared-memory regions with its own prefix: Triton
-unlinks them when it exits cleanly, but a crashed or killed one leaves them in /dev/shm
-(2-30 MB per model instance), and a stack that restarts its Triton after every crash would
-fill a container's /dev/shm until no Triton can start; `stop()` removes what is left.
+The Python backend's shared-memory regions a crashed server leaves in /dev/shm are removed by
+`stop()` and, for servers whose starter died too, by the next start (shared_memory.py).
 """
 
 from __future__ import annotations
@@ -38,6 +36,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from lama_serve.core.repository import served_models
 from lama_serve.core.settings import REPOSITORY_API_HEADER
+from lama_serve.triton import shared_memory
 from lama_serve.triton.bundle import TritonBundle
 from lama_serve.triton.client import SyncTriton
 from lama_serve.triton.errors import TritonError
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
 LOGGER = logging.getLogger(__name__)
 TRITON_LOG = logging.getLogger("lama_serve.triton.tritonserver")
 _LOG_TAIL_LINES = 60
-SHARED_MEMORY = Path("/dev/shm")  # where POSIX shared-memory regions live on Linux
 # Triton APIs only the operator's tools may call; LOCKED_APIS: the gateway's inference too.
 ADMIN_APIS = ("model-repository", "logging", "trace", "shared-memory")
 LOCKED_APIS = (*ADMIN_APIS, "inference")
@@ -111,7 +109,7 @@ class TritonProcess:
         self._process: subprocess.Popen[str] | None = None
         self._workdir: Path | None = None
         self._reader: threading.Thread | None = None
-        self._shm_prefix = f"lama_serve_{secrets.token_hex(6)}_"
+        self._shm_prefix = shared_memory.new_prefix()
 
     @property
     def repository_api_headers(self) -> dict[str, str]:
@@ -172,6 +170,7 @@ class TritonProcess:
         if self._process is not None:
             raise RuntimeError("this TritonProcess was already started; create a new one")
         self._check_ports_free()
+        shared_memory.remove_orphans()
         bundle = TritonBundle.locate()
         self._workdir = Path(tempfile.mkdtemp(prefix="lama-triton-"))
         backend_dir = bundle.build_backend_directory(self._workdir / "backends")
@@ -274,19 +273,11 @@ class TritonProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
         self._join_reader()
-        self._remove_shared_memory()
+        if process is not None:  # gone now: what it left of its regions is garbage
+            shared_memory.remove_regions(self._shm_prefix)
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-
-    def _remove_shared_memory(self) -> None:
-        """Unlink the Python backend regions this server left (only after an unclean exit)."""
-        if self._process is None or self._process.poll() is None:
-            return
-        for region in SHARED_MEMORY.glob(f"{self._shm_prefix}*"):
-            with contextlib.suppress(OSError):
-                region.unlink()
-                LOGGER.info("removed %s, left by a tritonserver that did not exit cleanly", region)
 
     def _join_reader(self) -> None:
         if self._reader is not None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +18,11 @@ import tritonclient.http as httpclient
 from lama_serve.core.contract import MODEL_NAME
 from lama_serve.core.settings import REPOSITORY_API_HEADER
 from lama_serve.triton.process import (
-    SHARED_MEMORY,
     TritonProcess,
     TritonStartupError,
     free_port,
 )
+from lama_serve.triton.shared_memory import PREFIX, SHARED_MEMORY
 from tests.conftest import child_pids, exited
 
 
@@ -94,3 +96,16 @@ def test_a_killed_server_leaves_no_shared_memory_behind(start_triton: Callable[.
     assert all(region.exists() for region in regions)  # the crash left them
     process.stop()
     assert not any(region.exists() for region in regions)
+
+
+def test_a_start_removes_the_regions_of_a_stack_that_was_killed(
+    start_triton: Callable[..., TritonProcess],
+) -> None:
+    """An out-of-memory kill takes `up` and its Triton at once: nobody stops that server, so
+    the next start removes the regions named after the dead starter."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    orphan = SHARED_MEMORY / f"{PREFIX}{child.pid}_0123abcd_region"
+    orphan.write_bytes(b"\0" * 16)
+    start_triton()
+    assert not orphan.exists()
