@@ -47,7 +47,8 @@ DetectForm = Annotated[
     Literal["shared"] | None,
     Form(
         description="`shared`: items without a mask share one watermark (one photographer's or stock "
-        "site's mark), estimated over the whole batch (3 items at least) and located in each; "
+        "site's mark), estimated over the whole batch (3 items at least) and located in each; photos "
+        "of different sizes are compared from the corner or centre the mark keeps its place from; "
         "default: each item is detected on its own."
     ),
 ]
