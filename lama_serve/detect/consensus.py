@@ -85,20 +85,24 @@ def agree(
         if result.restored is not None:
             agreed.append(result)
             continue
-        mask = shared | ((located[i].mask > 0) & completing) if located else shared
-        mask = trim_to_changed(image, np.where(mask, 255, 0).astype(np.uint8), EDGE_RADIUS, EDGE_LEVELS)
-        agreed.append(DetectionResult(mask=mask, regions=regions_of_mask(mask, score, "shared")))
+        agreed.append(_shared(image, shared | ((located[i].mask > 0) & completing) if located else shared, score))
     return agreed
+
+
+def _shared(image: np.ndarray, mask: np.ndarray, score: float) -> DetectionResult:
+    """An item's result for the shared mark's pixels `mask` (bool), cut to those the mark
+    visibly changed in `image`."""
+    trimmed = trim_to_changed(image, np.where(mask, 255, 0).astype(np.uint8), EDGE_RADIUS, EDGE_LEVELS)
+    return DetectionResult(mask=trimmed, regions=regions_of_mask(trimmed, score, "shared"))
 
 
 def shared_results(images: Sequence[np.ndarray], own: Sequence[DetectionResult]) -> list[DetectionResult]:
     """The batch `detect=shared` answer, given each item's own detection (`own`): where the
     items agree (`agree`), near the mark the batch's median edges locate (detect.shared) when
-    they locate one; else that median estimate (marks too faint for most single images), for
-    items of different sizes (no common frame to vote in) with each item's own pixels near it
-    (`completed`); else each item's own result (too few items for a vote or a median, or no
-    common mark). Items of one size that agree on nothing keep none of their own pixels: their
-    detectors did not find the mark the median did, or misfired alike over most of the image.
+    they locate one; else, per item, that median estimate with the item's own pixels near it
+    (`completed`: marks too faint for most single images, items of different sizes that have
+    no common frame to vote in); else each item's own result (too few items for a vote or a
+    median, or no common mark).
 
     Where the items can vote, the vote masks text better than the median estimate (0.82
     against 0.75) and follows the detectors wherever they all misfire alike (a texture every
@@ -109,9 +113,7 @@ def shared_results(images: Sequence[np.ndarray], own: Sequence[DetectionResult])
     agreed = agree(images, own, located)
     if agreed is not None:
         return agreed
-    if any(image.shape != images[0].shape for image in images):
-        return [completed(image, mine, estimate) for image, mine, estimate in zip(images, own, located, strict=True)]
-    return located if any(result.watermark_found for result in located) else list(own)
+    return [completed(image, mine, estimate) for image, mine, estimate in zip(images, own, located, strict=True)]
 
 
 def completed(image: np.ndarray, own: DetectionResult, located: DetectionResult) -> DetectionResult:
@@ -127,6 +129,4 @@ def completed(image: np.ndarray, own: DetectionResult, located: DetectionResult)
     added = (own.mask > 0) & near([located.mask], COMPLETE_MARGIN) & ~marked
     if added.sum() <= marked.sum():  # more than the mark again: the item's detectors misfired there
         marked |= added
-    mask = np.where(marked, 255, 0).astype(np.uint8)
-    mask = trim_to_changed(image, mask, EDGE_RADIUS, EDGE_LEVELS)
-    return DetectionResult(mask=mask, regions=regions_of_mask(mask, located.regions[0].score, "shared"))
+    return _shared(image, marked, located.regions[0].score)
