@@ -103,20 +103,16 @@ def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
     planes = [filters.gray(image) for image in images]
     height, width = min(p.shape[0] for p in planes), min(p.shape[1] for p in planes)
     same_size = all(p.shape == planes[0].shape for p in planes)
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
+    best: tuple[tuple[float, float, float], np.ndarray, np.ndarray, np.ndarray] | None = None
     for anchor in ANCHORS[:1] if same_size else ANCHORS:
         gy, gx = _median_gradients([_crop(p, anchor, height, width) for p in planes])
-        strength = float(np.percentile(np.hypot(gy, gx), EDGE_PERCENTILE))
-        if best is None or strength > best[0]:
-            best = (strength, gy, gx)
-    strength, gy, gx = best  # type: ignore[misc]
-    if strength < MIN_MARK_GRADIENT:
+        edges = np.hypot(gy, gx)
+        levels = _edge_levels(edges)
+        if best is None or levels[0] > best[0][0]:
+            best = (levels, gy, gx, edges)
+    (strength, floor, level), gy, gx, edges = best  # type: ignore[misc]
+    if strength < MIN_MARK_GRADIENT or strength < 2 * floor:
         return None
-    edges = np.hypot(gy, gx)
-    floor = NOISE_FACTOR * float(np.median(edges))  # what is left of the photos' edges
-    if strength < 2 * floor:
-        return None
-    level = max(strength * EDGE_SHARE, floor)
     gap = max(CLUSTER_GAP, round(CLUSTER_GAP * min(height, width) / CLUSTER_SIDE))
     cluster = _strongest_cluster(filters.line_mean(edges, LINE_LENGTH), gap)
     if cluster is None:
@@ -137,12 +133,18 @@ def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
     )
 
 
+def _edge_levels(edges: np.ndarray) -> tuple[float, float, float]:
+    """(strength: the strongest edges' level, floor: what the photos leave of theirs, level
+    above which an edge belongs to the mark) of a plane of median edge magnitudes."""
+    strength = float(np.percentile(edges, EDGE_PERCENTILE))
+    floor = NOISE_FACTOR * float(np.median(edges))
+    return strength, floor, max(strength * EDGE_SHARE, floor)
+
+
 def _strongest_cluster(coherent: np.ndarray, gap: int) -> np.ndarray | None:
     """bool HxW: the pixels of the group of strong coherent edges (pieces within 2 x `gap`
     px of each other) with the most edge energy; None when none stands out."""
-    strength = float(np.percentile(coherent, EDGE_PERCENTILE))
-    level = max(strength * EDGE_SHARE, NOISE_FACTOR * float(np.median(coherent)))
-    strong = coherent > level
+    strong = coherent > _edge_levels(coherent)[2]
     labels, count = components.label(max_filter(strong, gap))
     if count == 0:
         return None
