@@ -7,7 +7,7 @@ import numpy as np
 
 from lama_serve.detect import filters
 from lama_serve.detect.template_sizes import search_between
-from lama_serve.detect.templates import Template, TemplateMatch, best_copies, scan, sized, unblend
+from lama_serve.detect.templates import Template, TemplateMatch, best_copies, scan, sizes_of, unblend
 from lama_serve.detect.types import DetectionResult, Region
 
 
@@ -23,7 +23,8 @@ class TemplateDetector:
         self, templates: tuple[Template, ...], min_score: float, scales: tuple[float, ...], size_search: bool = False
     ) -> None:
         self.templates, self.min_score, self.size_search = templates, min_score, size_search
-        self.sizes = {t.name: tuple(sized(t, scale) for scale in scales) for t in templates}  # once, not per image
+        self.size_of = {t.name: sizes_of(t) for t in templates}  # sizes made once, not per image
+        self.sizes = {name: tuple(size_of(scale) for scale in scales) for name, size_of in self.size_of.items()}
 
     def matches(self, image: np.ndarray) -> list[TemplateMatch]:
         """Confirmed copies of every template (templates.best_copies)."""
@@ -34,7 +35,7 @@ class TemplateDetector:
             checked = scan(image, edges, self.sizes[template.name], self.min_score)
             copies = best_copies(checked)
             if not copies and self.size_search:
-                copies = best_copies(search_between(image, plane, template, checked))
+                copies = best_copies(search_between(image, plane, self.size_of[template.name], checked))
             found += copies
         return found
 

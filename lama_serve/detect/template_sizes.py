@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from lama_serve.detect import filters
-from lama_serve.detect.templates import SizedMark, Template, TemplateMatch, checked_place, sized
+from lama_serve.detect.templates import SizedMark, SizeOf, TemplateMatch, checked_place
 
 CANDIDATES = 10  # strongest peaks of the listed scales searched around
 SPAN = 0.14  # relative size searched either side of a peak's scale
@@ -44,24 +44,24 @@ def local_peak(plane: np.ndarray, size: SizedMark, cy: float, cx: float, reach: 
 
 
 def _best_size(
-    plane: np.ndarray, template: Template, scales: np.ndarray, cy: float, cx: float, reach: int
+    plane: np.ndarray, size_of: SizeOf, scales: np.ndarray, cy: float, cx: float, reach: int
 ) -> tuple[float, SizedMark, int, int] | None:
     """(NCC, size, x, y) of the best-correlating of `scales` near centre (cy, cx)."""
     best = None
     for scale in scales:
-        size = sized(template, float(scale))
+        size = size_of(float(scale))
         found = local_peak(plane, size, cy, cx, reach)
         if found is not None and (best is None or found[0] > best[0]):
             best = (found[0], size, found[1], found[2])
     return best
 
 
-def refine(image: np.ndarray, plane: np.ndarray, template: Template, peak: TemplateMatch) -> TemplateMatch | None:
+def refine(image: np.ndarray, plane: np.ndarray, size_of: SizeOf, peak: TemplateMatch) -> TemplateMatch | None:
     """The size and place near `peak` where un-blending removes the most edges."""
     steps = np.arange(-SPAN, SPAN + SPAN_STEP / 2, SPAN_STEP)
     reach = REACH + round(SPAN * max(peak.width, peak.height) / 2)
     coarse = _best_size(
-        plane, template, peak.scale * (1 + steps), peak.y + peak.height / 2, peak.x + peak.width / 2, reach
+        plane, size_of, peak.scale * (1 + steps), peak.y + peak.height / 2, peak.x + peak.width / 2, reach
     )
     if coarse is None:
         return None
@@ -69,7 +69,7 @@ def refine(image: np.ndarray, plane: np.ndarray, template: Template, peak: Templ
     h, w = size.signature.shape
     best = None
     for fine in size.scale * (1 + np.arange(-FINE_SPAN, FINE_SPAN + FINE_STEP / 2, FINE_STEP)):
-        near = sized(template, float(fine))
+        near = size_of(float(fine))
         found = local_peak(plane, near, y + h / 2, x + w / 2, FINE_REACH)
         if found is None:
             continue
@@ -80,8 +80,8 @@ def refine(image: np.ndarray, plane: np.ndarray, template: Template, peak: Templ
 
 
 def search_between(
-    image: np.ndarray, plane: np.ndarray, template: Template, peaks: list[TemplateMatch]
+    image: np.ndarray, plane: np.ndarray, size_of: SizeOf, peaks: list[TemplateMatch]
 ) -> list[TemplateMatch]:
     """`refine` around the CANDIDATES best-correlating `peaks` of the listed scales."""
     strongest = sorted(peaks, key=lambda m: -m.score)[:CANDIDATES]
-    return [match for peak in strongest if (match := refine(image, plane, template, peak)) is not None]
+    return [match for peak in strongest if (match := refine(image, plane, size_of, peak)) is not None]

@@ -8,8 +8,9 @@ depend on whether the photo under the mark is darker or lighter than the mark.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,18 @@ def sized(template: Template, scale: float) -> SizedMark:
     edges = signature > EDGE_LEVEL
     see_through = edges & ~grow_mask(mark.alpha >= OPAQUE_ALPHA, 1)
     return SizedMark(mark, scale, signature, grow_mask(edges, 1), see_through)
+
+
+SizeOf = Callable[[float], SizedMark]
+# Sizes of one template kept for reuse: the listed scales and the size search's grid around
+# them (detect.template_sizes: 15 coarse and 9 fine steps) come back on every image.
+SIZES_KEPT = 64
+
+
+def sizes_of(template: Template) -> SizeOf:
+    """`sized(template, scale)`, each scale made once while it is among the SIZES_KEPT most
+    recently asked (a detector builds this once, not per image)."""
+    return lru_cache(maxsize=SIZES_KEPT)(partial(sized, template))
 
 
 @dataclass(frozen=True)
