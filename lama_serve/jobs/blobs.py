@@ -59,5 +59,8 @@ class BlobDir:
         except FileNotFoundError:
             return None
 
+    def delete_result(self, job_id: str) -> None:
+        (self.root / check_name(job_id) / RESULT).unlink(missing_ok=True)
+
     def delete(self, job_id: str) -> None:
         shutil.rmtree(self.root / check_name(job_id), ignore_errors=True)

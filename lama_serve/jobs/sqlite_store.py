@@ -110,7 +110,10 @@ class SqliteJobStore:
         def store() -> bool:
             if result is not None:
                 self._blobs.write_result(job.id, result.body)
-            return self._save(job, (Status.PROCESSING.value,))
+            saved = self._save(job, (Status.PROCESSING.value,))
+            if not saved and result is not None:  # canceled meanwhile: its result must not linger
+                self._blobs.delete_result(job.id)
+            return saved
 
         return await self._run(store)
 
