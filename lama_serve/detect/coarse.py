@@ -48,15 +48,22 @@ class CoarseFill:
     component's rim (`rim` px either side of its edge) where the finer maps (full-size,
     native) fire; covered_below: share of a component that the finer maps already have
     (above: text lines, whose strokes they have and whose gaps a blurrier map would add;
-    also the bar for the native map's components against the full-size map); edge_radius,
-    edge_levels: the changed-pixel cut (detect.edges.trim_to_changed).
+    also the bar for the native map's components against the full-size map);
+    compact_covered_below: the same bar for compact components (box sides within
+    compact_aspect of each other, filled at least compact_fill): a logo whose thick frame the
+    finer maps have and whose tinted inside they miss; text lines, straight or diagonal, are
+    long or thin in their box; edge_radius, edge_levels: the changed-pixel cut
+    (detect.edges.trim_to_changed).
     """
 
     threshold: float = 0.3
     min_share: float = 0.04
     max_share: float = 0.2
-    outline_above: float = 0.12
+    outline_above: float = 0.08
     covered_below: float = 0.6
+    compact_covered_below: float = 0.8
+    compact_aspect: float = 2.0
+    compact_fill: float = 0.3
     rim: int = 3
     edge_radius: int = 16
     edge_levels: float = 6.0
@@ -87,6 +94,14 @@ def missed_components(plane: np.ndarray, seen: np.ndarray, threshold: float, cov
     return missed[labels]
 
 
+def compact(boxes: np.ndarray, areas: np.ndarray, aspect: float, fill: float) -> np.ndarray:
+    """bool per component (`boxes`: x, y, width, height; `areas`: pixels): box sides within
+    `aspect` of each other and at least `fill` of the box covered (a diagonal line's box is
+    square but nearly empty)."""
+    sides = boxes[:, 2:].astype(np.float64)
+    return (sides.max(axis=1) <= aspect * sides.min(axis=1)) & (areas >= fill * sides.prod(axis=1))
+
+
 def rim_share(component: np.ndarray, support: np.ndarray, rim: int) -> float:
     """Share of the band `rim` px either side of the component's edge where `support` holds."""
     outer = max_filter(component.astype(np.uint8), rim) > 0
@@ -112,8 +127,13 @@ def fill_missed(
         return DetectionResult.empty(image.shape)
     areas, covered, means = components.areas_and_means(labels, count, seen, plane)
     sized = (areas >= fill.min_share * plane.size) & (areas < fill.max_share * plane.size)
-    candidates = np.nonzero(sized & (covered < fill.covered_below))[0]
     boxes = components.boxes(labels, count)
+    bar = np.where(
+        compact(boxes, areas[1:], fill.compact_aspect, fill.compact_fill),
+        fill.compact_covered_below,
+        fill.covered_below,
+    )
+    candidates = np.nonzero(sized & (covered < np.concatenate([[0.0], bar])))[0]
     rim = max(1, round(fill.rim / step))
 
     def outlined(i: int) -> bool:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lama_serve.detect.coarse import CoarseFill, fill_missed, missed_components, rim_share, scaled_views
+from lama_serve.detect.coarse import CoarseFill, compact, fill_missed, missed_components, rim_share, scaled_views
 from lama_serve.detect.detectors import detect_from_maps, multiscale_models
 from tests.detect.images import blend, photo
 
@@ -16,6 +16,19 @@ def disc(radius: int, centre: tuple[int, int] = (256, 256), side: int = SIDE) ->
 
 def ring(radius: int, width: int = 4) -> np.ndarray:
     return disc(radius) & ~disc(radius - width)
+
+
+def bar(height: int = 40, width: int = 300) -> np.ndarray:
+    """A text line's blob in the coarse map, centred."""
+    plane = np.zeros((SIDE, SIDE), bool)
+    top, left = (SIDE - height) // 2, (SIDE - width) // 2
+    plane[top : top + height, left : left + width] = True
+    return plane
+
+
+def strokes(plane: np.ndarray, period: int = 10, inked: int = 7) -> np.ndarray:
+    """`plane` cut to vertical strokes `inked` px of every `period`: what a finer map has of a line."""
+    return plane & (np.arange(SIDE) % period < inked)[None, :]
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +88,7 @@ def test_an_outlined_but_empty_disc_is_filled(logo_image):
         (disc(82), disc(80), "already found at full size"),
         (disc(20), ring(20), "small: the full-size map's own job"),
         (disc(200), ring(200), "over a fifth of the image"),
+        (bar(), strokes(bar()), "a text line whose strokes (70 %) the finer maps have: not compact"),
     ],
 )
 def test_components_left_alone(logo_image, coarse, fine, why):
@@ -82,6 +96,23 @@ def test_components_left_alone(logo_image, coarse, fine, why):
     result = fill_missed(coarse.astype(np.float32), fine.astype(np.float32), image, 0.15, "seg", FILL)
     assert not result.mask.any(), why
     assert result.regions == ()
+
+
+def test_compact_components_are_squarish_and_filled():
+    boxes = np.array([[0, 0, 100, 100], [0, 0, 300, 40], [0, 0, 100, 100]])
+    areas = np.array([6000, 12000, 1500])  # a thick frame, a text line's blob, a diagonal line
+    assert compact(boxes, areas, 2.0, 0.3).tolist() == [True, False, False]
+
+
+def test_a_logo_whose_thick_frame_was_found_gets_its_inside(logo_image):
+    """The finer maps have 70 % of the disc (a thick frame around its centre): over the 60 %
+    bar for text lines, under the 80 % one for compact shapes, so the centre is filled."""
+    image, mark = logo_image
+    frame = disc(82) & ~disc(45)
+    result = fill_missed(disc(82).astype(np.float32), frame.astype(np.float32), image, 0.15, "seg", FILL)
+    centre = disc(44)
+    assert ((result.mask > 0) & centre).sum() / centre.sum() > 0.97
+    assert ((result.mask > 0) & ~mark).sum() < 0.02 * mark.sum()
 
 
 def test_detect_from_maps_fills_from_the_coarse_map_of_a_model_that_asks_for_one(logo_image):
