@@ -13,8 +13,9 @@ photos, detected at that size, it found 0.45 of the logos' pixels. So it is also
   -> 0.66, a batch's shared text 0.89 -> 0.73);
 - `coarse`: short side COARSE_SHORT_SIDE, for photos from MIN_COARSE_SIDE. The coarse map
   is blurry (it would swell text into blobs) and fires on some textures, so it only adds
-  whole components that the finer maps outline but leave mostly empty: a large mark whose
-  edges were seen and whose inside was not. `fill_missed` takes them, cut to the pixels the
+  whole components that the finer maps outline but leave mostly empty (a compact one, a
+  logo's shape, at least a fifth empty): a large mark whose edges were seen and whose inside
+  was not. `fill_missed` takes them, cut to the pixels the
   mark changed (detect.edges).
 """
 
@@ -133,7 +134,7 @@ def fill_missed(
         fill.compact_covered_below,
         fill.covered_below,
     )
-    candidates = np.nonzero(sized & (covered < np.concatenate([[0.0], bar])))[0]
+    candidates = np.nonzero(sized & (covered < np.concatenate([[0.0], bar])))[0]  # label 0: background
     rim = max(1, round(fill.rim / step))
 
     def outlined(i: int) -> bool:
