@@ -53,8 +53,10 @@ class CoarseFill:
     compact_covered_below: the same bar for compact components (box sides within
     compact_aspect of each other, filled at least compact_fill): a logo whose thick frame the
     finer maps have and whose tinted inside they miss; text lines, straight or diagonal, are
-    long or thin in their box; edge_radius, edge_levels: the changed-pixel cut
-    (detect.edges.trim_to_changed).
+    long or thin in their box; compact_min_share: the least area of a compact component,
+    which under min_share must be outlined for small_outline_above of its rim (the coarse
+    map blurs coins and stones into discs of that size, which the finer maps outline for up
+    to ~0.3); edge_radius, edge_levels: the changed-pixel cut (detect.edges.trim_to_changed).
     """
 
     threshold: float = 0.3
@@ -65,6 +67,8 @@ class CoarseFill:
     compact_covered_below: float = 0.8
     compact_aspect: float = 2.0
     compact_fill: float = 0.3
+    compact_min_share: float = 0.015
+    small_outline_above: float = 0.4
     rim: int = 3
     edge_radius: int = 16
     edge_levels: float = 6.0
@@ -127,21 +131,23 @@ def fill_missed(
     if count == 0:
         return DetectionResult.empty(image.shape)
     areas, covered, means = components.areas_and_means(labels, count, seen, plane)
-    sized = (areas >= fill.min_share * plane.size) & (areas < fill.max_share * plane.size)
     boxes = components.boxes(labels, count)
-    bar = np.where(
-        compact(boxes, areas[1:], fill.compact_aspect, fill.compact_fill),
-        fill.compact_covered_below,
-        fill.covered_below,
+    shaped = np.concatenate([[False], compact(boxes, areas[1:], fill.compact_aspect, fill.compact_fill)])
+    small = areas < fill.min_share * plane.size
+    sized = (areas >= np.where(shaped, fill.compact_min_share, fill.min_share) * plane.size) & (
+        areas < fill.max_share * plane.size
     )
-    candidates = np.nonzero(sized & (covered < np.concatenate([[0.0], bar])))[0]  # label 0: background
+    bar = np.where(shaped, fill.compact_covered_below, fill.covered_below)
+    candidates = np.nonzero(sized & (covered < bar))[0]
     rim = max(1, round(fill.rim / step))
 
     def outlined(i: int) -> bool:
         """rim_share on the component's box grown by the rim (the rest of the image is not near)."""
         x, y, w, h = (int(v) for v in boxes[i - 1])
         near = slice(max(y - rim - 1, 0), y + h + rim + 1), slice(max(x - rim - 1, 0), x + w + rim + 1)
-        return rim_share(labels[near] == i, seen[near], rim) >= fill.outline_above
+        return rim_share(labels[near] == i, seen[near], rim) >= (
+            fill.small_outline_above if small[i] else fill.outline_above
+        )
 
     keep = [int(i) for i in candidates if i > 0 and outlined(int(i))]
     if not keep:
