@@ -58,7 +58,9 @@ def opacity(composite: synth.Composite) -> float:
 
 def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[dict[str, object]]:
     """Per kind (faint marks under TARGET_OPACITY apart): mean recall, IoU, precision of the
-    watermark pixels, false-positive area on clean images, and median detection latency."""
+    watermark pixels (with the standard error of the recall and IoU means: a row holds a few
+    images, so its means move between seeds), false-positive area on clean images, and median
+    detection latency."""
     groups: dict[str, list[tuple[synth.Composite, np.ndarray, float]]] = {}
     for item in scored:
         composite = item[0]
@@ -70,13 +72,23 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
         def mean(score: object, items: list = items) -> float:
             return round(statistics.fmean(score(predicted, c.mask) for c, predicted, _ in items), 3)
 
+        def error(score: object, items: list = items) -> float:
+            values = [score(predicted, c.mask) for c, predicted, _ in items]
+            return round(statistics.stdev(values) / len(values) ** 0.5, 3) if len(values) > 1 else 0.0
+
         row: dict[str, object] = {"kind": kind, "images": len(items)}
         if kind == "clean":
             row["false_positive_area"] = round(
                 statistics.fmean(metrics.false_positive_area(predicted) for _, predicted, _ in items), 4
             )
         else:
-            row |= {"recall": mean(metrics.recall), "iou": mean(metrics.iou), "precision": mean(metrics.precision)}
+            row |= {
+                "recall": mean(metrics.recall),
+                "recall_se": error(metrics.recall),
+                "iou": mean(metrics.iou),
+                "iou_se": error(metrics.iou),
+                "precision": mean(metrics.precision),
+            }
         row["p50_ms"] = round(1000 * statistics.median(seconds for *_, seconds in items), 1)
         rows.append(row)
     return rows
@@ -242,7 +254,9 @@ def run(args: argparse.Namespace) -> int:
     columns = (
         "images",
         "recall",
+        "recall_se",
         "iou",
+        "iou_se",
         "precision",
         "false_positive_area",
         "opacity",

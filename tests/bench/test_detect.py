@@ -35,7 +35,17 @@ def test_scores_per_kind() -> None:
     expected = np.count_nonzero(half) / np.count_nonzero(marked.mask)
     assert rows["logo"]["recall"] == round(expected, 3) and rows["logo"]["precision"] == 1.0
     assert rows["logo"]["iou"] == round(expected, 3) and rows["logo"]["p50_ms"] == 10.0
+    assert rows["logo"]["iou_se"] == 0.0  # one image: no spread to report
     assert rows["clean"] == {"kind": "clean", "images": 1, "false_positive_area": round(64 / 4096, 4), "p50_ms": 30.0}
+
+
+def test_rows_report_the_standard_error_of_their_means() -> None:
+    """Two images of a kind, one found whole, one missed: IoU 0.5 +- 0.5 (stdev 0.707 / sqrt 2)."""
+    marked = [c for c in labelled_set(2, 64, seed=0) if c.kind == "logo" and opacity(c) >= TARGET_OPACITY][:2]
+    assert len(marked) == 2
+    scored = [(marked[0], marked[0].mask, 0.01), (marked[1], np.zeros_like(marked[1].mask), 0.01)]
+    (row,) = score_rows(scored)
+    assert row["iou"] == 0.5 and row["iou_se"] == 0.5 and row["recall_se"] == 0.5
 
 
 def test_shared_row_scores_the_batch_answer_from_the_items_own_masks() -> None:
