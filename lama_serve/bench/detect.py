@@ -69,12 +69,11 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
     rows = []
     for kind, items in groups.items():
 
-        def mean(score: object, items: list = items) -> float:
-            return round(statistics.fmean(score(predicted, c.mask) for c, predicted, _ in items), 3)
-
-        def error(score: object, items: list = items) -> float:
+        def summary(score: object, items: list = items) -> tuple[float, float]:
+            """(mean, standard error of the mean) of `score` over the row's images."""
             values = [score(predicted, c.mask) for c, predicted, _ in items]
-            return round(statistics.stdev(values) / len(values) ** 0.5, 3) if len(values) > 1 else 0.0
+            error = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+            return round(statistics.fmean(values), 3), round(error, 3)
 
         row: dict[str, object] = {"kind": kind, "images": len(items)}
         if kind == "clean":
@@ -82,13 +81,9 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
                 statistics.fmean(metrics.false_positive_area(predicted) for _, predicted, _ in items), 4
             )
         else:
-            row |= {
-                "recall": mean(metrics.recall),
-                "recall_se": error(metrics.recall),
-                "iou": mean(metrics.iou),
-                "iou_se": error(metrics.iou),
-                "precision": mean(metrics.precision),
-            }
+            (recall, recall_se), (iou, iou_se) = summary(metrics.recall), summary(metrics.iou)
+            row |= {"recall": recall, "recall_se": recall_se, "iou": iou, "iou_se": iou_se}
+            row["precision"] = summary(metrics.precision)[0]
         row["p50_ms"] = round(1000 * statistics.median(seconds for *_, seconds in items), 1)
         rows.append(row)
     return rows
