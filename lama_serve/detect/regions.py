@@ -49,7 +49,9 @@ class MapProfile:
     region scoring at least follow_share x keep_score is kept too when gaps of at most
     2 x follow_gap px link it to a kept one (`followers`: the other words of a mark's line);
     anchor_by: another served model whose mask, where it qualifies, anchors this one's: regions
-    away from it need anchor_keep (detect.anchoring).
+    away from it need anchor_keep (detect.anchoring); min_mean: the mean probability a region
+    needs besides its score to be kept on its own (followers need only their score): the
+    likeness factors lift texture the model is unsure of (stones, coins) as much as marks.
     """
 
     threshold: float = 0.5
@@ -65,6 +67,7 @@ class MapProfile:
     follow_share: float = 1.0
     anchor_by: str = ""
     anchor_keep: float = 1.0
+    min_mean: float = 0.0
 
     def mask_options(self) -> dict[str, float]:
         """The keyword arguments of `regions_from_map` (all but the cross-map steps)."""
@@ -85,7 +88,9 @@ class MapProfile:
 # word under it next to a kept word of its line (within 16 px) needs 0.83 of it. Its maps
 # of scaled views add the marks too large for it at full size (detect.coarse). Away from a
 # text mark the text model found, its regions need 0.8 (detect.anchoring; tuned on seeds
-# 0-7 and two sets of user-style marks).
+# 0-7 and two sets of user-style marks). A region it is unsure of (mean probability under
+# 0.6: blobs on gravel and coins, 0.47-0.74 where marks' regions have 0.82-0.92) is not kept
+# on its own whatever its likeness (seeds 0-7, checked on 8-15).
 MAP_PROFILES = {
     "watermark_text": MapProfile(
         threshold=0.3,
@@ -107,6 +112,7 @@ MAP_PROFILES = {
         follow_share=0.83,
         anchor_by="watermark_text",
         anchor_keep=0.8,
+        min_mean=0.6,
     ),
 }
 
@@ -196,9 +202,11 @@ def regions_from_map(
     follow_share: float = 1.0,
     anchor: np.ndarray | None = None,
     anchor_keep: float = 1.0,
+    min_mean: float = 0.0,
 ) -> DetectionResult:
-    """Threshold the map, score each connected region, mask the ones kept (those away from
-    `anchor`, detect.anchoring.anchor_of's pixels, need `anchor_keep`) and their `followers` (grown by
+    """Threshold the map, score each connected region, mask the ones kept (mean probability
+    at least `min_mean`; those away from `anchor`, detect.anchoring.anchor_of's pixels, need
+    `anchor_keep`) and their `followers` (grown by
     `grow`, then shrunk to glyphs when glyph_radius > 0, then to changed pixels when
     edge_radius > 0)."""
     prob = probability.reshape(probability.shape[0], probability.shape[1])
@@ -223,7 +231,8 @@ def regions_from_map(
         )
         scores[i + 1] = float(means[i]) * likeness
         regions.append(Region(*(int(v) for v in box), score=float(scores[i + 1]), kind=kind))
-    kept = anchored(labels, scores >= keep_score, scores, anchor, anchor_keep)
+    sure = np.concatenate(([False], means >= min_mean))
+    kept = anchored(labels, sure & (scores >= keep_score), scores, anchor, anchor_keep)
     if follow_gap:
         kept |= followers(labels, kept, scores >= follow_share * keep_score, follow_gap)
     mask = grow_mask(np.where(kept[labels], 255, 0).astype(np.uint8), grow)

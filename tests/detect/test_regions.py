@@ -162,3 +162,17 @@ def test_a_weaker_word_next_to_a_kept_one_joins_the_mask():
     line = regions_from_map(probability, image, kind="seg", keep_score=keep, follow_gap=4, follow_share=share)
     assert np.count_nonzero(alone.mask) == 300 and np.count_nonzero(line.mask) == 600
     assert line.mask[20:30, 46:76].all() and not line.mask[50:54, 110:114].any()
+
+
+def test_a_region_the_model_is_unsure_of_is_kept_only_as_a_follower():
+    """Map means 0.9 (a mark), 0.5 far away (texture) and 0.5 next to the mark (a word the map
+    is unsure of): with min_mean 0.6 the far one is reported, not masked; the near one follows."""
+    probability = np.zeros((64, 128), np.float32)
+    probability[20:30, 10:40], probability[20:30, 46:76], probability[50:60, 90:120] = 0.9, 0.5, 0.5
+    image = np.full((64, 128, 3), 128, np.uint8)
+    alone = regions_from_map(probability, image, kind="seg", threshold=0.3, keep_score=0.0, min_mean=0.6)
+    assert np.count_nonzero(alone.mask) == 300 and alone.mask[20:30, 10:40].all() and len(alone.regions) == 3
+    line = regions_from_map(probability, image, kind="seg", threshold=0.3, keep_score=0.0, min_mean=0.6, follow_gap=4)
+    assert np.count_nonzero(line.mask) == 600 and not line.mask[50:60, 90:120].any()
+    everything = regions_from_map(probability, image, kind="seg", threshold=0.3, keep_score=0.0)
+    assert np.count_nonzero(everything.mask) == 900
