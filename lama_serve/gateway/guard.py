@@ -1,7 +1,7 @@
 """Cheap rejection, before a request costs anything: the key (and its rate limit) is checked
-from the headers before one byte of the body is read, anonymous failures are rate limited
-per client address, and a body that stops arriving (a lying Content-Length, a slow client)
-ends in 408 after BODY_READ_TIMEOUT_S.
+from the headers before the body is parsed (what is still arriving is read and dropped:
+gateway.drain), anonymous failures are rate limited per client address, and a body that
+stops arriving (a lying Content-Length, a slow client) ends in 408 after BODY_READ_TIMEOUT_S.
 
 Pure ASGI, in front of the routes: FastAPI dependencies run only after the multipart body
 has been read and spooled, which is what made a 20 MB anonymous upload expensive.
@@ -14,6 +14,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lama_serve.gateway.auth import KeyStore
+from lama_serve.gateway.drain import drain_body
 from lama_serve.gateway.errors import ApiError, RateLimited, RequestTimeout, Unauthorized, error_response
 from lama_serve.gateway.middleware import RATE_LIMIT_STATE
 from lama_serve.gateway.ratelimit import TokenBucketLimiter, raise_if_limited
@@ -23,7 +24,8 @@ AUTH_STATE = "api_key_id"
 
 
 class AuthGate:
-    """401/429 from the headers alone; the connection is then closed with the body unread."""
+    """401/429 from the headers alone, the body read and dropped (drain.drain_body: a close
+    mid-upload can lose the answer), never parsed; the connection is then closed."""
 
     def __init__(
         self,
@@ -32,11 +34,12 @@ class AuthGate:
         keys: KeyStore,
         limiter: TokenBucketLimiter,
         anonymous: TokenBucketLimiter,
+        drain_budget: int,
     ) -> None:
         """`routes`: (method, path) of the routes that need a key; `limiter`: per key; `anonymous`: failed
-        authentications per client address."""
+        authentications per client address; `drain_budget`: bytes of a refused body read at most."""
         self.app, self._routes, self._keys = app, routes, keys
-        self._limiter, self._anonymous = limiter, anonymous
+        self._limiter, self._anonymous, self._drain_budget = limiter, anonymous, drain_budget
 
     def _caller(self, scope: Scope) -> str:
         try:
@@ -61,6 +64,7 @@ class AuthGate:
         try:
             scope.setdefault("state", {})[AUTH_STATE] = self._caller(scope)
         except ApiError as error:
+            await drain_body(scope, receive, self._drain_budget)
             headers = {**(error.headers or {}), "Connection": "close"}
             await error_response(error.status_code, str(error.detail), headers)(scope, receive, send)
             return
