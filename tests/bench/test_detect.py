@@ -3,12 +3,16 @@ pixel metrics of detect.metrics, with faint marks reported apart."""
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
 import numpy as np
 
 from lama_serve.bench.detect import (
     TARGET_OPACITY,
     labelled_set,
     opacity,
+    post_when_allowed,
     score_rows,
     shared_row,
     shared_set,
@@ -86,3 +90,22 @@ def test_a_faint_known_template_is_found_on_every_photo_and_restored() -> None:
     row = template_row(8, 512, seed=0)
     assert row["opacity"] == 0.2
     assert row["found"] == 8 and row["restored_within_3_levels"] == 1.0
+
+
+def test_a_rate_limited_call_is_waited_out_and_only_the_answered_call_is_timed() -> None:
+    """Two 429s (Retry-After 0) then 200: one 200 comes back after three calls. The gateway's
+    rate limit is on by default; the bench measures against such a gateway unchanged."""
+    answers = iter([429, 429, 200])
+    calls = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        status = next(answers)
+        return httpx.Response(status, headers={"Retry-After": "0"} if status == 429 else {}, content=b"ok")
+
+    async def post() -> tuple[httpx.Response, float]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(gateway), base_url="http://gw") as client:
+            return await post_when_allowed(client, "/api/v1/detect", files={"image": ("a.png", b"x")})
+
+    response, seconds = asyncio.run(post())
+    assert response.status_code == 200 and calls == ["/api/v1/detect"] * 3 and 0 <= seconds < 1
