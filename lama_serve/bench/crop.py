@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lama_serve.bench import OUT
 from lama_serve.core.contract import MODEL_NAME
 
 if TYPE_CHECKING:
@@ -258,5 +259,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=list(CASES),
         help="cases to run (leave out `original` for big-lama at 4096 px on a few cores)",
     )
-    parser.add_argument("--out", type=Path, default=Path("results/bench"))
+    parser.add_argument("--out", type=Path, default=OUT)
     parser.set_defaults(func=run)

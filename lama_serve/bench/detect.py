@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lama_serve.bench import OUT
 from lama_serve.bench.user_marks import user_marked_set
 from lama_serve.detect import metrics, synth
 
@@ -312,5 +313,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="no gateway: run REPOSITORY's detector graphs in onnxruntime as Triton would",
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
-    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="results folder")
+    parser.add_argument("--out", type=Path, default=OUT, help="results folder")
     parser.set_defaults(func=run)

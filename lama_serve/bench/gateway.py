@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lama_serve.bench import OUT
 from lama_serve.core.contract import MODEL_NAME
 
 if TYPE_CHECKING:
@@ -183,5 +184,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="most seconds per concurrency level")
     parser.add_argument("--samples", type=int, default=4, help="distinct images per size")
     parser.add_argument("--timeout", type=float, default=120.0, help="per-request timeout (s)")
-    parser.add_argument("--out", type=Path, default=Path("results/bench"))
+    parser.add_argument("--out", type=Path, default=OUT)
     parser.set_defaults(func=run)

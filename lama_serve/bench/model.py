@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lama_serve.bench import OUT
 from lama_serve.core.accuracy import RegionDifference
 
 Runner = Callable[[np.ndarray, np.ndarray], object]
@@ -179,5 +180,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--triton", action="store_true", help="also time the same file through the bundled Triton (CPU config)"
     )
     parser.add_argument("--ready-timeout", type=float, default=600.0)
-    parser.add_argument("--out", type=Path, default=Path("results/bench"))
+    parser.add_argument("--out", type=Path, default=OUT)
     parser.set_defaults(func=run)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from lama_serve.bench import OUT
 from lama_serve.core.contract import MODEL_NAME
 from lama_serve.core.repository import ModelRepository
 
@@ -276,5 +277,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--max-trials", type=int, default=10, help="windows tried before giving up")
     parser.add_argument("--ready-timeout", type=float, default=600.0, help="seconds to wait for the bundled Triton")
-    parser.add_argument("--out", type=Path, default=Path("results/bench"))
+    parser.add_argument("--out", type=Path, default=OUT)
     parser.set_defaults(func=run)
