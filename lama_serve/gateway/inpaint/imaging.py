@@ -53,7 +53,7 @@ def open_checked(data: bytes, limits: ImageLimits, what: str) -> Image.Image:
     except UnidentifiedImageError as exc:
         raise BadInput(f"Invalid {what} format: cannot identify image file. {_FORMATS_HINT}") from exc
     except Image.DecompressionBombError as exc:
-        raise BadInput(f"{what.capitalize()} too large: {exc}. Downscale it and retry.") from exc
+        raise BadInput(f"{what.capitalize()} too large: {str(exc).rstrip('.')}. Downscale it and retry.") from exc
     except Exception as exc:
         raise BadInput(f"Invalid {what} format: {exc}. {_FORMATS_HINT}") from exc
     width, height = image.size

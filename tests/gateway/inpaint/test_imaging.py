@@ -120,6 +120,15 @@ def test_pixel_cap_checked_before_decoding() -> None:
         imaging.decode_image(png_bytes(Image.new("L", (20, 20))), ImageLimits(4096, 100))
 
 
+def test_a_decompression_bomb_is_refused_from_its_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow refuses images over twice MAX_IMAGE_PIXELS at open; its reason is passed on once
+    punctuated, with the fix."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(BadInput, match=r"Image too large: .*\(400 pixels\).* attack\. Downscale it") as caught:
+        imaging.decode_image(png_bytes(Image.new("L", (20, 20))), LIMITS)
+    assert ".." not in str(caught.value)
+
+
 @pytest.mark.parametrize("payload", [b"", b"not an image", b"GIF89a" + b"\0" * 20])
 def test_undecodable_input_is_bad_input(payload: bytes) -> None:
     with pytest.raises(BadInput, match="Invalid image format"):
