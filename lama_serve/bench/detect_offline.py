@@ -4,7 +4,7 @@ The served detector graphs of a model repository (`lama-serve detector export`) 
 onnxruntime on the tensors the gateway sends Triton (gateway.detection.maps: fitted to the
 detection side, edge-padded, the map cropped and scaled back). Then the gateway's own
 detection steps (gateway.detection.service.DetectionService.detect): the local detectors,
-the maps again on an un-blended image, the scaled views' maps, detect_from_maps (profiles,
+the maps again on an un-blended image, the scaled views' maps, detect_on_view (profiles,
 confirmation, combination). So thresholds and rules can be tuned and measured on a laptop
 in seconds per image.
 """
@@ -22,11 +22,12 @@ from lama_serve.core.repository import MODEL_FILENAME
 from lama_serve.core.settings import Settings
 from lama_serve.detect import synth
 from lama_serve.detect.coarse import scaled_views
-from lama_serve.detect.detectors import Detector, detect_from_maps, local_detectors, multiscale_models, run_detectors
+from lama_serve.detect.detectors import Detector, detect_on_view, local_detectors, multiscale_models, run_detectors
 from lama_serve.detect.types import DetectionResult
-from lama_serve.gateway.detection.maps import map_of, model_input
+from lama_serve.gateway.detection.maps import fit_side, map_of, model_input
 
 MAX_SIDE: int = Settings.model_fields["detection_max_side"].default
+WORK_SIDE: int = Settings.model_fields["detection_work_side"].default
 
 
 class OnnxMap:
@@ -70,14 +71,13 @@ class OfflineDetection:
 
     def detect(self, image: np.ndarray) -> DetectionResult:
         local = run_detectors(self.local, image)
-        if local.restored is not None:
-            image = local.restored
-        maps = {name: predict(image) for name, predict in self.maps.items()}
+        view = fit_side(image if local.restored is None else local.restored, WORK_SIDE)
+        maps = {name: predict(view) for name, predict in self.maps.items()}
         views = {
-            view: {name: self.maps[name](scaled, image.shape[:2]) for name in self.multiscale}
-            for view, scaled in scaled_views(image).items()
+            name: {model: self.maps[model](scaled, view.shape[:2]) for model in self.multiscale}
+            for name, scaled in scaled_views(view).items()
         }
-        return detect_from_maps(maps, image, local, view_maps=views)
+        return detect_on_view(maps, view, local, view_maps=views)
 
 
 def served_path_scores(

@@ -226,6 +226,13 @@ class Settings(BaseSettings):
         description="Longest side sent to the served detector models: larger images "
         "are downscaled for them and their maps scaled back (bounds detection time and memory).",
     )
+    detection_work_side: int = Field(
+        2048,
+        ge=256,
+        description="Longest side the detectors' maps are turned into a mask at: larger photos are "
+        "downscaled for it and the mask scaled back (a 12 MP photo: 8 s of post-processing on two "
+        "cores at full size); raise it for masks that follow the marks' edges more closely.",
+    )
     detector_keep_scores: dict[str, float] = Field(
         default_factory=dict,
         description="JSON object: per served detector, the region score "

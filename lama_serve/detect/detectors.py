@@ -127,6 +127,24 @@ def detect_from_maps(
     return replace(combined, mask=with_changed_rim(image, combined.mask))
 
 
+def detect_on_view(
+    maps: Mapping[str, np.ndarray],
+    view: np.ndarray,
+    local: DetectionResult,
+    keep_scores: Mapping[str, float] | None = None,
+    view_maps: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+) -> DetectionResult:
+    """`detect_from_maps` on `view`, a downscaled copy of the image that `local` (the local
+    detectors' result, at the image's size) was found on, with the maps computed on `view`;
+    the answer at the image's size, `local`'s own mask exact. The maps' post-processing costs
+    per pixel (8 s for a 12 MP photo at full size on two cores), and the maps themselves come
+    from at most DETECTION_MAX_SIDE; with `view` the image itself this is detect_from_maps."""
+    found = detect_from_maps(
+        maps, view, local.resized(view.shape), keep_scores=keep_scores, view_maps=view_maps
+    ).resized(local.mask.shape)
+    return replace(found, mask=np.maximum(found.mask, local.mask))
+
+
 def _from_views(
     name: str,
     profile: MapProfile,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -65,6 +66,23 @@ class DetectionResult:
     def watermark_found(self) -> bool:
         """True when something is to be removed (inpainted or un-blended)."""
         return bool(self.mask.any()) or self.restored is not None
+
+    def resized(self, shape: tuple[int, ...]) -> DetectionResult:
+        """This result, found on a scaled copy of an image, at the image's `shape` (H, W, ...):
+        the mask scaled (nearest pixel), each box scaled to cover its area; `restored` as is."""
+        height, width = shape[:2]
+        if self.mask.shape == (height, width):
+            return self
+        fy, fx = height / self.mask.shape[0], width / self.mask.shape[1]
+        rows = np.minimum((np.arange(height) / fy).astype(np.int64), self.mask.shape[0] - 1)
+        cols = np.minimum((np.arange(width) / fx).astype(np.int64), self.mask.shape[1] - 1)
+
+        def scaled(r: Region) -> Region:
+            x, y = math.floor(r.x * fx), math.floor(r.y * fy)
+            right, bottom = math.ceil((r.x + r.width) * fx), math.ceil((r.y + r.height) * fy)
+            return replace(r, x=x, y=y, width=right - x, height=bottom - y)
+
+        return replace(self, mask=self.mask[rows][:, cols], regions=tuple(scaled(r) for r in self.regions))
 
     @classmethod
     def empty(cls, shape: tuple[int, ...]) -> DetectionResult:

@@ -52,8 +52,8 @@ def test_a_large_image_also_gets_the_scaled_views_maps(tmp_path: Path, monkeypat
     detection = OfflineDetection(tmp_path)
     seen = {}
     monkeypatch.setattr(
-        "lama_serve.bench.detect_offline.detect_from_maps",
-        lambda maps, image, local, view_maps: seen.update(view_maps) or local,
+        "lama_serve.bench.detect_offline.detect_on_view",
+        lambda maps, view, local, view_maps: seen.update(view_maps) or local,
     )
     detection.detect(np.zeros((768, 1024, 3), np.uint8))
     shapes = {view: {name: m.shape for name, m in maps.items()} for view, maps in seen.items()}

@@ -4,6 +4,7 @@ from PIL import Image
 from lama_serve.core.settings import Settings
 from lama_serve.detect.detectors import (
     detect_from_maps,
+    detect_on_view,
     local_detectors,
     map_profile,
     run_detectors,
@@ -126,3 +127,21 @@ def test_detect_from_maps_anchors_a_map_to_the_mask_its_profile_names(monkeypatc
     assert mask[4:14, 6:60].all() and not mask[50:80, 100:140].any()
     alone = detect_from_maps({"seg": seg}, image).mask  # no text model served: nothing to anchor to
     assert alone[55:75, 105:135].all()
+
+
+def test_detect_on_view_answers_at_the_images_size_with_the_local_mask_exact():
+    """Maps of a half-size view: the strip they find comes back at twice its size; the local
+    detector's one-pixel mark at full size stays one pixel (the view would have made it 2x2)."""
+    image = photo(3, 128, 192)
+    view = image[::2, ::2]
+    probability = np.zeros((64, 96, 1), np.float32)
+    probability[2:12, 4:40] = 0.99
+    local_mask = np.zeros((128, 192), np.uint8)
+    local_mask[100, 101] = 255
+    result = detect_on_view({"text": probability}, view, DetectionResult(mask=local_mask))
+    on_view = detect_from_maps({"text": probability}, view)
+    assert result.mask.shape == (128, 192) and result.mask[100, 101] == 255
+    assert np.array_equal(result.mask[::2, ::2] > 0, (on_view.mask > 0) | (local_mask[::2, ::2] > 0))
+    assert [(r.x, r.y, r.width) for r in result.regions] == [(8, 4, 72)]
+    same = detect_on_view({"text": probability}, view, DetectionResult.empty(view.shape))
+    assert np.array_equal(same.mask, on_view.mask)

@@ -25,13 +25,13 @@ from lama_serve.detect.coarse import scaled_views
 from lama_serve.detect.consensus import shared_results
 from lama_serve.detect.detectors import (
     Detector,
-    detect_from_maps,
+    detect_on_view,
     multiscale_models,
     run_detectors,
     served_detectors,
 )
 from lama_serve.detect.types import DetectionResult
-from lama_serve.gateway.detection.maps import map_of, model_input
+from lama_serve.gateway.detection.maps import fit_side, map_of, model_input
 from lama_serve.gateway.tasks import gather_or_cancel
 from lama_serve.gateway.triton import TritonModel
 
@@ -48,20 +48,23 @@ class DetectionService:
         self._served = served_detectors(settings)
         self._multiscale = multiscale_models(self._served)
         self._max_side = settings.detection_max_side
+        self._work_side = settings.detection_work_side
         self._keep_scores = settings.detector_keep_scores
         self._triton = triton
         self._absent: set[str] = set()  # served models already warned about
 
     async def detect(self, image: np.ndarray) -> DetectionResult:
-        """Mask, regions and (for un-blended marks) the restored image of one HxWx3 image."""
+        """Mask, regions and (for un-blended marks) the restored image of one HxWx3 image; the
+        maps are made into a mask on a copy no larger than DETECTION_WORK_SIDE (detect_on_view)."""
+        view = await to_thread.run_sync(fit_side, image, self._work_side)
         local, (maps, views) = await gather_or_cancel(
-            [to_thread.run_sync(run_detectors, self._local, image), self._all_maps(image)]
+            [to_thread.run_sync(run_detectors, self._local, image), self._all_maps(view)]
         )
         if local.restored is not None:
-            image = local.restored
-            maps, views = await self._all_maps(image)
+            view = await to_thread.run_sync(fit_side, local.restored, self._work_side)
+            maps, views = await self._all_maps(view)
         return await to_thread.run_sync(
-            partial(detect_from_maps, maps, image, local, keep_scores=self._keep_scores, view_maps=views)
+            partial(detect_on_view, maps, view, local, keep_scores=self._keep_scores, view_maps=views)
         )
 
     async def detect_shared(self, images: Sequence[np.ndarray]) -> list[DetectionResult]:
