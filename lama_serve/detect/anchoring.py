@@ -27,18 +27,26 @@ LINE_GAP = 8  # pixels: glyphs this close belong to one line of the anchor
 MIN_ANCHOR_PIXELS = 64  # fewer confirmed text pixels anchor nothing (a stray letter)
 MAX_ANCHOR_LINES = 2  # more lines: a tiled or repeated mark, no single place to anchor to
 MAX_AWAY = 8  # more regions away from the anchor: copies of a tiled mark, not strays
+LEVEL = 2.0  # a line this much wider than high runs level: its band reaches a line height on
 
 
 def anchor_of(mask: np.ndarray) -> np.ndarray | None:
-    """bool HxW: the pixels within REACH of the anchoring model's `mask` (uint8/bool HxW), or
-    None when that mask does not qualify as one mark (too few pixels, too many lines). Made
-    once per request and used for every map the model anchors (full-size and native view)."""
+    """bool HxW: the pixels within REACH of the anchoring model's `mask` (uint8/bool HxW) and,
+    along each level line, its band a line height past either end (the text model often finds
+    part of a line; its other words are a space away, more than REACH in large text), or None
+    when that mask does not qualify as one mark (too few pixels, too many lines). Made once
+    per request and used for every map the model anchors (full-size and native view)."""
     if np.count_nonzero(mask) < MIN_ANCHOR_PIXELS:
         return None
     mask = np.where(mask > 0, 255, 0).astype(np.uint8)
-    if components.label(grow_mask(mask, LINE_GAP) > 0)[1] > MAX_ANCHOR_LINES:
+    lines, count = components.label(grow_mask(mask, LINE_GAP) > 0)
+    if count > MAX_ANCHOR_LINES:
         return None
-    return grow_mask(mask, REACH) > 0
+    near = grow_mask(mask, REACH) > 0
+    for x, y, width, height in components.boxes(lines, count):
+        if width >= LEVEL * height:  # the next word of the line, a space (~0.3 em) further on
+            near[y : y + height, max(x - height, 0) : x + width + height] = True
+    return near
 
 
 def anchored(

@@ -65,3 +65,13 @@ def test_many_regions_away_from_the_text_are_a_tiled_mark_and_stay():
     assert np.array_equal(anchored(labels, kept, scores, anchor_of(_line(12, 7, 56, 8)), KEEP), kept)
     labels, kept, scores = _mark_and_tiles(MAX_AWAY)
     assert anchored(labels, kept, scores, anchor_of(_line(12, 7, 56, 8)), KEEP).sum() == 1
+
+
+def test_the_anchor_reaches_the_next_word_of_a_level_line():
+    """The text model found one word (60 x 20 after LINE_GAP growth: x 22-81, y 12-31); the
+    band of its line reaches one line height (20 px) past either end, so a word 15 px to the
+    right is at the text, one 30 px away and anything off the line's rows are not."""
+    near = anchor_of(_line(30, 20, 44, 4))
+    assert near[20, 96] and near[20, 2 + 4]  # within 20 px of the ends, on the line's rows
+    assert not near[20, 110] and not near[40, 60] and not near[5, 50]
+    assert not anchor_of(_line(30, 10, 8, 40))[20, 60]  # an upright line gets no band
