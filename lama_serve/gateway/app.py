@@ -32,7 +32,7 @@ from lama_serve.gateway.inpaint.cost import InferenceTime, longest_deadline_s
 from lama_serve.gateway.job_handlers import job_processor
 from lama_serve.gateway.limits import describe_limits
 from lama_serve.gateway.metrics import MetricsMiddleware
-from lama_serve.gateway.middleware import DRAIN_FACTOR, BodySizeLimit, ResponseHeaders
+from lama_serve.gateway.middleware import BodySizeLimit, ResponseHeaders
 from lama_serve.gateway.ratelimit import TokenBucketLimiter
 from lama_serve.gateway.routes import batch, detect, health, inpaint, jobs
 from lama_serve.gateway.stats import UsageStore
@@ -199,7 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys=services.keys,
         limiter=services.limiter,
         anonymous=TokenBucketLimiter(settings.auth_failures_per_minute, settings.auth_failures_burst),
-        drain_budget=DRAIN_FACTOR * max_body_bytes,
+        max_body_bytes=max_body_bytes,
     )
     app.add_middleware(MetricsMiddleware, metrics=services.metrics)
     app.add_middleware(ResponseHeaders)

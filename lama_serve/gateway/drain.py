@@ -17,14 +17,17 @@ import anyio
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
+BUDGET_FACTOR = 2  # bytes of a refused body read at most, per byte of the body limit
 IDLE_S = 0.5  # a body that pauses this long is not on its way: answer now
 TOTAL_S = 5.0  # longest a refused request is read for
 
 
-async def drain_body(scope: Scope, receive: Receive, budget: int) -> None:
-    """Read and drop the request body until its end, `budget` bytes, a pause of IDLE_S or
-    TOTAL_S, whichever comes first; not at all when its Content-Length is over `budget` (the
-    connection closes mid-upload then, as it would anyway)."""
+async def drain_body(scope: Scope, receive: Receive, limit: int) -> None:
+    """Read and drop the request body until its end, BUDGET_FACTOR x `limit` (the body limit)
+    bytes, a pause of IDLE_S or TOTAL_S, whichever comes first; not at all when its
+    Content-Length is over that budget (the connection closes mid-upload then, as it would
+    anyway): a client sending a file a little too large still gets its 413."""
+    budget = BUDGET_FACTOR * limit
     headers = Headers(scope=scope)
     declared = headers.get("content-length", "")
     if headers.get("expect", "").lower() == "100-continue" or (declared.isdigit() and int(declared) > budget):

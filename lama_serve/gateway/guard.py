@@ -34,12 +34,12 @@ class AuthGate:
         keys: KeyStore,
         limiter: TokenBucketLimiter,
         anonymous: TokenBucketLimiter,
-        drain_budget: int,
+        max_body_bytes: int,
     ) -> None:
         """`routes`: (method, path) of the routes that need a key; `limiter`: per key; `anonymous`: failed
-        authentications per client address; `drain_budget`: bytes of a refused body read at most."""
+        authentications per client address; `max_body_bytes`: the body limit (drain.drain_body)."""
         self.app, self._routes, self._keys = app, routes, keys
-        self._limiter, self._anonymous, self._drain_budget = limiter, anonymous, drain_budget
+        self._limiter, self._anonymous, self._max_body_bytes = limiter, anonymous, max_body_bytes
 
     def _caller(self, scope: Scope) -> str:
         try:
@@ -64,7 +64,7 @@ class AuthGate:
         try:
             scope.setdefault("state", {})[AUTH_STATE] = self._caller(scope)
         except ApiError as error:
-            await drain_body(scope, receive, self._drain_budget)
+            await drain_body(scope, receive, self._max_body_bytes)
             headers = {**(error.headers or {}), "Connection": "close"}
             await error_response(error.status_code, str(error.detail), headers)(scope, receive, send)
             return

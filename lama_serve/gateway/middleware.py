@@ -9,8 +9,6 @@ from lama_serve.gateway.drain import drain_body
 from lama_serve.gateway.errors import PayloadTooLarge
 from lama_serve.gateway.headers import SECURITY_HEADERS
 
-DRAIN_FACTOR = 2  # bytes of a refused body read and dropped, per byte of the body limit
-
 # request.state key under which auth leaves the `X-RateLimit-*` headers of the caller.
 RATE_LIMIT_STATE = "rate_limit_headers"
 
@@ -19,9 +17,8 @@ class BodySizeLimit:
     """413 as soon as Content-Length, or the bytes actually received, pass `max_bytes`.
 
     The error is raised from `receive`, i.e. inside the body parser, so nothing past the
-    limit is parsed or buffered (up to DRAIN_FACTOR x the limit still arriving is read and
-    dropped first, drain.drain_body: a client sending a file a little too large gets its 413);
-    `PayloadTooLarge` then takes the normal error path.
+    limit is parsed or buffered (what is still arriving is read and dropped first,
+    drain.drain_body); `PayloadTooLarge` then takes the normal error path.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, hint: str) -> None:
@@ -43,14 +40,14 @@ class BodySizeLimit:
         async def limited_receive() -> Message:
             nonlocal received
             if declared_too_large:
-                await drain_body(scope, receive, DRAIN_FACTOR * self.max_bytes)
+                await drain_body(scope, receive, self.max_bytes)
                 raise self._too_large()
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     if message.get("more_body", False):
-                        await drain_body(scope, receive, DRAIN_FACTOR * self.max_bytes)
+                        await drain_body(scope, receive, self.max_bytes)
                     raise self._too_large()
             return message
 

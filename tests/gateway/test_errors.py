@@ -49,7 +49,7 @@ async def test_413_while_streaming_chunked_body(make_settings: SettingsFactory) 
         headers = {**AUTH, "Content-Type": "multipart/form-data; boundary=x"}
         assert_error(await client.post(URL, headers=headers, content=body()), 413, "Request body over")
     # limit 2 files + 64 KiB = 96 KiB, crossed at chunk 7; then up to twice the limit
-    # (DRAIN_FACTOR) is read and dropped so that the client gets the 413: ~13 chunks more
+    # (drain.BUDGET_FACTOR) is read and dropped so that the client gets the 413: ~13 chunks more
     assert pulled < 24
 
 
