@@ -180,13 +180,15 @@ async def post_when_allowed(client: object, url: str, **request: object) -> tupl
     """(response, seconds of the answered call): a 429 is waited out for its Retry-After (the
     gateway's rate limit is on by default, and a measurement should not need it off); only
     the call that was let through is timed."""
+    from lama_serve.jobs.webhooks import retry_after
+
     for _ in range(RATE_LIMITED_TRIES):
         start = time.perf_counter()
         response = await client.post(url, **request)
         seconds = time.perf_counter() - start
         if response.status_code != 429:
             break
-        await asyncio.sleep(float(response.headers.get("Retry-After", 1)))
+        await asyncio.sleep(retry_after(response.headers.get("Retry-After")) or 1.0)
     return response, seconds
 
 
