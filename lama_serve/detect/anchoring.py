@@ -27,7 +27,7 @@ LINE_GAP = 8  # pixels: glyphs this close belong to one line of the anchor
 MIN_ANCHOR_PIXELS = 64  # fewer confirmed text pixels anchor nothing (a stray letter)
 MAX_ANCHOR_LINES = 2  # more lines: a tiled or repeated mark, no single place to anchor to
 MAX_AWAY = 8  # more regions away from the anchor: copies of a tiled mark, not strays
-LEVEL = 2.0  # a line this much wider than high runs level: its band reaches a line height on
+LEVEL = 2.0  # a line this much wider than high runs level: its band reaches a line height past it
 
 
 def anchor_of(mask: np.ndarray) -> np.ndarray | None:
