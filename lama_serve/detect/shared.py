@@ -13,7 +13,7 @@ Each item is then searched for the mark's edges (masked NCC), so items without t
 or with it shifted, are handled; in same-size batches the place the median found needs
 less evidence than anywhere else.
 
-Images of different sizes are compared on their common size, cropped at each of ANCHORS
+Images of different sizes are compared where they overlap, lined up at each of frames.ANCHORS
 (marks are put at a corner or the centre); the anchor whose median edges are strongest wins.
 """
 
@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from lama_serve.detect import components, filters
+from lama_serve.detect.frames import ANCHORS, Frame
 from lama_serve.detect.masks import grow_mask, max_filter
 from lama_serve.detect.regions import regions_of_mask
 from lama_serve.detect.types import DetectionResult
 
-ANCHORS = ("top-left", "top-right", "bottom-left", "bottom-right", "centre")
 MIN_IMAGES = 3  # a median of two is a mean: the photos would not cancel
 MIN_MARK_GRADIENT = 3.0  # levels/pixel of the strongest median edges below which there is no mark
 MIN_SCORE = 0.35  # masked NCC of an item's edges with the mark's: below it the item is clean
@@ -57,14 +57,8 @@ class SharedMark:
     edges: np.ndarray
     mask: np.ndarray
     level: float  # edge magnitude above which a pixel is part of the mark's edges
+    frame: Frame  # where the items line up (the whole image in a batch of same-size items)
     origin: tuple[int, int] | None = None  # (y, x) of the box in a batch of same-size items
-
-
-def _crop(plane: np.ndarray, anchor: str, height: int, width: int) -> np.ndarray:
-    h, w = plane.shape[:2]
-    top = {"top": 0, "bottom": h - height}.get(anchor.split("-")[0], (h - height) // 2)
-    left = {"left": 0, "right": w - width}.get(anchor.split("-")[-1], (w - width) // 2)
-    return plane[top : top + height, left : left + width]
 
 
 def poisson_reconstruct(gy: np.ndarray, gx: np.ndarray) -> np.ndarray:
@@ -101,16 +95,17 @@ def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
     if len(images) < MIN_IMAGES:
         return None
     planes = [filters.gray(image) for image in images]
-    height, width = min(p.shape[0] for p in planes), min(p.shape[1] for p in planes)
     same_size = all(p.shape == planes[0].shape for p in planes)
-    best: tuple[tuple[float, float, float], np.ndarray, np.ndarray, np.ndarray] | None = None
+    best: tuple[tuple[float, float, float], Frame, np.ndarray, np.ndarray, np.ndarray] | None = None
     for anchor in ANCHORS[:1] if same_size else ANCHORS:
-        gy, gx = _median_gradients([_crop(p, anchor, height, width) for p in planes])
+        frame = Frame.of(planes, anchor)
+        gy, gx = _median_gradients([frame.cut(p) for p in planes])
         edges = np.hypot(gy, gx)
         levels = _edge_levels(edges)
         if best is None or levels[0] > best[0][0]:
-            best = (levels, gy, gx, edges)
-    (strength, floor, level), gy, gx, edges = best  # type: ignore[misc]
+            best = (levels, frame, gy, gx, edges)
+    (strength, floor, level), frame, gy, gx, edges = best  # type: ignore[misc]
+    height, width = edges.shape
     if strength < MIN_MARK_GRADIENT or strength < 2 * floor:
         return None
     gap = max(CLUSTER_GAP, round(CLUSTER_GAP * min(height, width) / CLUSTER_SIDE))
@@ -128,9 +123,8 @@ def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
     mask = (mark > filters.otsu_threshold(mark)) | core[box]
     if not mask.any():
         return None
-    return SharedMark(
-        edges=edges[box], mask=mask, level=level, origin=(box[0].start, box[1].start) if same_size else None
-    )
+    origin = (box[0].start, box[1].start) if same_size else None
+    return SharedMark(edges=edges[box], mask=mask, level=level, frame=frame, origin=origin)
 
 
 def _edge_levels(edges: np.ndarray) -> tuple[float, float, float]:
@@ -186,9 +180,8 @@ def locate(image: np.ndarray, mark: SharedMark, min_score: float = MIN_SCORE) ->
     return DetectionResult(mask=mask, regions=regions_of_mask(mask, best, "shared"))
 
 
-def detect_shared(images: Sequence[np.ndarray]) -> list[DetectionResult]:
-    """One result per image; all empty when the batch shares no mark."""
-    mark = estimate_mark(images)
+def locate_all(images: Sequence[np.ndarray], mark: SharedMark | None) -> list[DetectionResult]:
+    """`mark` (the batch's estimate_mark) located in each image; all empty when there is none."""
     if mark is None:
         return [DetectionResult.empty(image.shape) for image in images]
     return [locate(image, mark) for image in images]

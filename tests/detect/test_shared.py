@@ -2,7 +2,7 @@ import numpy as np
 
 from lama_serve.detect.filters import gradients
 from lama_serve.detect.metrics import iou
-from lama_serve.detect.shared import detect_shared, estimate_mark, locate, poisson_reconstruct
+from lama_serve.detect.shared import estimate_mark, locate, locate_all, poisson_reconstruct
 from tests.detect.images import blend, photo, place, text_alpha
 
 SIDE = 512
@@ -36,13 +36,13 @@ def test_filled_faint_logo_comes_back_filled():
     alpha[40:80, 40:80] = 0.0
     images = [blend(photo(i, SIDE, SIDE), (40, 20, 90), alpha, 300, 300) for i in range(8)]
     truth = place((SIDE, SIDE), alpha, 300, 300)
-    scores = [iou(r.mask, truth) for r in detect_shared(images)]
+    scores = [iou(r.mask, truth) for r in locate_all(images, estimate_mark(images))]
     assert min(scores) >= 0.7, scores
 
 
 def test_ten_images_sharing_a_mark_with_one_clean():
     images, truths = _batch(10, clean=(9,))
-    results = detect_shared(images)
+    results = locate_all(images, estimate_mark(images))
     scores = [iou(r.mask, t) for r, t in zip(results[:9], truths)]
     assert min(scores) >= 0.8, scores
     assert results[9].coverage == 0.0 and results[9].regions == ()
@@ -52,18 +52,18 @@ def test_ten_images_sharing_a_mark_with_one_clean():
 def test_different_sizes_align_on_the_corner():
     sizes = [(SIDE + 37 * (i % 3), SIDE + 23 * (i % 4)) for i in range(8)]
     images, truths = _batch(8, sizes=sizes)
-    scores = [iou(r.mask, t) for r, t in zip(detect_shared(images), truths)]
+    scores = [iou(r.mask, t) for r, t in zip(locate_all(images, estimate_mark(images)), truths)]
     assert min(scores) >= 0.7, scores
 
 
 def test_unrelated_photos_share_nothing():
     images = [photo(20 + i, SIDE, SIDE) for i in range(8)]
-    assert all(r.coverage == 0.0 for r in detect_shared(images))
+    assert all(r.coverage == 0.0 for r in locate_all(images, estimate_mark(images)))
 
 
 def test_too_few_images_give_nothing():
     images, _ = _batch(2)
-    assert all(r.coverage == 0.0 for r in detect_shared(images))
+    assert all(r.coverage == 0.0 for r in locate_all(images, estimate_mark(images)))
 
 
 def test_textured_item_is_found_in_place():
@@ -83,4 +83,4 @@ def test_bold_mark_on_large_images_is_filled_not_hollow():
     side, alpha = 1024, text_alpha("HOME", 150, 0.5)
     images = [blend(photo(i, side, side), (0, 0, 0), alpha, 40, 40) for i in range(8)]
     truth = place((side, side), alpha, 40, 40)
-    assert min(iou(r.mask, truth) for r in detect_shared(images)) >= 0.5
+    assert min(iou(r.mask, truth) for r in locate_all(images, estimate_mark(images))) >= 0.5
