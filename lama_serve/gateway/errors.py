@@ -168,11 +168,24 @@ def error_response(status: int, detail: str, headers: dict[str, str] | None = No
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+# A file sent as a text form field (curl -F "image=<photo.jpg", requests' data= instead of
+# files=): Starlette refuses such a field over 1 MiB, FastAPI a smaller one as not a file.
+FILE_PART_HINT = (
+    "send images as file parts with a filename: curl -F image=@photo.jpg, "
+    "or with Python requests files={'image': open('photo.jpg', 'rb')}"
+)
+_TEXT_FIELD_TOO_LARGE = "Part exceeded maximum size"  # Starlette's multipart parser
+_NOT_A_FILE = "Expected UploadFile"  # FastAPI's validation of an UploadFile parameter
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
-    """ApiError and Starlette's own 404/405 alike."""
+    """ApiError and Starlette's own 400/404/405 alike."""
     if not isinstance(exc, StarletteHTTPException):
         raise TypeError(f"unexpected exception {type(exc).__name__}")
-    return error_response(exc.status_code, str(exc.detail), exc.headers)
+    detail = str(exc.detail)
+    if exc.status_code == HTTPStatus.BAD_REQUEST and detail.startswith(_TEXT_FIELD_TOO_LARGE):
+        detail = f"{detail} A text form field holds at most 1 MiB: {FILE_PART_HINT}."
+    return error_response(exc.status_code, detail, exc.headers)
 
 
 async def _job_error(request: Request, exc: Exception) -> JSONResponse:
@@ -186,10 +199,16 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     """FastAPI's 422 becomes the v1 400, naming the offending fields."""
     if not isinstance(exc, RequestValidationError):
         raise TypeError(f"unexpected exception {type(exc).__name__}")
-    problems = "; ".join(
-        f"{'.'.join(str(part) for part in err.get('loc', ()))}: {err.get('msg', 'invalid')}" for err in exc.errors()
-    )
+    problems = "; ".join(_problem(err) for err in exc.errors())
     return error_response(HTTPStatus.BAD_REQUEST, f"Invalid request: {problems}")
+
+
+def _problem(err: dict) -> str:
+    """One offending field, with how to send it when a file came as a text field."""
+    where, why = ".".join(str(part) for part in err.get("loc", ())), str(err.get("msg", "invalid"))
+    if _NOT_A_FILE in why:
+        return f"{where}: a text field where a file part was expected ({FILE_PART_HINT})"
+    return f"{where}: {why}"
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:

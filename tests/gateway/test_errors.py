@@ -118,3 +118,16 @@ async def test_cors_off_by_default_and_on_when_configured(make_settings: Setting
     async with gateway(make_settings(cors_origins=["https://app.example"])) as client:
         allowed = await client.options(URL, headers=preflight)
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+
+
+@pytest.mark.parametrize("url", [URL, "/api/v1/detect", "/api/v1/remove-watermark/batch"])
+async def test_a_file_sent_as_a_text_field_gets_400_saying_how_to_send_it(
+    make_settings: SettingsFactory, url: str
+) -> None:
+    """curl -F "image=<photo.jpg" or requests' data= send the bytes as a text field: small,
+    FastAPI finds no file; over 1 MiB, Starlette's parser refuses the part. Both say how."""
+    async with gateway(make_settings()) as client:
+        for size, said in ((10, "a text field where a file part was expected"), (1100 * 1024, "exceeded maximum size")):
+            response = await client.post(url, headers=AUTH, data={"image": "x" * size}, files={"other": ("a", b"1")})
+            assert_error(response, 400, said)
+            assert "curl -F image=@photo.jpg" in response.json()["detail"]
