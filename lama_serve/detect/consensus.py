@@ -57,8 +57,11 @@ def votes(masks: Sequence[np.ndarray], frame: Frame | None = None) -> np.ndarray
         if any(mask.shape != masks[0].shape for mask in masks):
             return None
         frame = Frame.of(masks)
-    marked = np.sum([frame.put(mask > 0) for mask in masks], axis=0)
-    covering = np.sum([frame.put(np.ones(mask.shape[:2], bool)) for mask in masks], axis=0)
+    marked, covering = np.zeros(frame.size, np.int32), np.zeros(frame.size, np.int32)
+    for mask in masks:
+        where = frame.region(mask.shape)
+        marked[where] += mask > 0
+        covering[where] += 1
     return np.where(covering >= min(MIN_IMAGES, len(masks)), marked / np.maximum(covering, 1), 0.0)
 
 

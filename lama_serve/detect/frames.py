@@ -40,6 +40,11 @@ class Frame:
         left = {"left": 0, "right": width - shape[1]}.get(horizontal, (width - shape[1]) // 2)
         return top, left
 
+    def region(self, shape: tuple[int, ...]) -> tuple[slice, slice]:
+        """Where an item of `shape` lies in the canvas."""
+        top, left = self.offset(shape)
+        return slice(top, top + shape[0]), slice(left, left + shape[1])
+
     def common(self) -> tuple[slice, slice]:
         """The part of the canvas that every item covers."""
         corners = [(self.offset(s), s) for s in self.shapes]
@@ -54,11 +59,10 @@ class Frame:
 
     def put(self, plane: np.ndarray) -> np.ndarray:
         """The canvas holding an item's (H, W) `plane` at its place, zero elsewhere."""
-        (top, left), canvas = self.offset(plane.shape), np.zeros(self.size, plane.dtype)
-        canvas[top : top + plane.shape[0], left : left + plane.shape[1]] = plane
+        canvas = np.zeros(self.size, plane.dtype)
+        canvas[self.region(plane.shape)] = plane
         return canvas
 
     def take(self, canvas: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         """The part of `canvas` where an item of `shape` lies."""
-        top, left = self.offset(shape)
-        return canvas[top : top + shape[0], left : left + shape[1]]
+        return canvas[self.region(shape)]
