@@ -184,7 +184,10 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
         raise TypeError(f"unexpected exception {type(exc).__name__}")
     detail = str(exc.detail)
     if exc.status_code == HTTPStatus.BAD_REQUEST and detail.startswith(_TEXT_FIELD_TOO_LARGE):
-        detail = f"{detail} A text form field holds at most 1 MiB: {FILE_PART_HINT}."
+        detail = (
+            f"{detail} A text form field holds at most 1 MiB: {FILE_PART_HINT}; "
+            "for many `rectangles`, send a mask image instead."
+        )
     return error_response(exc.status_code, detail, exc.headers)
 
 

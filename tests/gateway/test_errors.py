@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -131,3 +133,6 @@ async def test_a_file_sent_as_a_text_field_gets_400_saying_how_to_send_it(
             response = await client.post(url, headers=AUTH, data={"image": "x" * size}, files={"other": ("a", b"1")})
             assert_error(response, 400, said)
             assert "curl -F image=@photo.jpg" in response.json()["detail"]
+        rectangles = {"rectangles": json.dumps([[1, 1, 2, 2]] * 100_000)}  # 1.4 MB of JSON: the same limit
+        response = await client.post(url, headers=AUTH, data=rectangles, files=files(encode(noise(8, 8))))
+        assert_error(response, 400, "send a mask image instead")
