@@ -70,7 +70,7 @@ class Dispatcher:
         outcome = await send(
             session,
             delivery,
-            self._secrets.signing(delivery.owner),
+            await asyncio.to_thread(self._secrets.signing, delivery.owner),  # file or Redis I/O
             settings.webhook_timeout_s,
             settings.webhook_max_response_bytes,
         )

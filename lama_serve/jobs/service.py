@@ -22,7 +22,7 @@ from lama_serve.jobs.redis_store import RedisJobStore
 from lama_serve.jobs.sqlite_store import SqliteJobStore
 from lama_serve.jobs.ssrf import check_url
 from lama_serve.jobs.store import JobStore
-from lama_serve.jobs.webhook_secrets import WebhookSecrets
+from lama_serve.jobs.webhook_secrets import FileEntries, RedisEntries, SecretEntries, WebhookSecrets
 from lama_serve.jobs.webhooks import delivery_for, wanted
 from lama_serve.jobs.worker import WorkerPool, expire_loop
 
@@ -31,8 +31,14 @@ EVENTS: tuple[WebhookEvent, ...] = ("start", "completed")
 
 
 def webhook_secrets(settings: Settings) -> WebhookSecrets:
+    """Per-key secrets kept with the jobs: shared by every replica on the redis backend."""
     server = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    return WebhookSecrets(settings.jobs_dir / "webhook_secrets", server, settings.webhook_secret_grace_s)
+    entries: SecretEntries = (
+        RedisEntries(settings.redis_url)
+        if settings.jobs_backend == "redis"
+        else FileEntries(settings.jobs_dir / "webhook_secrets")
+    )
+    return WebhookSecrets(entries, server, settings.webhook_secret_grace_s)
 
 
 def _backend(settings: Settings) -> tuple[JobStore, Outbox, IdempotencyStore]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lama_serve.cli import main
-from lama_serve.jobs.webhook_secrets import WebhookSecrets
+from lama_serve.jobs.webhook_secrets import FileEntries, WebhookSecrets
 
 
 def test_show_is_stable_and_rotate_keeps_the_old_one(
@@ -21,5 +21,5 @@ def test_show_is_stable_and_rotate_keeps_the_old_one(
     main(["keys", "webhook-secret", "rotate", "--key-id", "abc123"])
     rotated = capsys.readouterr().out.strip()
     assert rotated != first
-    assert WebhookSecrets(tmp_path / "webhook_secrets", None, 60).signing("abc123") == [rotated, first]
+    assert WebhookSecrets(FileEntries(tmp_path / "webhook_secrets"), None, 60).signing("abc123") == [rotated, first]
     assert main(["keys", "webhook-secret", "rotate"]) == 2
