@@ -170,7 +170,7 @@ def error_response(status: int, detail: str, headers: dict[str, str] | None = No
 
 # A file sent as a text form field (curl -F "image=<photo.jpg", requests' data= instead of
 # files=): Starlette refuses such a field over 1 MiB, FastAPI a smaller one as not a file.
-FILE_PART_HINT = (
+_FILE_PART_HINT = (
     "send images as file parts with a filename: curl -F image=@photo.jpg, "
     "or with Python requests files={'image': open('photo.jpg', 'rb')}"
 )
@@ -185,7 +185,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     detail = str(exc.detail)
     if exc.status_code == HTTPStatus.BAD_REQUEST and detail.startswith(_TEXT_FIELD_TOO_LARGE):
         detail = (
-            f"{detail} A text form field holds at most 1 MiB: {FILE_PART_HINT}; "
+            f"{detail} A text form field holds at most 1 MiB: {_FILE_PART_HINT}; "
             "for many `rectangles`, send a mask image instead."
         )
     return error_response(exc.status_code, detail, exc.headers)
@@ -210,7 +210,7 @@ def _problem(err: dict) -> str:
     """One offending field, with how to send it when a file came as a text field."""
     where, why = ".".join(str(part) for part in err.get("loc", ())), str(err.get("msg", "invalid"))
     if _NOT_A_FILE in why:
-        return f"{where}: a text field where a file part was expected ({FILE_PART_HINT})"
+        return f"{where}: a text field where a file part was expected ({_FILE_PART_HINT})"
     return f"{where}: {why}"
 
 

@@ -33,11 +33,9 @@ EVENTS: tuple[WebhookEvent, ...] = ("start", "completed")
 def webhook_secrets(settings: Settings) -> WebhookSecrets:
     """Per-key secrets kept with the jobs: shared by every replica on the redis backend."""
     server = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    entries: SecretEntries = (
-        RedisEntries(settings.redis_url)
-        if settings.jobs_backend == "redis"
-        else FileEntries(settings.jobs_dir / "webhook_secrets")
-    )
+    files = FileEntries(settings.jobs_dir / "webhook_secrets")
+    redis_backend = settings.jobs_backend == "redis"
+    entries: SecretEntries = RedisEntries(settings.redis_url, legacy=files) if redis_backend else files
     return WebhookSecrets(entries, server, settings.webhook_secret_grace_s)
 
 

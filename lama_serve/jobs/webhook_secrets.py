@@ -84,14 +84,20 @@ class FileEntries:
 
 
 class RedisEntries:
-    """One string per key id under REDIS_KEY, shared by every replica on that Redis."""
+    """One string per key id under REDIS_KEY, shared by every replica on that Redis. A key
+    with none there but a file entry in `legacy` (where this replica kept them before) gets
+    that one: receivers set up with it keep verifying after the upgrade."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, legacy: FileEntries | None = None) -> None:
         self._redis = redis.Redis.from_url(url)
+        self._legacy = legacy
 
     def read(self, owner: str) -> dict | None:
         raw = self._redis.get(REDIS_KEY + _checked(owner))
-        return None if raw is None else json.loads(raw)
+        if raw is not None:
+            return json.loads(raw)
+        entry = self._legacy.read(owner) if self._legacy is not None else None
+        return None if entry is None else self.create(owner, entry)
 
     def write(self, owner: str, entry: dict) -> None:
         self._redis.set(REDIS_KEY + _checked(owner), json.dumps(entry))

@@ -37,6 +37,15 @@ def test_concurrent_first_uses_get_the_one_stored_secret(tmp_path: Path, redis_u
             assert len(set(pool.map(lambda secrets: secrets.show("bob"), replicas))) == 1
 
 
+def test_a_secret_kept_on_disk_before_the_upgrade_moves_to_redis(tmp_path: Path, redis_url: str) -> None:
+    """A replica that kept alice's secret under JOBS_DIR (before secrets moved to Redis): its
+    receivers keep verifying, and the other replicas now sign with it too."""
+    before = WebhookSecrets(FileEntries(tmp_path / "a" / "jobs" / "webhook_secrets"), None, 60).show("alice")
+    upgraded, other = (webhook_secrets(_replica(tmp_path, name, redis_url)) for name in ("a", "b"))
+    assert upgraded.signing("alice") == [before] == other.signing("alice")
+    assert other.show("carol") != before  # a key with no secret anywhere gets a new one
+
+
 def test_bad_key_id_is_refused(tmp_path: Path, redis_url: str) -> None:
     for secrets in (webhook_secrets(_replica(tmp_path, "a", redis_url)), webhook_secrets(job_settings(tmp_path))):
         with pytest.raises(ValueError, match="letters, digits"):
