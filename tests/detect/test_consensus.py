@@ -20,6 +20,24 @@ def _regions(mask: np.ndarray) -> tuple[Region, ...]:
     return regions_of_mask(np.where(mask, 255, 0).astype(np.uint8), 0.5, "shared")
 
 
+def _corner_batch() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Six photos of different sizes, one mark 10 px from each one's bottom-right corner:
+    (images, true masks)."""
+    alpha = text_alpha("(c) Field Notes", 24, 0.6)
+    images, truths = [], []
+    for seed in range(6):
+        height, width = 200 + 13 * seed, 260 + 7 * seed
+        x, y = width - alpha.shape[1] - 10, height - alpha.shape[0] - 10
+        images.append(blend(photo(seed, height, width), (255, 255, 255), alpha, x, y))
+        truths.append(place((height, width), alpha, x, y))
+    return images, truths
+
+
+def _thirds(truth: np.ndarray) -> list[np.ndarray]:
+    """The columns of the mark in `truth`, in three runs from left to right."""
+    return np.array_split(np.flatnonzero(truth.any(axis=0)), 3)
+
+
 def _result(mask: np.ndarray, restored: np.ndarray | None = None) -> DetectionResult:
     return DetectionResult(mask=np.where(mask, 255, 0).astype(np.uint8), regions=(), restored=restored)
 
@@ -155,13 +173,7 @@ def test_own_pixels_adding_more_than_the_estimate_are_a_misfire_and_left_out():
 
 
 def test_a_batch_of_different_sizes_is_answered_by_the_median_estimate():
-    alpha = text_alpha("(c) Field Notes", 24, 0.6)
-    images, truths = [], []
-    for seed in range(6):
-        height, width = 200 + 13 * seed, 260 + 7 * seed
-        x, y = width - alpha.shape[1] - 10, height - alpha.shape[0] - 10
-        images.append(blend(photo(seed, height, width), (255, 255, 255), alpha, x, y))
-        truths.append(place((height, width), alpha, x, y))
+    images, truths = _corner_batch()
     own = [DetectionResult.empty(image.shape) for image in images]  # every item missed it alone
     results = shared_results(images, own)
     assert min(iou(r.mask, t) for r, t in zip(results, truths)) > 0.6
@@ -181,17 +193,12 @@ def test_items_of_different_sizes_vote_where_the_median_estimate_lines_them_up()
     detection missed another third of it and found a blob of its own: lined up at that
     corner, the vote gives each the whole mark (IoU about 0.8 with the median estimate's
     wider rim; its own detection alone 0.6)."""
-    alpha = text_alpha("(c) Field Notes", 24, 0.6)
-    images, truths, own = [], [], []
-    for seed in range(6):
-        height, width = 200 + 13 * seed, 260 + 7 * seed
-        x, y = width - alpha.shape[1] - 10, height - alpha.shape[0] - 10
-        images.append(blend(photo(seed, height, width), (255, 255, 255), alpha, x, y))
-        truths.append(place((height, width), alpha, x, y))
-        found = truths[-1].copy()
-        third = np.array_split(np.flatnonzero(found.any(axis=0)), 3)[seed % 3]
-        found[:, third] = False
-        found[20 + 10 * seed : 30 + 10 * seed, 20:30] = True
+    images, truths = _corner_batch()
+    own = []
+    for index, truth in enumerate(truths):
+        found = truth.copy()
+        found[:, _thirds(truth)[index % 3]] = False
+        found[20 + 10 * index : 30 + 10 * index, 20:30] = True
         own.append(_result(found))
     results = shared_results(images, own)
     for result, truth, mine in zip(results, truths, own, strict=True):
@@ -202,16 +209,12 @@ def test_items_of_different_sizes_vote_where_the_median_estimate_lines_them_up()
 def test_a_part_most_items_missed_is_kept_from_the_median_estimate():
     """Items of different sizes: four of six own detections miss the mark's first third, so
     the vote leaves it out; the median estimate, which lined the items up, keeps it."""
-    alpha = text_alpha("(c) Field Notes", 24, 0.6)
-    images, truths, own = [], [], []
-    for seed in range(6):
-        height, width = 200 + 13 * seed, 260 + 7 * seed
-        x, y = width - alpha.shape[1] - 10, height - alpha.shape[0] - 10
-        images.append(blend(photo(seed, height, width), (255, 255, 255), alpha, x, y))
-        truths.append(place((height, width), alpha, x, y))
-        found = truths[-1].copy()
-        if seed < 4:
-            found[:, : x + alpha.shape[1] // 3] = False
+    images, truths = _corner_batch()
+    own = []
+    for index, truth in enumerate(truths):
+        found = truth.copy()
+        if index < 4:
+            found[:, _thirds(truth)[0]] = False
         own.append(_result(found))
     for result, truth in zip(shared_results(images, own), truths, strict=True):
         assert recall(result.mask > 0, truth) > 0.95
