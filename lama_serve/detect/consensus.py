@@ -137,25 +137,34 @@ def shared_results(images: Sequence[np.ndarray], own: Sequence[DetectionResult])
         return list(own)
     mark = estimate_mark(images)
     located = locate_all(images, mark)
-    alone = [completed(image, mine, estimate) for image, mine, estimate in zip(images, own, located, strict=True)]
     if all(image.shape[:2] == images[0].shape[:2] for image in images):
-        return agree(images, own, located) or alone
+        agreed = agree(images, own, located)
+        return agreed if agreed is not None else _alone(images, own, located)
     # Items of different sizes line up where the median estimate found the mark in most. The
     # vote there adds what the estimate missed; the estimate (its location per item is what
     # lines them up) keeps what a part of the mark most items missed would lose in the vote.
-    if mark is None or 2 * sum(r.watermark_found for r in located) < len(images):
-        return alone
-    voted = agree(images, own, located, mark.frame.anchor)
+    voted = None
+    if mark is not None and 2 * sum(r.watermark_found for r in located) >= len(images):
+        voted = agree(images, own, located, mark.frame.anchor)
+    alone = _alone(images, own, located)
     return alone if voted is None else [_joined(v, a) for v, a in zip(voted, alone, strict=True)]
 
 
+def _alone(
+    images: Sequence[np.ndarray], own: Sequence[DetectionResult], located: Sequence[DetectionResult]
+) -> list[DetectionResult]:
+    """Each item's `completed` answer: the median estimate with its own pixels near it."""
+    return [completed(image, mine, estimate) for image, mine, estimate in zip(images, own, located, strict=True)]
+
+
 def _joined(voted: DetectionResult, alone: DetectionResult) -> DetectionResult:
-    """An item's voted mark and its median-estimate answer together (both trimmed already)."""
+    """An item's voted mark and its median-estimate answer together (both trimmed already),
+    scored as the vote scored it (as the estimate did where the vote left it nothing)."""
     if voted.restored is not None:
         return voted
     mask = np.maximum(voted.mask, alone.mask)
-    score = voted.regions[0].score if voted.regions else 0.5
-    return DetectionResult(mask=mask, regions=regions_of_mask(mask, score, "shared"))
+    scored = voted.regions or alone.regions
+    return DetectionResult(mask=mask, regions=regions_of_mask(mask, scored[0].score if scored else 0.0, "shared"))
 
 
 def completed(image: np.ndarray, own: DetectionResult, located: DetectionResult) -> DetectionResult:

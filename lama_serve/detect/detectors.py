@@ -139,9 +139,10 @@ def detect_on_view(
     the answer at the image's size, `local`'s own mask exact. The maps' post-processing costs
     per pixel (8 s for a 12 MP photo at full size on two cores), and the maps themselves come
     from at most DETECTION_MAX_SIDE; with `view` the image itself this is detect_from_maps."""
-    found = detect_from_maps(
-        maps, view, local.resized(view.shape), keep_scores=keep_scores, view_maps=view_maps
-    ).resized(local.mask.shape)
+    found = detect_from_maps(maps, view, local.resized(view.shape), keep_scores=keep_scores, view_maps=view_maps)
+    if found.mask.shape == local.mask.shape:
+        return found  # `view` is the image: `local` is in `found` as it is
+    found = found.resized(local.mask.shape)
     return replace(found, mask=np.maximum(found.mask, local.mask))
 
 
