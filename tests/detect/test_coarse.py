@@ -62,6 +62,16 @@ def test_scaled_views_bring_the_short_side_to_512_and_256_on_images_large_enough
     assert shapes(383, 2000) == {}
 
 
+def test_the_coarse_view_keeps_a_halved_mark_edge_sharp():
+    """A mark edge on even pixels of a 512 px photo stays a one-step edge at 256 px (box),
+    as the net saw marks drawn at 256 px; bilinear shrinking smeared it over ~3 pixels."""
+    image = np.zeros((512, 512, 3), np.uint8)
+    image[100:300, 100:300] = 200
+    coarse = scaled_views(image)["coarse"][..., 0]
+    assert set(np.unique(coarse)) == {0, 200}
+    assert (coarse[50:150, 50:150] == 200).sum() == 100 * 100
+
+
 def test_rim_share_counts_the_band_around_the_edge():
     square = np.zeros((40, 40), bool)
     square[10:30, 10:30] = True
