@@ -218,3 +218,30 @@ def test_a_part_most_items_missed_is_kept_from_the_median_estimate():
         own.append(_result(found))
     for result, truth in zip(shared_results(images, own), truths, strict=True):
         assert recall(result.mask > 0, truth) > 0.95
+
+
+def test_the_vote_keeps_the_part_of_a_line_the_crops_hid_from_the_median_estimate():
+    """Photos cut at the top and left by 0-60 px, a credit line starting 10 px from the left:
+    the median estimate, taken where every item lies, located the line from column 60 on. The
+    vote keeps its start too, where some items do not reach, as it joins the located part; a
+    misfire every item shares, inside the common part and away from the line, stays out."""
+    alpha = text_alpha("(c) Field Notes Studio", 20, 0.6)
+    canvas, (x, y) = (130, 300), (10, 50)
+    cuts = [(0, 0), (5, 0), (10, 0), (0, 30), (5, 45), (10, 60)]
+    images, truths, own, located = [], [], [], []
+    for seed, (top, left) in enumerate(cuts):
+        image = blend(photo(seed, *canvas), (255, 255, 255), alpha, x, y)[top:, left:]
+        truth = place(canvas, alpha, x, y)[top:, left:]
+        misfire = np.zeros(canvas, bool)
+        misfire[100:120, 200:230] = True
+        images.append(image)
+        truths.append(truth)
+        own.append(_result(truth | misfire[top:, left:]))
+        right = truth.copy()
+        right[:, : 60 - left] = False
+        located.append(_result(right))
+    results = agree(images, own, located, anchor="bottom-right")
+    assert results is not None
+    for result, truth, (top, left) in zip(results, truths, cuts, strict=True):
+        assert recall(result.mask > 0, truth) > 0.95
+        assert not result.mask[100 - top : 120 - top, 200 - left : 230 - left].any()
