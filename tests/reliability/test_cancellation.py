@@ -174,8 +174,9 @@ async def test_sibling_windows_of_a_failed_window_are_not_computed(
         **work,
         "exec_after_failure": after_failure["exec_count"],
     }
-    # at most those that had already started when the failure came back
-    assert after_failure["exec_count"] <= instances(triton), (after_failure, work)
+    # at most those that had already started when the failure came back, and on a loaded host one
+    # more that an instance took up while the cancel was still on its way (seen once in ~30 runs)
+    assert after_failure["exec_count"] <= instances(triton) + 1 < len(windows), (after_failure, work)
 
 
 async def test_requests_of_a_client_that_left_are_not_computed(
