@@ -12,7 +12,7 @@ most items missed (the faint or flat parts of a logo). An item a known template 
 un-blended in keeps its own (exact) result. Items of different sizes vote on a canvas where
 each is put at the corner (or centre) at which the median estimate lined them up
 (detect.frames); a pixel's share counts the items that cover it; each item's answer is that
-vote together with the median estimate's (`completed`), or the vote alone where the estimate
+vote together with the median estimate located in it, or the vote alone where the estimate
 missed the item. Where not every item lies, the estimate (a median where all lie) is blind:
 there the vote keeps what joins the located mark (the rest of a line the crops cut).
 
@@ -21,12 +21,12 @@ marked items, text 0.82 (0.84 with 2 clean items in the batch) against 0.75 (0.7
 median estimate alone and 0.69 for their own detections; logos 0.73 (0.73) against 0.74
 (0.73) and 0.57; the clean items get 0.8-1.6 % of their pixels masked. Batches of
 different sizes (items cut by 0-63 px at top and left, seeds 0-7 / 8-15 never tuned on): text
-0.74 / 0.76 and logos 0.83 / 0.84 (0.71 / 0.73 and 0.81 / 0.81 before the two rules above),
-against 0.69 / 0.67 and 0.79 / 0.82 answered by the median estimate with each item's own
-pixels near it alone (`completed`, still the answer when the estimate lines up fewer than
-half the items). The vote alone scored 0.74 / 0.77
-and 0.82 / 0.83 there, but on 2-12 MP photos whose own detections mostly missed the first
-third of a credit line it kept 0.68-0.70 of it, where the estimate kept 0.92-0.98.
+0.77 / 0.79 and logos 0.86 / 0.88 (0.71 / 0.73 and 0.81 / 0.81 before the two rules above and
+the bare estimate), against 0.69 / 0.67 and 0.79 / 0.82 answered by the median estimate with
+each item's own pixels near it alone (`completed`, still the answer when the estimate lines
+up fewer than half the items). The vote alone scored 0.74 / 0.77 and 0.82 / 0.83 there, but
+on 2-12 MP photos whose own detections mostly missed the first third of a credit line it
+kept 0.68-0.70 of it, where the estimate kept 0.92-0.98.
 """
 
 from __future__ import annotations
@@ -169,12 +169,15 @@ def shared_results(images: Sequence[np.ndarray], own: Sequence[DetectionResult])
     voted = None
     if mark is not None and 2 * sum(r.watermark_found for r in located) >= len(images):
         voted = agree(images, own, located, mark.frame.anchor)
-    alone = _alone(images, own, located)
     if voted is None:
-        return alone
-    # Where the estimate missed an item, its answer is the item's own detection, misfires and
-    # all: the vote is the batch's word there.
-    return [_joined(v, a) if at.watermark_found else v for v, a, at in zip(voted, alone, located, strict=True)]
+        return _alone(images, own, located)
+    # The estimate joins the vote without the item's own pixels near it (`completed` adds
+    # them): those are its detectors' spill, which the vote has already weighed. Where the
+    # estimate missed an item, the vote alone is the batch's word.
+    return [
+        _joined(v, _estimated(image, at)) if at.watermark_found else v
+        for image, v, at in zip(images, voted, located, strict=True)
+    ]
 
 
 def _alone(
@@ -184,13 +187,18 @@ def _alone(
     return [completed(image, mine, estimate) for image, mine, estimate in zip(images, own, located, strict=True)]
 
 
-def _joined(voted: DetectionResult, alone: DetectionResult) -> DetectionResult:
-    """An item's voted mark and its median-estimate answer together (both trimmed already),
-    scored as the vote scored it (as the estimate did where the vote left it nothing)."""
+def _estimated(image: np.ndarray, located: DetectionResult) -> DetectionResult:
+    """The median estimate located in one item, trimmed to the pixels it changed there."""
+    return _shared(image, located.mask > 0, located.regions[0].score)
+
+
+def _joined(voted: DetectionResult, estimated: DetectionResult) -> DetectionResult:
+    """An item's voted mark and its median estimate together (both trimmed already), scored
+    as the vote scored it (as the estimate did where the vote left it nothing)."""
     if voted.restored is not None:
         return voted
-    mask = np.maximum(voted.mask, alone.mask)
-    scored = voted.regions or alone.regions
+    mask = np.maximum(voted.mask, estimated.mask)
+    scored = voted.regions or estimated.regions
     return DetectionResult(mask=mask, regions=regions_of_mask(mask, scored[0].score if scored else 0.0, "shared"))
 
 

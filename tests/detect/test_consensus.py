@@ -206,6 +206,22 @@ def test_items_of_different_sizes_vote_where_the_median_estimate_lines_them_up()
         assert not result.mask[20:90, 20:30].any()
 
 
+def test_an_items_own_misfire_next_to_the_mark_stays_out_when_the_batch_voted():
+    """Items of different sizes; each own detection found the mark and, just above it, a
+    patch of its own photo (another place in each). The vote leaves the patches out; joined
+    to the vote, the median estimate must not bring them back with it."""
+    images, truths = _corner_batch()
+    own, patches = [], []
+    for index, truth in enumerate(truths):
+        ys, xs = np.nonzero(truth)
+        patch = np.zeros_like(truth)
+        patch[ys.min() - 8 : ys.min() - 2, xs.min() + 15 * index : xs.min() + 15 * index + 12] = True
+        own.append(_result(truth | patch))
+        patches.append(patch)
+    for result, patch in zip(shared_results(images, own), patches, strict=True):
+        assert not result.mask[patch].any()
+
+
 def test_a_part_most_items_missed_is_kept_from_the_median_estimate():
     """Items of different sizes: four of six own detections miss the mark's first third, so
     the vote leaves it out; the median estimate, which lined the items up, keeps it."""
