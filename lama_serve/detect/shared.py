@@ -9,9 +9,9 @@ Integrating the median gradients on those edges only (Poisson, zero on a frame o
 background around them) gives the mark's contrast, flat inside its shapes; thresholded
 (Otsu) it covers filled shapes and strokes, the strong edges the thin strokes and rims:
 together the mark's mask.
-Each item is then searched for the mark's edges (masked NCC), so items without the mark,
-or with it shifted, are handled; in same-size batches the place the median found needs
-less evidence than anywhere else.
+Each item is then searched for the mark's edges (masked NCC; coarse to fine on large photos,
+detect.search), so items without the mark, or with it shifted, are handled; in same-size
+batches the place the median found needs less evidence than anywhere else.
 
 Images of different sizes are compared where they overlap, lined up at each of frames.ANCHORS
 (marks are put at a corner or the centre); the anchor whose median edges are strongest wins.
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lama_serve.detect import components, filters
+from lama_serve.detect import components, filters, search
 from lama_serve.detect.frames import ANCHORS, Frame
 from lama_serve.detect.masks import grow_mask, max_filter
 from lama_serve.detect.regions import regions_of_mask
@@ -169,7 +169,7 @@ def locate(image: np.ndarray, mark: SharedMark, min_score: float = MIN_SCORE) ->
     """Where `mark` is in `image` (best masked-NCC position of its edges), as a mask."""
     edges = filters.gradient_magnitude(filters.gray(image))
     support = grow_mask(mark.edges > mark.level, 1)
-    score = filters.ncc(edges, mark.edges, support)
+    score = search.ncc_scores(edges, mark.edges, support, also=[] if mark.origin is None else [mark.origin])
     placed = _place(score, mark, min_score)
     if placed is None:
         return DetectionResult.empty(image.shape)
