@@ -27,7 +27,21 @@ def union_roots(count: int, first: np.ndarray, second: np.ndarray) -> np.ndarray
 
 
 def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """(labels, count): int32 labels 1..count on `mask`'s 8-connected components, 0 elsewhere."""
+    """(labels, count): int32 labels 1..count on `mask`'s 8-connected components, 0 elsewhere.
+
+    Labelled within the mask's bounding box: a mark's mask covers little of a large photo,
+    and the work is per pixel of the array labelled (the numbering is the same either way)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    labels = np.zeros(mask.shape, np.int32)
+    if rows.size == 0:
+        return labels, 0
+    box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    labels[box], count = _label_all(mask[box])
+    return labels, count
+
+
+def _label_all(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """`label` on the whole array."""
     index = np.full(mask.shape, -1, np.int64)
     count = int(np.count_nonzero(mask))
     index[mask] = np.arange(count)
@@ -43,7 +57,7 @@ def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
     _, compact = np.unique(roots, return_inverse=True)
     labels = np.zeros(mask.shape, np.int32)
     labels[mask] = compact + 1
-    return labels, int(compact.max() + 1) if count else 0
+    return labels, int(compact.max()) + 1
 
 
 def areas_and_means(labels: np.ndarray, count: int, *planes: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-from lama_serve.detect import components
 from lama_serve.detect.regions import (
     DEFAULT_KEEP_SCORE,
     LIKENESS_FLOOR,
@@ -13,21 +12,6 @@ from lama_serve.detect.regions import (
     watermark_likeness,
 )
 from tests.detect.images import blend, photo, text_alpha
-
-
-def test_labels_are_8_connected():
-    mask = np.zeros((6, 8), bool)
-    mask[0, 0] = mask[1, 1] = True  # diagonal: one component
-    mask[4:6, 5:8] = True
-    labels, count = components.label(mask)
-    assert count == 2 and labels[0, 0] == labels[1, 1] != labels[4, 5]
-    boxes = sorted(map(tuple, components.boxes(labels, count)))
-    assert boxes == [(0, 0, 2, 2), (5, 4, 3, 2)]
-
-
-def test_empty_mask_has_no_labels():
-    labels, count = components.label(np.zeros((3, 3), bool))
-    assert count == 0 and not labels.any()
 
 
 def test_position_prior_favours_corners_centre_and_diagonal():
