@@ -25,7 +25,7 @@ import numpy as np
 
 from lama_serve.bench import OUT
 from lama_serve.bench.user_marks import user_marked_set
-from lama_serve.detect import metrics, synth
+from lama_serve.detect import metrics, sources, synth
 
 DETECT = "/api/v1/detect"
 REMOVE = "/api/v1/remove-watermark"
@@ -89,6 +89,22 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
         row["p50_ms"] = round(1000 * statistics.median(seconds for *_, seconds in items), 1)
         rows.append(row)
     return rows
+
+
+def whole_photos() -> list[np.ndarray]:
+    """The held-out photos whole, at their own size (303 x 384 to 1411 x 1411 px): what a client
+    sends who has no mark to remove. The labelled set's clean images are square crops of
+    35-100 % of a side, scaled to `--size`: closer views, with fewer and larger objects."""
+    return [sources.photo(name) for name in sources.PHOTOS["heldout"]]
+
+
+def whole_photo_row(masks: list[np.ndarray]) -> dict[str, object]:
+    """Mean false-positive area of the detected `masks` of whole_photos()."""
+    return {
+        "kind": "clean, whole held-out photos at their own size",
+        "images": len(masks),
+        "false_positive_area": round(statistics.fmean(metrics.false_positive_area(m > 0) for m in masks), 4),
+    }
 
 
 @dataclass(frozen=True)
@@ -235,6 +251,7 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
         base_url=args.url, headers={"X-API-Key": args.api_key}, timeout=args.timeout
     ) as client:
         rows = score_rows(await _detect_all(client, composites))
+        rows.append(whole_photo_row([(await _detect_mask(client, photo))[0] for photo in whole_photos()]))
         for batch in shared_sets(args.shared, args.size, args.seed):
             rows.append(shared_row(batch, [(await _detect_mask(client, image))[0] for image in batch.images]))
         text = next(c for c in composites if c.kind == "text_corner")
@@ -249,6 +266,7 @@ def _measure_offline(args: argparse.Namespace) -> tuple[list[dict[str, object]],
     detection = OfflineDetection(args.offline)
     composites = labelled_set(args.per_kind, args.size, args.seed, args.user_marks)
     rows = score_rows(served_path_scores(composites, detection))
+    rows.append(whole_photo_row([detection.detect(photo).mask for photo in whole_photos()]))
     for batch in shared_sets(args.shared, args.size, args.seed):
         rows.append(shared_row(batch, [detection.detect(image).mask for image in batch.images]))
     return rows, {}

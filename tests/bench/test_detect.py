@@ -18,8 +18,10 @@ from lama_serve.bench.detect import (
     shared_set,
     shared_sets,
     template_row,
+    whole_photo_row,
+    whole_photos,
 )
-from lama_serve.detect import synth
+from lama_serve.detect import sources, synth
 
 
 def test_labelled_set_is_deterministic_and_covers_every_kind() -> None:
@@ -109,3 +111,12 @@ def test_a_rate_limited_call_is_waited_out_and_only_the_answered_call_is_timed()
 
     response, seconds = asyncio.run(post())
     assert response.status_code == 200 and calls == ["/api/v1/detect"] * 3 and 0 <= seconds < 1
+
+
+def test_whole_photos_are_the_held_out_photos_at_their_own_size() -> None:
+    photos = whole_photos()
+    assert len(photos) == len(sources.PHOTOS["heldout"]) and len({p.shape for p in photos}) > 1
+    masks = [np.zeros((10, 10), np.uint8), np.full((10, 10), 255, np.uint8), np.zeros((10, 10), np.uint8)]
+    masks[2][:5] = 255
+    row = whole_photo_row(masks)
+    assert row["images"] == 3 and row["false_positive_area"] == 0.5
