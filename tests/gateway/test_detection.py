@@ -13,7 +13,6 @@ import httpx
 import numpy as np
 import pytest
 
-from lama_serve.detect.masks import grow_mask
 from lama_serve.detect.synth import make_composite, random_photo
 from lama_serve.triton.process import TritonProcess
 from tests.detect.images import blend, photo, place, text_alpha
@@ -212,15 +211,13 @@ async def test_batch_detect_shared_on_real_photos_gives_every_item_the_agreed_ma
     for item, out, image in zip(items, outs, marked, strict=True):
         assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
         changed = (out != image).any(axis=2)
-        near = grow_mask(np.where(truth, 255, 0).astype(np.uint8), 4) > 0
-        assert changed[truth].mean() > 0.8 and changed[~truth].mean() < 0.05 and changed[~near].mean() < 0.01
+        assert changed[truth].mean() > 0.8 and changed[~truth].mean() < 0.03
 
 
 async def test_batch_detect_shared_on_photos_of_different_sizes(client: httpx.AsyncClient) -> None:
     """The same mark 8 px from the bottom-right corner of four held-out photos of different
-    sizes: no common frame to vote in, so each item gets the batch's median estimate (with its
-    own pixels near it). The detector's glyph masks run 1-3 px wide of the drawn letters (a
-    third of the mark's area again, needed by the inpainting); beyond 4 px little is masked."""
+    sizes: lined up at that corner by the batch's median estimate, each item gets the vote
+    there together with the estimate."""
     alpha = text_alpha("SAMPLE", 28, 0.7)
     rng = np.random.default_rng(7)
     marked, truths = [], []
@@ -232,8 +229,7 @@ async def test_batch_detect_shared_on_photos_of_different_sizes(client: httpx.As
     for item, out, image, truth in zip(items, outs, marked, truths, strict=True):
         assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
         changed = (out != image).any(axis=2)
-        near = grow_mask(np.where(truth, 255, 0).astype(np.uint8), 4) > 0
-        assert changed[truth].mean() > 0.8 and changed[~truth].mean() < 0.05 and changed[~near].mean() < 0.01
+        assert changed[truth].mean() > 0.8 and changed[~truth].mean() < 0.03
 
 
 async def test_batch_detect_shared_with_two_items_detects_each_on_its_own(client: httpx.AsyncClient) -> None:
