@@ -12,10 +12,11 @@ if [ "${1:-}" = "--test" ]; then
   EXTRAS="$EXTRAS,dev,bench"
 fi
 # libb64-0d: perf_analyzer (`lama-serve bench triton`) links against it.
-# fonts-*: watermark text of the synthetic composites (lama_serve/detect/sources.py).
+# fonts-*: watermark text of the synthetic composites; opencv-doc, mate-backgrounds: photos of
+# their training split (lama_serve/detect/sources.py).
 # redis-server: tests of JOBS_BACKEND=redis start a real one on a loopback port.
 # gcc, libc6-dev: `up` compiles the tiny shim that keeps Triton's secret off its command line.
-APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf redis-server gcc libc6-dev)
+APT_PACKAGES=(libb64-0d fonts-dejavu-core fonts-liberation fonts-freefont-ttf opencv-doc mate-backgrounds redis-server gcc libc6-dev)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

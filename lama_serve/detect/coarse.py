@@ -66,7 +66,9 @@ class CoarseFill:
     long or thin in their box; compact_min_share: the least area of a compact component,
     which under min_share must be outlined for small_outline_above of its rim (the coarse
     map blurs coins and stones into discs of that size, which the finer maps outline for up
-    to ~0.3); edge_radius, edge_levels: the changed-pixel cut (detect.edges.trim_to_changed).
+    to ~0.3); sure_mean: the coarse map's mean over a component that enters without any
+    outline (a large flat logo the finer maps do not see at all); edge_radius, edge_levels:
+    the changed-pixel cut (detect.edges.trim_to_changed).
     """
 
     threshold: float = 0.3
@@ -79,6 +81,7 @@ class CoarseFill:
     compact_fill: float = 0.3
     compact_min_share: float = 0.015
     small_outline_above: float = 0.4
+    sure_mean: float = 0.9
     rim: int = 3
     edge_radius: int = 16
     edge_levels: float = 6.0
@@ -158,7 +161,7 @@ def fill_missed(
             fill.small_outline_above if small[i] else fill.outline_above
         )
 
-    keep = [int(i) for i in candidates if i > 0 and outlined(int(i))]
+    keep = [int(i) for i in candidates if i > 0 and (means[i] >= fill.sure_mean or outlined(int(i)))]
     if not keep:
         return DetectionResult.empty(image.shape)
     kept = np.repeat(np.repeat(np.isin(labels, keep), step, 0), step, 1)[:height, :width]

@@ -2,8 +2,8 @@
 
 The held-out split shares no photo, font or string word with the training split, so a
 benchmark on it measures generalisation rather than memory. Photos come from
-scikit-image's bundled data (no download); fonts from Debian's fonts-* packages
-(scripts/setup.sh installs them).
+scikit-image's bundled data (no download) and, for training, from two Debian packages;
+fonts from Debian's fonts-* packages (scripts/setup.sh installs all of them).
 """
 
 from __future__ import annotations
@@ -12,13 +12,35 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 SPLITS = ("train", "heldout")
 FONT_DIR = Path("/usr/share/fonts/truetype")
 
-# skimage.data loaders that ship inside the wheel; greyscale ones are stacked to RGB.
+# Photo files Debian installs, by package: scenes the eight scikit-image photos lack (a
+# building's windows, a lattice, heaps of sweets and fruit, wheels of small parts, streets,
+# close-ups of plants). Without them the segmenter took coins, lattice towers and wheels
+# for logos on whole photos. Photos carrying text or drawings of their own are left out.
+PHOTO_PACKAGES = {
+    "opencv-doc": Path("/usr/share/doc/opencv-doc/examples/data"),
+    "mate-backgrounds": Path("/usr/share/backgrounds/mate/nature"),
+}
+_OPENCV = (
+    "baboon.jpg", "building.jpg", "fruits.jpg", "home.jpg", "butterfly.jpg", "aero1.jpg", "aloeL.jpg",
+    "basketball1.png", "leuvenA.jpg", "rubberwhale1.png", "smarties.png", "squirrel_cls.jpg", "stuff.jpg",
+    "orange.jpg", "apple.jpg", "chicky_512.png", "ela_original.jpg",
+)  # fmt: skip
+_MATE = (
+    "Aqua.jpg", "Blinds.jpg", "Dune.jpg", "FreshFlower.jpg", "Garden.jpg", "GreenMeadow.jpg", "LadyBird.jpg",
+    "RainDrops.jpg", "Storm.jpg", "TwoWings.jpg", "Wood.jpg", "YellowFlower.jpg",
+)  # fmt: skip
+# Names: a skimage.data loader (ships inside the wheel), or "<package>:<file>" of PHOTO_PACKAGES.
 PHOTOS = {
-    "train": ("astronaut", "chelsea", "immunohistochemistry", "hubble_deep_field", "camera", "brick", "grass", "moon"),
+    "train": (
+        *("astronaut", "chelsea", "immunohistochemistry", "hubble_deep_field", "camera", "brick", "grass", "moon"),
+        *(f"opencv-doc:{name}" for name in _OPENCV),
+        *(f"mate-backgrounds:{name}" for name in _MATE),
+    ),
     "heldout": ("coffee", "rocket", "coins", "gravel", "retina"),
 }
 FONTS = {
@@ -84,15 +106,31 @@ def check_split(split: str) -> None:
 
 @cache
 def photo(name: str) -> np.ndarray:
-    """One scikit-image photo as uint8 HxWx3."""
+    """One photo of PHOTOS as uint8 HxWx3 (greyscale ones stacked to RGB)."""
+    package, _, filename = name.rpartition(":")
+    image = _packaged_photo(package, filename) if package else _skimage_photo(name)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return np.ascontiguousarray(image[..., :3]).astype(np.uint8)
+
+
+def _skimage_photo(name: str) -> np.ndarray:
     try:
         import skimage.data
     except ImportError as error:
         raise SourceError("scikit-image is missing: pip install -e '.[detect]'") from error
-    image = np.asarray(getattr(skimage.data, name)())
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    return np.ascontiguousarray(image[..., :3]).astype(np.uint8)
+    return np.asarray(getattr(skimage.data, name)())
+
+
+def _packaged_photo(package: str, filename: str) -> np.ndarray:
+    path = PHOTO_PACKAGES[package] / filename
+    if not path.is_file():
+        raise SourceError(
+            f"photo {path} is missing: apt-get install {package} (scripts/setup.sh does it; "
+            "an image that drops /usr/share/doc from packages needs that path allowed)"
+        )
+    with Image.open(path) as file:
+        return np.asarray(file.convert("RGB"))
 
 
 def font_path(relative: str) -> Path:

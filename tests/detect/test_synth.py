@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -55,3 +57,17 @@ def test_unknown_kind_or_split_is_refused() -> None:
         synth.make_composite(np.random.default_rng(0), "stamp")
     with pytest.raises(ValueError, match="split must be one of"):
         synth.make_composite(np.random.default_rng(0), "logo", "test")
+
+
+def test_every_photo_loads_as_rgb() -> None:
+    for split in sources.SPLITS:
+        for name in sources.PHOTOS[split]:
+            image = sources.photo(name)
+            assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3, name
+            assert min(image.shape[:2]) >= 128, f"{name}: {image.shape}"
+
+
+def test_missing_photo_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sources.PHOTO_PACKAGES, "opencv-doc", tmp_path)
+    with pytest.raises(sources.SourceError, match="apt-get install opencv-doc"):
+        sources.photo.__wrapped__("opencv-doc:building.jpg")

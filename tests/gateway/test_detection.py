@@ -13,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 
+from lama_serve.detect.masks import max_filter
 from lama_serve.detect.synth import make_composite, random_photo
 from lama_serve.triton.process import TritonProcess
 from tests.detect.images import blend, photo, place, text_alpha
@@ -91,9 +92,10 @@ async def test_a_large_logo_is_filled_from_the_coarse_view(client: httpx.AsyncCl
     assert mask[logo.mask].mean() > 0.9 and mask[~logo.mask].mean() < 0.02
 
 
-async def test_a_logo_on_a_768_px_photo_is_found_in_the_native_view(client: httpx.AsyncClient) -> None:
-    """Offline, the full-size and coarse maps find 22 % of this held-out logo; the native
-    view (short side 512, the segmenter's training scale) 88 %."""
+async def test_a_logo_on_a_768_px_photo_is_found_in_a_scaled_view(client: httpx.AsyncClient) -> None:
+    """A grey star (opacity 0.58) on a retina photo: the segmenter's full-size and native
+    (512 px) maps hardly see it (means 0.03 and 0.00), its coarse (256 px) map is sure of it
+    (0.97), so the coarse fill takes it without an outline (offline: 0.985 of it)."""
     logo = make_composite(np.random.default_rng(2), "logo", "heldout", (768, 768))
     png = await client.post(DETECT, headers=AUTH, params={"format": "png"}, files=files(encode(logo.image)))
     mask = decode(png.content) == 255
@@ -186,8 +188,10 @@ async def shared_batch(client: httpx.AsyncClient, images: list[np.ndarray]) -> t
 
 
 async def test_batch_detect_shared_masks_every_item(client: httpx.AsyncClient) -> None:
+    """Four small crops (96 x 128) of held-out photos, one mark at the same place."""
     alpha = text_alpha("(c) STOCK", 18, 0.6)
-    photos = [photo(seed, 96, 128) for seed in range(10, 14)]
+    rng = np.random.default_rng(10)
+    photos = [random_photo(rng, "heldout", (96, 128)) for _ in range(4)]
     marked = [blend(p, (255, 255, 255), alpha, 6, 6) for p in photos]
     items, outs = await shared_batch(client, marked)
     truth = place((96, 128), alpha, 6, 6)
@@ -217,7 +221,8 @@ async def test_batch_detect_shared_on_real_photos_gives_every_item_the_agreed_ma
 async def test_batch_detect_shared_on_photos_of_different_sizes(client: httpx.AsyncClient) -> None:
     """The same mark 8 px from the bottom-right corner of four held-out photos of different
     sizes: lined up at that corner by the batch's median estimate, each item gets the vote
-    there together with the estimate."""
+    there together with the estimate. Off the mark it is the glyphs' rim that is masked: 2.9-3.1 %
+    of these small photos within 6 px of the glyphs, 0.06-0.12 % farther out."""
     alpha = text_alpha("SAMPLE", 28, 0.7)
     rng = np.random.default_rng(7)
     marked, truths = [], []
@@ -229,7 +234,8 @@ async def test_batch_detect_shared_on_photos_of_different_sizes(client: httpx.As
     for item, out, image, truth in zip(items, outs, marked, truths, strict=True):
         assert item["mask_source"] == "detected" and item["watermark_regions"] > 0
         changed = (out != image).any(axis=2)
-        assert changed[truth].mean() > 0.8 and changed[~truth].mean() < 0.03
+        near = max_filter(truth.astype(np.uint8), 6) > 0
+        assert changed[truth].mean() > 0.8 and changed[~near].mean() < 0.002
 
 
 async def test_batch_detect_shared_with_two_items_detects_each_on_its_own(client: httpx.AsyncClient) -> None:
