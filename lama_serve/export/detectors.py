@@ -3,6 +3,7 @@ watermark_text and watermark_seg versions next to `lama` (configs come with the 
 
 from __future__ import annotations
 
+import filecmp
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,17 @@ def export_segmenter_weights(version_dir: Path, weights: Path = SEG_WEIGHTS) -> 
     if recipe.is_file():
         shutil.copyfile(recipe, version_dir / "recipe.json")
     return Path(shutil.copyfile(weights, version_dir / MODEL_FILENAME))
+
+
+def unshipped_segmenter(repository: Path, weights: Path = SEG_WEIGHTS) -> Path | None:
+    """The repository's newest segmenter file when its bytes are not the committed weights':
+    an export of an earlier release (which `up` never overwrites) or an operator's own model."""
+    models = ModelRepository(Path(repository), contract.SEG_MODEL_NAME)
+    versions = models.exported_versions()
+    if not versions or not weights.is_file():
+        return None
+    served = models.onnx_path(versions[-1])
+    return None if filecmp.cmp(served, weights, shallow=False) else served
 
 
 # How each detector model of core.contract.DETECTOR_MODELS gets its version_dir filled.

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from lama_serve.core.backoff import Backoff
-from lama_serve.core.contract import DETECTOR_MODELS, MODEL_NAME
+from lama_serve.core.contract import DETECTOR_MODELS, MODEL_NAME, SEG_MODEL_NAME
 from lama_serve.core.errors import ConfigurationError, LamaServeError
 from lama_serve.core.repository import ModelRepository
 from lama_serve.triton.bundle import TritonNotInstalledError
@@ -105,6 +105,8 @@ def ensure_detectors(repository: Path) -> None:
     gateway then detects without that model; start-up is never blocked."""
     for name in DETECTOR_MODELS:
         if ModelRepository(repository, name).exported_versions():
+            if name == SEG_MODEL_NAME:
+                _warn_if_unshipped_segmenter(repository)
             continue
         LOGGER.info("no %s in %s yet: exporting it (watermark detection)", name, repository)
         try:
@@ -117,6 +119,22 @@ def ensure_detectors(repository: Path) -> None:
                 name,
                 error,
             )
+
+
+def _warn_if_unshipped_segmenter(repository: Path) -> None:
+    """An upgrade keeps the segmenter an earlier release exported: say so, as the committed one
+    may detect differently (docs/detection.md, recipe)."""
+    from lama_serve.export.detectors import unshipped_segmenter  # pulls in onnx
+
+    served = unshipped_segmenter(repository)
+    if served is not None:
+        LOGGER.warning(
+            "%s is not the segmenter this release ships (lama_serve/detect/weights/watermark_seg.onnx); "
+            "`lama-serve detector export --model %s --repository %s` replaces it (keep it if it is your own)",
+            served,
+            SEG_MODEL_NAME,
+            repository,
+        )
 
 
 def released_weights(settings: Settings) -> FetchedWeights | None:

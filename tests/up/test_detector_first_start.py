@@ -34,3 +34,19 @@ def test_a_failing_detector_export_is_a_warning(
     assert "cannot export detector model watermark_text" in caplog.text
     assert not ModelRepository(tmp_path, TEXT_MODEL_NAME).exported_versions()
     assert ModelRepository(tmp_path, SEG_MODEL_NAME).exported_versions() == [1]
+
+
+def test_a_segmenter_of_an_earlier_release_is_reported_not_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    up.ensure_detectors(tmp_path)
+    served = ModelRepository(tmp_path, SEG_MODEL_NAME).onnx_path(1)
+    with caplog.at_level(logging.WARNING, logger=up.LOGGER.name):
+        up.ensure_detectors(tmp_path)
+    assert "not the segmenter this release ships" not in caplog.text
+    served.write_bytes(b"an earlier release's graph")
+    with caplog.at_level(logging.WARNING, logger=up.LOGGER.name):
+        up.ensure_detectors(tmp_path)
+    assert f"{served} is not the segmenter this release ships" in caplog.text
+    assert "lama-serve detector export --model watermark_seg" in caplog.text
+    assert served.read_bytes() == b"an earlier release's graph"
