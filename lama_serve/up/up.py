@@ -105,8 +105,6 @@ def ensure_detectors(repository: Path) -> None:
     gateway then detects without that model; start-up is never blocked."""
     for name in DETECTOR_MODELS:
         if ModelRepository(repository, name).exported_versions():
-            if name == SEG_MODEL_NAME:
-                _warn_if_unshipped_segmenter(repository)
             continue
         LOGGER.info("no %s in %s yet: exporting it (watermark detection)", name, repository)
         try:
@@ -119,19 +117,23 @@ def ensure_detectors(repository: Path) -> None:
                 name,
                 error,
             )
+    _warn_if_unshipped_segmenter(repository)
 
 
 def _warn_if_unshipped_segmenter(repository: Path) -> None:
     """An upgrade keeps the segmenter an earlier release exported: say so, as the committed one
     may detect differently (docs/detection.md, recipe)."""
-    from lama_serve.export.detectors import unshipped_segmenter  # pulls in onnx
-
+    try:
+        from lama_serve.export.detectors import SEG_WEIGHTS, unshipped_segmenter  # pulls in onnx
+    except ImportError:  # without the [detect] extra there is nothing to compare with
+        return
     served = unshipped_segmenter(repository)
     if served is not None:
         LOGGER.warning(
-            "%s is not the segmenter this release ships (lama_serve/detect/weights/watermark_seg.onnx); "
+            "%s is not the segmenter this release ships (%s); "
             "`lama-serve detector export --model %s --repository %s` replaces it (keep it if it is your own)",
             served,
+            SEG_WEIGHTS,
             SEG_MODEL_NAME,
             repository,
         )
