@@ -16,7 +16,11 @@ photos, detected at that size, it found 0.45 of the logos' pixels. So it is also
   whole components that the finer maps outline but leave mostly empty (a compact one, a
   logo's shape, at least a fifth empty): a large mark whose edges were seen and whose inside
   was not. `fill_missed` takes them, cut to the pixels the
-  mark changed (detect.edges).
+  mark changed (detect.edges). Its text lines (`missed_lines`: components that are not
+  compact, less the parts within `line_clear` px of what the finer maps found) go through
+  the model's profile, cut to glyphs, with a higher mean floor: large banner letters (SAMPLE
+  or PREVIEW, 64-90 px on a 512 px photo) that the full-size map sees in pieces look at half
+  the size like the marks the net learned.
 """
 
 from __future__ import annotations
@@ -68,7 +72,11 @@ class CoarseFill:
     map blurs coins and stones into discs of that size, which the finer maps outline for up
     to ~0.3); sure_mean: the coarse map's mean over a component that enters without any
     outline (a large flat logo the finer maps do not see at all); edge_radius, edge_levels:
-    the changed-pixel cut (detect.edges.trim_to_changed).
+    the changed-pixel cut (detect.edges.trim_to_changed); line_clear: pixels around what
+    the finer maps found that a coarse text line does not add to (its blurry blob would fill
+    the gaps of a line they found); line_glyph_radius: the glyph cut (detect.glyphs) of a
+    coarse line; line_min_mean: the coarse map's least mean over a kept piece of a line (the
+    profile's floor let in coins that touch a credit line's blob).
     """
 
     threshold: float = 0.3
@@ -85,6 +93,9 @@ class CoarseFill:
     rim: int = 3
     edge_radius: int = 16
     edge_levels: float = 6.0
+    line_clear: int = 8
+    line_glyph_radius: int = 12
+    line_min_mean: float = 0.7
 
 
 def scaled(image: np.ndarray, short_side: int, resample: Image.Resampling) -> np.ndarray:
@@ -109,6 +120,19 @@ def missed_components(plane: np.ndarray, seen: np.ndarray, threshold: float, cov
     missed = components.areas_and_means(labels, count, seen)[1] < covered_below
     missed[0] = False
     return missed[labels]
+
+
+def missed_lines(plane: np.ndarray, seen: np.ndarray, threshold: float, fill: CoarseFill) -> np.ndarray:
+    """bool HxW: the missed components (`missed_components`) of the coarse `plane` that are
+    not compact (text lines), less the pixels within `fill.line_clear` of `seen`."""
+    missed = missed_components(plane, seen, threshold, fill.covered_below)
+    labels, count = components.label(missed)
+    if count == 0:
+        return missed
+    areas = components.areas_and_means(labels, count, missed)[0][1:]
+    lines = ~compact(components.boxes(labels, count), areas, fill.compact_aspect, fill.compact_fill)
+    near = max_filter(seen.astype(np.uint8), fill.line_clear) > 0
+    return np.concatenate([[False], lines])[labels] & ~near
 
 
 def compact(boxes: np.ndarray, areas: np.ndarray, aspect: float, fill: float) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from lama_serve.core.settings import Settings
 from lama_serve.detect.anchoring import anchor_of
-from lama_serve.detect.coarse import fill_missed, missed_components
+from lama_serve.detect.coarse import fill_missed, missed_components, missed_lines
 from lama_serve.detect.combine import combine_results
 from lama_serve.detect.edges import with_changed_rim
 from lama_serve.detect.regions import MapProfile, confirmed, profile_for, regions_from_map
@@ -157,7 +157,8 @@ def _from_views(
 ) -> list[DetectionResult]:
     """What model `name`'s maps of the scaled views add to its full-size `probability`: the
     native map's components the full-size one mostly missed (kept as the full-size map's
-    are, `anchor` included), then the coarse fill outlined by both (detect.coarse)."""
+    are, `anchor` included), then the coarse map's text lines they missed (kept the same
+    way, cut to glyphs) and the coarse fill outlined by both (detect.coarse)."""
     fill = profile.coarse
     if fill is None:
         return []
@@ -170,6 +171,16 @@ def _from_views(
         result = regions_from_map(unseen, image, kind=name, anchor=anchor, **profile.mask_options())
         results.append(confirmed(result, profile, maps))
         outline = np.maximum(outline, native.reshape(outline.shape))
-    if "coarse" in views:
-        results.append(fill_missed(views["coarse"], outline, image, profile.threshold, name, fill))
+    coarse = views.get("coarse")
+    if coarse is not None:
+        plane = coarse.reshape(outline.shape)
+        lines = missed_lines(plane, outline > profile.threshold, profile.threshold, fill)
+        options = {
+            **profile.mask_options(),
+            "glyph_radius": fill.line_glyph_radius,
+            "min_mean": fill.line_min_mean,
+        }
+        result = regions_from_map(np.where(lines, plane, 0), image, kind=name, anchor=anchor, **options)
+        results.append(confirmed(result, profile, maps))
+        results.append(fill_missed(coarse, outline, image, profile.threshold, name, fill))
     return results

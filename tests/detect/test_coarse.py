@@ -1,9 +1,17 @@
 import numpy as np
 import pytest
 
-from lama_serve.detect.coarse import CoarseFill, compact, fill_missed, missed_components, rim_share, scaled_views
+from lama_serve.detect.coarse import (
+    CoarseFill,
+    compact,
+    fill_missed,
+    missed_components,
+    missed_lines,
+    rim_share,
+    scaled_views,
+)
 from lama_serve.detect.detectors import detect_from_maps, multiscale_models
-from tests.detect.images import blend, photo
+from tests.detect.images import blend, photo, place, text_alpha
 
 SIDE = 512
 FILL = CoarseFill()
@@ -214,3 +222,46 @@ def test_a_native_map_reports_no_region_the_full_size_map_already_reports(logo_i
     alone = detect_from_maps({"watermark_seg": both}, image)
     with_native = detect_from_maps({"watermark_seg": both}, image, view_maps={"native": {"watermark_seg": both}})
     assert with_native.regions == alone.regions and np.array_equal(with_native.mask, alone.mask)
+
+
+def test_missed_lines_are_the_coarse_text_lines_away_from_what_the_finer_maps_found():
+    plane = np.zeros((SIDE, SIDE), np.float32)
+    line = bar()  # rows 236-275, columns 106-405
+    plane[line] = 0.8
+    plane[disc(30, centre=(100, 100))] = 0.8  # compact: the coarse fill's business
+    seen = np.zeros((SIDE, SIDE), bool)
+    seen[236:276, 106:166] = True  # the line's first 60 px, found by the finer maps
+    lines = missed_lines(plane, seen, 0.15, FILL)
+    beyond = line & (np.arange(SIDE) >= 166 + FILL.line_clear)[None, :]
+    assert np.array_equal(lines, beyond)
+    seen[236:276, 106:306] = True  # two thirds found: not missed
+    assert not missed_lines(plane, seen, 0.15, FILL).any()
+
+
+def banner_on_sky() -> tuple[np.ndarray, np.ndarray, tuple[slice, slice]]:
+    """A white SAMPLE (56 px letters, opacity 0.5) across a smooth sky, its mask and box."""
+    alpha = text_alpha("SAMPLE", 56, 0.5)
+    h, w = alpha.shape
+    y, x = (SIDE - h) // 2, (SIDE - w) // 2
+    sky = np.linspace(60, 140, SIDE)[:, None, None] + np.array([0.0, 10.0, 40.0])
+    image = blend(np.broadcast_to(sky, (SIDE, SIDE, 3)).astype(np.uint8), (255, 255, 255), alpha, x, y)
+    return image, place((SIDE, SIDE), alpha, x, y), (slice(y - 4, y + h + 4), slice(x - 4, x + w + 4))
+
+
+@pytest.mark.parametrize(("level", "found"), [(0.8, True), (0.65, False)])
+def test_a_banner_only_the_coarse_map_sees_is_masked_to_its_glyphs(level, found):
+    """The full-size map sees nothing of large banner letters; the coarse map covers the line
+    as a blob. Sure enough (mean over FILL.line_min_mean) the line is cut to its glyphs;
+    less sure, nothing: coins beside a credit line reach the profile's own floor."""
+    image, mark, box = banner_on_sky()
+    coarse = np.zeros((SIDE, SIDE, 1), np.float32)
+    coarse[box] = level
+    nothing = np.zeros((SIDE, SIDE, 1), np.float32)
+    masked = (
+        detect_from_maps({"watermark_seg": nothing}, image, view_maps={"coarse": {"watermark_seg": coarse}}).mask > 0
+    )
+    if not found:
+        assert not masked.any()
+        return
+    assert (masked & mark).sum() / mark.sum() > 0.9
+    assert (masked & ~mark).sum() < 0.25 * mark.sum()  # the blob is 3.4x the mark: its gaps stay out
