@@ -518,6 +518,27 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _distinct_ports(self) -> Settings:
+        """The embedded stack binds the gateway's and the bundled Triton's ports on one host."""
+        if self.triton_url:
+            return self
+        ports = {
+            "GATEWAY_PORT": self.gateway_port,
+            "TRITON_HTTP_PORT": self.triton_http_port,
+            "TRITON_METRICS_PORT": self.triton_metrics_port,
+            "TRITON_GRPC_PORT": self.triton_grpc_port,
+        }
+        seen: dict[int, str] = {}
+        for name, port in ports.items():
+            if port and port in seen:
+                raise ValueError(
+                    f"{seen[port]} and {name} are both {port}: the gateway and the bundled Triton "
+                    "bind each port on this host; give each its own"
+                )
+            seen[port] = name
+        return self
+
+    @model_validator(mode="after")
     def _read_admin_key_file(self) -> Settings:
         """TRITON_ADMIN_KEY_FILE fills TRITON_ADMIN_KEY (compose and Kubernetes share one
         stored secret between Triton and the gateway this way)."""

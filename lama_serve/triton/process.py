@@ -53,11 +53,20 @@ ADMIN_APIS = ("model-repository", "logging", "trace", "shared-memory")
 LOCKED_APIS = (*ADMIN_APIS, "inference")
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port free right now on `host` (the OS picks it), for Triton and test servers."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A TCP port free right now on `host` (the OS picks it), for Triton and test servers, and
+    not handed out before by this process: nothing binds a port until its server starts, so
+    two calls in a row may get the same one (Triton then refuses HTTP and metrics on one port)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 class TritonStartupError(TritonError):

@@ -118,3 +118,12 @@ def test_inference_goes_over_grpc_where_there_is_one() -> None:
     external = Settings(api_key="k" * 24, triton_url="triton:8000")
     assert external.effective_triton_grpc_url is None  # HTTP unless its gRPC endpoint is named
     assert external.model_copy(update={"triton_grpc_url": "triton:8001"}).effective_triton_grpc_url == "triton:8001"
+
+
+def test_the_embedded_stacks_ports_must_differ() -> None:
+    with pytest.raises(ValidationError, match="TRITON_HTTP_PORT and TRITON_METRICS_PORT are both 8100"):
+        Settings(triton_http_port=8100, triton_metrics_port=8100)
+    with pytest.raises(ValidationError, match="GATEWAY_PORT and TRITON_GRPC_PORT are both 8080"):
+        Settings(triton_grpc_port=8080)
+    assert Settings(triton_grpc_port=0, triton_metrics_port=8001).triton_grpc_port == 0  # 0: no gRPC
+    assert Settings(triton_url="triton:8000", triton_http_port=8080).gateway_port == 8080  # not bundled

@@ -109,3 +109,8 @@ def test_a_start_removes_the_regions_of_a_stack_that_was_killed(
     orphan.write_bytes(b"\0" * 16)
     start_triton()
     assert not orphan.exists()
+
+
+def test_free_port_never_hands_out_a_port_twice() -> None:
+    ports = [free_port() for _ in range(200)]
+    assert len(set(ports)) == len(ports)
