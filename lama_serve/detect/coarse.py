@@ -122,15 +122,24 @@ def missed_components(plane: np.ndarray, seen: np.ndarray, threshold: float, cov
     return missed[labels]
 
 
+def inside(boxes: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """bool per box (x, y, width, height): clear of the border of an image of `shape`."""
+    height, width = shape[:2]
+    x, y, w, h = boxes.T
+    return (x > 0) & (y > 0) & (x + w < width) & (y + h < height)
+
+
 def missed_lines(plane: np.ndarray, seen: np.ndarray, threshold: float, fill: CoarseFill) -> np.ndarray:
     """bool HxW: the missed components (`missed_components`) of the coarse `plane` that are
-    not compact (text lines), less the pixels within `fill.line_clear` of `seen`."""
+    not compact (text lines) nor touch the border (a coin cut by it is long too; banners lie
+    across the middle), less the pixels within `fill.line_clear` of `seen`."""
     missed = missed_components(plane, seen, threshold, fill.covered_below)
     labels, count = components.label(missed)
     if count == 0:
         return missed
     areas = components.areas_and_means(labels, count, missed)[0][1:]
-    lines = ~compact(components.boxes(labels, count), areas, fill.compact_aspect, fill.compact_fill)
+    boxes = components.boxes(labels, count)
+    lines = ~compact(boxes, areas, fill.compact_aspect, fill.compact_fill) & inside(boxes, missed.shape)
     near = max_filter(seen.astype(np.uint8), fill.line_clear) > 0
     return np.concatenate([[False], lines])[labels] & ~near
 

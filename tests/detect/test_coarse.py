@@ -238,6 +238,15 @@ def test_missed_lines_are_the_coarse_text_lines_away_from_what_the_finer_maps_fo
     assert not missed_lines(plane, seen, 0.15, FILL).any()
 
 
+def test_a_line_at_the_border_is_no_banner():
+    """A coin or stone cut by the image's edge is long in the coarse map too."""
+    plane = np.zeros((SIDE, SIDE), np.float32)
+    plane[100:400, 0:30] = 0.8
+    assert not missed_lines(plane, np.zeros((SIDE, SIDE), bool), 0.15, FILL).any()
+    plane = np.roll(plane, 1, axis=1)
+    assert missed_lines(plane, np.zeros((SIDE, SIDE), bool), 0.15, FILL).sum() == 300 * 30
+
+
 def banner_on_sky() -> tuple[np.ndarray, np.ndarray, tuple[slice, slice]]:
     """A white SAMPLE (56 px letters, opacity 0.5) across a smooth sky, its mask and box."""
     alpha = text_alpha("SAMPLE", 56, 0.5)
