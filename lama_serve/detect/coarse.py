@@ -113,12 +113,22 @@ def scaled_views(image: np.ndarray) -> dict[str, np.ndarray]:
     return {name: scaled(image, side, resample) for name, (side, least, resample) in VIEWS.items() if short >= least}
 
 
+def _missed(
+    plane: np.ndarray, seen: np.ndarray, threshold: float, covered_below: float
+) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """(labels, count, missed per label, areas per label) of the components of `plane >
+    threshold`: missed when `seen` covers less than `covered_below` of them."""
+    labels, count = components.label(plane.reshape(seen.shape) > threshold)
+    areas, covered = components.areas_and_means(labels, count, seen)
+    missed = covered < covered_below
+    missed[0] = False
+    return labels, count, missed, areas
+
+
 def missed_components(plane: np.ndarray, seen: np.ndarray, threshold: float, covered_below: float) -> np.ndarray:
     """bool HxW: the components of `plane > threshold` (HxW(x1)) of which `seen` (bool HxW)
     covers less than `covered_below`."""
-    labels, count = components.label(plane.reshape(seen.shape) > threshold)
-    missed = components.areas_and_means(labels, count, seen)[1] < covered_below
-    missed[0] = False
+    labels, _, missed, _ = _missed(plane, seen, threshold, covered_below)
     return missed[labels]
 
 
@@ -133,15 +143,13 @@ def missed_lines(plane: np.ndarray, seen: np.ndarray, threshold: float, fill: Co
     """bool HxW: the missed components (`missed_components`) of the coarse `plane` that are
     not compact (text lines) nor touch the border (a coin cut by it is long too; banners lie
     across the middle), less the pixels within `fill.line_clear` of `seen`."""
-    missed = missed_components(plane, seen, threshold, fill.covered_below)
-    labels, count = components.label(missed)
-    if count == 0:
-        return missed
-    areas = components.areas_and_means(labels, count, missed)[0][1:]
-    boxes = components.boxes(labels, count)
-    lines = ~compact(boxes, areas, fill.compact_aspect, fill.compact_fill) & inside(boxes, missed.shape)
-    near = max_filter(seen.astype(np.uint8), fill.line_clear) > 0
-    return np.concatenate([[False], lines])[labels] & ~near
+    labels, count, missed, areas = _missed(plane, seen, threshold, fill.covered_below)
+    if missed.any():
+        boxes = components.boxes(labels, count)
+        missed[1:] &= ~compact(boxes, areas[1:], fill.compact_aspect, fill.compact_fill) & inside(boxes, seen.shape)
+    if not missed.any():
+        return np.zeros(seen.shape, bool)
+    return missed[labels] & ~(max_filter(seen.astype(np.uint8), fill.line_clear) > 0)
 
 
 def compact(boxes: np.ndarray, areas: np.ndarray, aspect: float, fill: float) -> np.ndarray:

@@ -115,9 +115,7 @@ def detect_from_maps(
     for name in sorted(maps, key=lambda model: profiles[model].anchor_by in maps):  # anchors first
         profile = profiles[name]
         anchor = anchors.get(profile.anchor_by)
-        result = confirmed(
-            regions_from_map(maps[name], image, kind=name, anchor=anchor, **profile.mask_options()), profile, maps
-        )
+        result = _kept(maps[name], image, name, profile, maps, anchor)
         if name in anchoring:
             anchors[name] = anchor_of(result.mask)
         results.append(result)
@@ -146,6 +144,21 @@ def detect_on_view(
     return replace(found, mask=np.maximum(found.mask, local.mask))
 
 
+def _kept(
+    probability: np.ndarray,
+    image: np.ndarray,
+    name: str,
+    profile: MapProfile,
+    maps: Mapping[str, np.ndarray],
+    anchor: np.ndarray | None,
+    **overrides: float,
+) -> DetectionResult:
+    """The regions of a map of model `name` that its `profile` (with `overrides` of its mask
+    options) keeps, `anchor` included, confirmed by the map the profile names."""
+    options = {**profile.mask_options(), **overrides}
+    return confirmed(regions_from_map(probability, image, kind=name, anchor=anchor, **options), profile, maps)
+
+
 def _from_views(
     name: str,
     profile: MapProfile,
@@ -168,19 +181,13 @@ def _from_views(
     if native is not None:
         missed = missed_components(native, outline > profile.threshold, profile.threshold, fill.covered_below)
         unseen = np.where(missed, native.reshape(missed.shape), 0)  # what the full-size map already reports stays out
-        result = regions_from_map(unseen, image, kind=name, anchor=anchor, **profile.mask_options())
-        results.append(confirmed(result, profile, maps))
+        results.append(_kept(unseen, image, name, profile, maps, anchor))
         outline = np.maximum(outline, native.reshape(outline.shape))
     coarse = views.get("coarse")
     if coarse is not None:
         plane = coarse.reshape(outline.shape)
         lines = missed_lines(plane, outline > profile.threshold, profile.threshold, fill)
-        options = {
-            **profile.mask_options(),
-            "glyph_radius": fill.line_glyph_radius,
-            "min_mean": fill.line_min_mean,
-        }
-        result = regions_from_map(np.where(lines, plane, 0), image, kind=name, anchor=anchor, **options)
-        results.append(confirmed(result, profile, maps))
+        cut = {"glyph_radius": fill.line_glyph_radius, "min_mean": fill.line_min_mean}
+        results.append(_kept(np.where(lines, plane, 0), image, name, profile, maps, anchor, **cut))
         results.append(fill_missed(coarse, outline, image, profile.threshold, name, fill))
     return results
