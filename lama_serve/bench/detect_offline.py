@@ -2,7 +2,7 @@
 
 The served detector graphs of a model repository (`lama-serve detector export`) run in
 onnxruntime on the tensors the gateway sends Triton (gateway.detection.maps: fitted to the
-detection side, edge-padded, the map cropped and scaled back). Then the gateway's own
+detection side, mirror-padded, the map cropped and scaled back). Then the gateway's own
 detection steps (gateway.detection.service.DetectionService.detect): the local detectors,
 the maps again on an un-blended image, the scaled views' maps, detect_on_view (profiles,
 confirmation, combination). So thresholds and rules can be tuned and measured on a laptop

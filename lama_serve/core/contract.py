@@ -50,7 +50,7 @@ OUTPUTS: tuple[TensorSpec, ...] = (INPAINTED,)
 class ProbabilityMapContract:
     """I/O of a detector model: the gateway's uint8 image in, a per-pixel watermark
     probability out at the same H and W. The caller pads H and W up to `spatial_multiple`
-    (edge padding) and crops the map back; nothing is resized inside the graph."""
+    (mirroring the image) and crops the map back; nothing is resized inside the graph."""
 
     name: str
     inputs: tuple[TensorSpec, ...]

@@ -24,11 +24,15 @@ def fit_side(image: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = PROBABILITY_MAP.spatial_multiple) -> np.ndarray:
-    """Edge-pad H and W (bottom, right) up to multiples of `multiple`: a replicated border
-    adds no edges for a detector to fire on."""
+    """Pad H and W (bottom, right) up to multiples of `multiple` with the image's mirror.
+    A replicated last row or column draws streaks that the segmenter took for a credit line
+    along the bottom of clean photos (rocket 1.2 % of its pixels, coffee 0.3 %); a mirror
+    looks like more photo. Held-out composites (4 seeds, 8 per kind) at 333x500 / 427x640 /
+    500x700: clean false positives 0.20 / 0.066 / 0.009 % -> 0.08 / 0.00 / 0.00 %, marks'
+    recall and IoU within 0.01 or higher."""
     height, width = image.shape[:2]
     pad = ((0, -height % multiple), (0, -width % multiple)) + ((0, 0),) * (image.ndim - 2)
-    return np.pad(image, pad, mode="edge")
+    return np.pad(image, pad, mode="reflect")
 
 
 def resize_map(probability: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -5,11 +5,12 @@ import numpy as np
 from lama_serve.gateway.detection.maps import fit_side, map_of, model_input, pad_to_multiple, resize_map
 
 
-def test_pad_to_multiple_replicates_the_edge():
-    image = np.arange(2 * 3, dtype=np.uint8).reshape(2, 3)[..., None].repeat(3, axis=2)
+def test_pad_to_multiple_mirrors_the_image():
+    image = np.arange(2 * 3, dtype=np.uint8).reshape(2, 3)[..., None].repeat(3, axis=2)  # [[0 1 2] [3 4 5]]
     padded = pad_to_multiple(image, 4)
     assert padded.shape == (4, 4, 3)
-    assert padded[3, 3, 0] == image[1, 2, 0] and padded[0, 3, 0] == image[0, 2, 0]
+    assert padded[:, :, 0].tolist() == [[0, 1, 2, 1], [3, 4, 5, 4], [0, 1, 2, 1], [3, 4, 5, 4]]
+    assert pad_to_multiple(np.zeros((1, 1, 3), np.uint8), 4).shape == (4, 4, 3)  # one pixel mirrors to itself
     assert pad_to_multiple(np.zeros((32, 64, 3), np.uint8)).shape == (32, 64, 3)
 
 
