@@ -32,8 +32,29 @@ REMOVE = "/api/v1/remove-watermark"
 TARGET_OPACITY = 0.3  # the issue's targets hold for marks at least this opaque
 RESTORE_TOLERANCE = 3  # levels: a restored pixel this close to the clean photo counts as exact
 SHARED_KINDS = ("text_corner", "logo")  # marks put at the same place on every image of a batch
+Size = int | tuple[int, int]  # a square side, or (H, W)
 SIZE_SPREAD = 64  # a batch "of different sizes": each item cut by 0..SIZE_SPREAD-1 px at top and left
 RATE_LIMITED_TRIES = 120  # 429 answers waited out per request (a default gateway allows 30 a minute)
+
+
+def photo_size(text: str) -> Size:
+    """`--size`: "512" (square) or "640x427" (width x height, as photos are described) -> (H, W)."""
+    width, shaped, height = text.lower().partition("x")
+    try:
+        sides = (int(height), int(width)) if shaped else int(width)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size: give a side (512) or WIDTHxHEIGHT (640x427)"
+        ) from None
+    if min(synth.shape_of(sides)) < 32:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small: each side needs at least 32 px")
+    return sides
+
+
+def size_label(size: Size) -> str:
+    """ "512 px" for a square side, "640x427 px" (width x height) for a shape."""
+    height, width = synth.shape_of(size)
+    return f"{width} px" if isinstance(size, int) else f"{width}x{height} px"
 
 
 def png(array: np.ndarray) -> bytes:
@@ -44,13 +65,13 @@ def png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def labelled_set(per_kind: int, size: int, seed: int, user_marks: int = 0) -> list[synth.Composite]:
+def labelled_set(per_kind: int, size: Size, seed: int, user_marks: int = 0) -> list[synth.Composite]:
     """`per_kind` held-out composites of every kind, then `user_marks` marks made the way
-    people make them (bench.user_marks), deterministic from `seed`."""
+    people make them (bench.user_marks), deterministic from `seed`; `size`: a square side or
+    (H, W)."""
     rng = np.random.default_rng(seed)
-    held_out = [
-        synth.make_composite(rng, kind, "heldout", (size, size)) for kind in synth.KINDS for _ in range(per_kind)
-    ]
+    shape = synth.shape_of(size)
+    held_out = [synth.make_composite(rng, kind, "heldout", shape) for kind in synth.KINDS for _ in range(per_kind)]
     return held_out + user_marked_set(user_marks, size, seed)
 
 
@@ -119,12 +140,13 @@ class SharedSet:
     mixed_sizes: bool = False
 
 
-def shared_set(count: int, size: int, seed: int, kind: str, mixed_sizes: bool = False) -> SharedSet:
+def shared_set(count: int, size: Size, seed: int, kind: str, mixed_sizes: bool = False) -> SharedSet:
     """With `mixed_sizes`, each photo is cut at its top and left (the mark stays at the same
     place from the bottom-right corner): a batch of photos of different sizes."""
     rng = np.random.default_rng(seed)
-    source = synth.make_composite(rng, kind, "heldout", (size, size))
-    clean = [synth.random_photo(rng, "heldout", (size, size)) for _ in range(count)]
+    shape = synth.shape_of(size)
+    source = synth.make_composite(rng, kind, "heldout", shape)
+    clean = [synth.random_photo(rng, "heldout", shape) for _ in range(count)]
     images = [synth.blend(photo, source.mark, source.alpha) for photo in clean]
     if mixed_sizes:
         cuts = np.random.default_rng(seed + 104729).integers(0, SIZE_SPREAD, (count, 2))
@@ -134,7 +156,7 @@ def shared_set(count: int, size: int, seed: int, kind: str, mixed_sizes: bool = 
     return SharedSet(kind, clean, images, opacity(source), mixed_sizes)
 
 
-def shared_sets(count: int, size: int, seed: int) -> list[SharedSet]:
+def shared_sets(count: int, size: Size, seed: int) -> list[SharedSet]:
     """The batches the bench scores: each of SHARED_KINDS, of one size and of different sizes."""
     return [shared_set(count, size, seed, kind, mixed) for kind in SHARED_KINDS for mixed in (False, True)]
 
@@ -158,7 +180,7 @@ def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
     }
 
 
-def template_row(count: int, size: int, seed: int) -> dict[str, object]:
+def template_row(count: int, size: Size, seed: int) -> dict[str, object]:
     """A known semi-transparent logo placed into `count` photos: the share of its pixels that
     exact un-blending restores within RESTORE_TOLERANCE levels of the clean photo."""
     from lama_serve.core.settings import Settings
@@ -166,7 +188,8 @@ def template_row(count: int, size: int, seed: int) -> dict[str, object]:
     from lama_serve.detect.templates import template_from_rgba
 
     rng = np.random.default_rng(seed)
-    logo = synth.make_composite(rng, "logo", "heldout", (size, size))
+    shape = synth.shape_of(size)
+    logo = synth.make_composite(rng, "logo", "heldout", shape)
     ys, xs = np.nonzero(logo.alpha)
     box = slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
     rgba = np.dstack([logo.mark[box], np.rint(logo.alpha[box] * 255)]).astype(np.uint8)
@@ -175,7 +198,7 @@ def template_row(count: int, size: int, seed: int) -> dict[str, object]:
     detector = TemplateDetector((template,), defaults.template_min_score, defaults.template_scales)
     exact = []
     for _ in range(count):
-        clean = synth.random_photo(rng, "heldout", (size, size))
+        clean = synth.random_photo(rng, "heldout", shape)
         image = synth.blend(clean, logo.mark, logo.alpha)
         result = detector.detect(image)
         if result.restored is None:
@@ -292,16 +315,18 @@ def run(args: argparse.Namespace) -> int:
         "restored_within_3_levels",
         "p50_ms",
     )
-    print(f"detection on {args.size} px held-out composites ({args.offline or args.url}):")
+    print(f"detection on {size_label(args.size)} held-out composites ({args.offline or args.url}):")
     for row in rows:
         figures = "  ".join(f"{c} {row[c]}" for c in columns if c in row)
         print(f"  {row['kind']:<54} {figures}")
     for name, seconds in latency.items():
-        print(f"remove-watermark {args.size} px, {name}: median {seconds * 1000:.0f} ms")
+        print(f"remove-watermark {size_label(args.size)}, {name}: median {seconds * 1000:.0f} ms")
     if len(latency) == 2:
         print(f"no-mask / masked latency: {latency['no mask (detected)'] / latency['masked']:.2f}x")
     source = {"offline": str(args.offline)} if args.offline else {"url": args.url}
-    write_rows(args.out, "detect", rows, {**source, "size": args.size, "latency_s": latency, "seed": args.seed})
+    write_rows(
+        args.out, "detect", rows, {**source, "size": size_label(args.size), "latency_s": latency, "seed": args.seed}
+    )
     print(f"results in {args.out}: detect.csv/.json")
     return 0
 
@@ -315,7 +340,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="gateway base URL")
     parser.add_argument("--api-key", default=os.environ.get("API_KEY"), help="default: $API_KEY")
     parser.add_argument("--per-kind", type=int, default=8, help="composites per kind")
-    parser.add_argument("--size", type=int, default=512, help="square image side")
+    parser.add_argument(
+        "--size",
+        type=photo_size,
+        default=512,
+        help="image size: a square side (512) or WIDTHxHEIGHT (640x427: a photo's shape, which "
+        "the served detectors pad to multiples of 32)",
+    )
     parser.add_argument("--shared", type=int, default=8, help="images sharing one mark")
     parser.add_argument(
         "--user-marks",

@@ -44,30 +44,31 @@ def _layout(rng: np.random.Generator, side: int) -> tuple[str, str, int, int]:
     return kind, str(rng.choice(BANNERS)), round(int(rng.choice((40, 64, 90))) * scale), angle
 
 
-def user_marked(rng: np.random.Generator, side: int) -> synth.Composite:
-    """One square `side` px photo with a habitual mark, labelled like detect.synth's."""
-    kind, text, pixels, angle = _layout(rng, side)
+def user_marked(rng: np.random.Generator, shape: tuple[int, int]) -> synth.Composite:
+    """One photo of `shape` (H, W) with a habitual mark, labelled like detect.synth's."""
+    height, width = shape
+    kind, text, pixels, angle = _layout(rng, min(shape))
     sprite = _sprite(text, str(rng.choice(FONTS)), pixels, angle)
-    if max(sprite.size) > side * 0.9:
+    if sprite.width > width * 0.9 or sprite.height > height * 0.9:
         sprite = sprite.resize((max(1, int(sprite.width * 0.8)), max(1, int(sprite.height * 0.8))))
-    margin = side // 40
+    margin = min(shape) // 40
     w, h = sprite.size
-    corners = ((margin, margin), (margin, side - h - margin), (side - w - margin, side - h - margin))
-    x, y = corners[int(rng.integers(3))] if kind == "user_corner" else ((side - w) // 2, (side - h) // 2)
-    layer = Image.new("L", (side, side))
+    corners = ((margin, margin), (margin, height - h - margin), (width - w - margin, height - h - margin))
+    x, y = corners[int(rng.integers(3))] if kind == "user_corner" else ((width - w) // 2, (height - h) // 2)
+    layer = Image.new("L", (width, height))
     layer.paste(sprite, (x, y))
     alpha = np.asarray(layer).astype(np.float32) / 255 * float(rng.choice(OPACITIES))
     photo = sources.photo(str(rng.choice(PHOTOS)))
-    clean = np.asarray(Image.fromarray(photo).resize((side, side), Image.LANCZOS))
+    clean = np.asarray(Image.fromarray(photo).resize((width, height), Image.LANCZOS))
     colour = np.full(3, 255.0 if rng.random() < 0.75 else 200.0)
     if np.abs(clean[alpha > 0].astype(np.float32) - colour).mean() < MIN_CONTRAST:
         colour = np.zeros(3)  # white on a white sky: people pick black
-    mark = np.broadcast_to(colour, (side, side, 3)).astype(np.uint8)
+    mark = np.broadcast_to(colour, (height, width, 3)).astype(np.uint8)
     image = synth.blend(clean, mark, alpha)
     return synth.Composite(image, synth.changed_mask(clean, image), kind, clean, alpha, mark)
 
 
-def user_marked_set(count: int, side: int, seed: int) -> list[synth.Composite]:
-    """`count` habitual marks, deterministic from `seed`."""
+def user_marked_set(count: int, size: int | tuple[int, int], seed: int) -> list[synth.Composite]:
+    """`count` habitual marks on photos of `size` (a square side or (H, W)), deterministic from `seed`."""
     rng = np.random.default_rng(seed + 7919)  # apart from labelled_set's stream of the same seed
-    return [user_marked(rng, side) for _ in range(count)]
+    return [user_marked(rng, synth.shape_of(size)) for _ in range(count)]

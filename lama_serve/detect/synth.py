@@ -51,6 +51,11 @@ def changed_mask(clean: np.ndarray, image: np.ndarray) -> np.ndarray:
     return diff > VISIBLE_CHANGE
 
 
+def shape_of(size: int | tuple[int, int]) -> tuple[int, int]:
+    """(H, W) of a square side or of an (H, W) pair."""
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
 def random_photo(rng: np.random.Generator, split: str, size: tuple[int, int]) -> np.ndarray:
     """A random crop (35-100 % of the short side), resized to `size` (H, W), maybe flipped."""
     source = sources.photo(str(rng.choice(sources.PHOTOS[split])))

@@ -3,15 +3,18 @@ pixel metrics of detect.metrics, with faint marks reported apart."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 
 import httpx
 import numpy as np
+import pytest
 
 from lama_serve.bench.detect import (
     TARGET_OPACITY,
     labelled_set,
     opacity,
+    photo_size,
     post_when_allowed,
     score_rows,
     shared_row,
@@ -28,6 +31,18 @@ def test_labelled_set_is_deterministic_and_covers_every_kind() -> None:
     first, again = labelled_set(1, 64, seed=3), labelled_set(1, 64, seed=3)
     assert [c.kind for c in first] == list(synth.KINDS)
     assert all(np.array_equal(a.image, b.image) for a, b in zip(first, again))
+
+
+def test_size_is_a_side_or_width_x_height_and_shapes_the_whole_set() -> None:
+    assert photo_size("512") == 512 and photo_size("640x427") == (427, 640) and photo_size("96X64") == (64, 96)
+    for bad in ("big", "640x", "16", "640x8"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            photo_size(bad)
+    composites = labelled_set(1, (64, 96), seed=0, user_marks=1)
+    assert {c.image.shape for c in composites} == {(64, 96, 3)}
+    assert {
+        image.shape for batch in shared_sets(2, (64, 96), seed=0) if not batch.mixed_sizes for image in batch.images
+    } == {(64, 96, 3)}
 
 
 def test_scores_per_kind() -> None:

@@ -23,3 +23,8 @@ def test_the_labelled_set_appends_them_after_the_held_out_kinds():
     assert [c.kind for c in both[: len(plain)]] == [c.kind for c in plain]
     assert all(np.array_equal(a.image, b.image) for a, b in zip(plain, both))
     assert [c.kind.startswith("user_") for c in both[len(plain) :]] == [True, True]
+
+
+def test_user_marks_fit_a_photo_shape():
+    for c in user_marked_set(8, (200, 300), seed=1):
+        assert c.image.shape == (200, 300, 3) and c.mask.shape == (200, 300) and c.mask.any()
