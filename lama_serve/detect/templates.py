@@ -131,8 +131,12 @@ def load_templates(folder: Path) -> tuple[Template, ...]:
 
 
 def _peaks(score: np.ndarray, h: int, w: int, min_score: float) -> list[tuple[int, int, float]]:
-    """Up to MAX_MATCHES best positions above min_score, each suppressing a template-sized
-    neighbourhood."""
+    """Up to MAX_MATCHES best positions above min_score, each suppressing the positions
+    within a quarter of the template around it. Every peak is checked by un-blending, so a
+    close second peak must survive: a faint mark's own peak (NCC 0.17) lay 58 px from a
+    stronger false one (0.19) on a 640x427 photo and was suppressed by a half-template
+    neighbourhood (the bench's template row, seeds 0-7 at 512, 640x427 and 1024 px: 191 -> 192
+    of 192 found; no clean photo of 96 gets a template)."""
     score = score.copy()
     found = []
     for _ in range(MAX_MATCHES):
@@ -140,7 +144,7 @@ def _peaks(score: np.ndarray, h: int, w: int, min_score: float) -> list[tuple[in
         if score[y, x] < min_score:
             break
         found.append((int(x), int(y), float(score[y, x])))
-        score[max(y - h // 2, 0) : y + h // 2 + 1, max(x - w // 2, 0) : x + w // 2 + 1] = -1
+        score[max(y - h // 4, 0) : y + h // 4 + 1, max(x - w // 4, 0) : x + w // 4 + 1] = -1
     return found
 
 

@@ -5,6 +5,7 @@ from PIL import Image
 from lama_serve.core.settings import Settings
 from lama_serve.detect.template_detector import TemplateDetector
 from lama_serve.detect.templates import (
+    _peaks,
     edge_removal,
     load_templates,
     sized,
@@ -63,6 +64,12 @@ def test_repeated_copies_are_each_found_once():
         marked = blend(marked, template.color, template.alpha, x, y)
     found = sorted((m.x, m.y, m.scale) for m in detector(template).matches(marked))
     assert found == sorted((x, y, 1.0) for x, y in places)
+
+
+def test_a_weaker_peak_half_a_template_away_stays_a_candidate():
+    score = np.zeros((200, 200), np.float32)
+    score[100, 100], score[60, 95], score[90, 105] = 0.19, 0.17, 0.18  # 40 px and 10 px away; template 150 px
+    assert _peaks(score, 150, 150, 0.1) == [(100, 100, pytest.approx(0.19)), (95, 60, pytest.approx(0.17))]
 
 
 def test_unblending_removes_edges_only_where_the_mark_is():
