@@ -34,6 +34,7 @@ RESTORE_TOLERANCE = 3  # levels: a restored pixel this close to the clean photo 
 SHARED_KINDS = ("text_corner", "logo")  # marks put at the same place on every image of a batch
 Size = int | tuple[int, int]  # a square side, or (H, W)
 SIZE_SPREAD = 64  # a batch "of different sizes": each item cut by 0..SIZE_SPREAD-1 px at top and left
+MIN_SIDE = SIZE_SPREAD + 32  # the batch of different sizes still leaves 32 px of every photo
 RATE_LIMITED_TRIES = 120  # 429 answers waited out per request (a default gateway allows 30 a minute)
 
 
@@ -46,13 +47,13 @@ def photo_size(text: str) -> Size:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a size: give a side (512) or WIDTHxHEIGHT (640x427)"
         ) from None
-    if min(synth.shape_of(sides)) < 32:
-        raise argparse.ArgumentTypeError(f"{text!r} is too small: each side needs at least 32 px")
+    if min(synth.shape_of(sides)) < MIN_SIDE:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small: each side needs at least {MIN_SIDE} px")
     return sides
 
 
 def size_label(size: Size) -> str:
-    """ "512 px" for a square side, "640x427 px" (width x height) for a shape."""
+    """The size as photos are described: "512 px" (square) or "640x427 px" (width x height)."""
     height, width = synth.shape_of(size)
     return f"{width} px" if isinstance(size, int) else f"{width}x{height} px"
 
@@ -324,9 +325,9 @@ def run(args: argparse.Namespace) -> int:
     if len(latency) == 2:
         print(f"no-mask / masked latency: {latency['no mask (detected)'] / latency['masked']:.2f}x")
     source = {"offline": str(args.offline)} if args.offline else {"url": args.url}
-    write_rows(
-        args.out, "detect", rows, {**source, "size": size_label(args.size), "latency_s": latency, "seed": args.seed}
-    )
+    height, width = synth.shape_of(args.size)
+    meta = {**source, "width": width, "height": height, "latency_s": latency, "seed": args.seed}
+    write_rows(args.out, "detect", rows, meta)
     print(f"results in {args.out}: detect.csv/.json")
     return 0
 
