@@ -32,13 +32,12 @@ REMOVE = "/api/v1/remove-watermark"
 TARGET_OPACITY = 0.3  # the issue's targets hold for marks at least this opaque
 RESTORE_TOLERANCE = 3  # levels: a restored pixel this close to the clean photo counts as exact
 SHARED_KINDS = ("text_corner", "logo")  # marks put at the same place on every image of a batch
-Size = int | tuple[int, int]  # a square side, or (H, W)
 SIZE_SPREAD = 64  # a batch "of different sizes": each item cut by 0..SIZE_SPREAD-1 px at top and left
 MIN_SIDE = SIZE_SPREAD + 32  # the batch of different sizes still leaves 32 px of every photo
 RATE_LIMITED_TRIES = 120  # 429 answers waited out per request (a default gateway allows 30 a minute)
 
 
-def photo_size(text: str) -> Size:
+def photo_size(text: str) -> synth.Size:
     """`--size`: "512" (square) or "640x427" (width x height, as photos are described) -> (H, W)."""
     width, shaped, height = text.lower().partition("x")
     try:
@@ -52,7 +51,7 @@ def photo_size(text: str) -> Size:
     return sides
 
 
-def size_label(size: Size) -> str:
+def size_label(size: synth.Size) -> str:
     """The size as photos are described: "512 px" (square) or "640x427 px" (width x height)."""
     height, width = synth.shape_of(size)
     return f"{width} px" if isinstance(size, int) else f"{width}x{height} px"
@@ -66,7 +65,7 @@ def png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def labelled_set(per_kind: int, size: Size, seed: int, user_marks: int = 0) -> list[synth.Composite]:
+def labelled_set(per_kind: int, size: synth.Size, seed: int, user_marks: int = 0) -> list[synth.Composite]:
     """`per_kind` held-out composites of every kind, then `user_marks` marks made the way
     people make them (bench.user_marks), deterministic from `seed`; `size`: a square side or
     (H, W)."""
@@ -141,7 +140,7 @@ class SharedSet:
     mixed_sizes: bool = False
 
 
-def shared_set(count: int, size: Size, seed: int, kind: str, mixed_sizes: bool = False) -> SharedSet:
+def shared_set(count: int, size: synth.Size, seed: int, kind: str, mixed_sizes: bool = False) -> SharedSet:
     """With `mixed_sizes`, each photo is cut at its top and left (the mark stays at the same
     place from the bottom-right corner): a batch of photos of different sizes."""
     rng = np.random.default_rng(seed)
@@ -157,7 +156,7 @@ def shared_set(count: int, size: Size, seed: int, kind: str, mixed_sizes: bool =
     return SharedSet(kind, clean, images, opacity(source), mixed_sizes)
 
 
-def shared_sets(count: int, size: Size, seed: int) -> list[SharedSet]:
+def shared_sets(count: int, size: synth.Size, seed: int) -> list[SharedSet]:
     """The batches the bench scores: each of SHARED_KINDS, of one size and of different sizes."""
     return [shared_set(count, size, seed, kind, mixed) for kind in SHARED_KINDS for mixed in (False, True)]
 
@@ -181,7 +180,7 @@ def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
     }
 
 
-def template_row(count: int, size: Size, seed: int) -> dict[str, object]:
+def template_row(count: int, size: synth.Size, seed: int) -> dict[str, object]:
     """A known semi-transparent logo placed into `count` photos: the share of its pixels that
     exact un-blending restores within RESTORE_TOLERANCE levels of the clean photo."""
     from lama_serve.core.settings import Settings

@@ -68,7 +68,7 @@ def user_marked(rng: np.random.Generator, shape: tuple[int, int]) -> synth.Compo
     return synth.Composite(image, synth.changed_mask(clean, image), kind, clean, alpha, mark)
 
 
-def user_marked_set(count: int, size: int | tuple[int, int], seed: int) -> list[synth.Composite]:
+def user_marked_set(count: int, size: synth.Size, seed: int) -> list[synth.Composite]:
     """`count` habitual marks on photos of `size` (a square side or (H, W)), deterministic from `seed`."""
     rng = np.random.default_rng(seed + 7919)  # apart from labelled_set's stream of the same seed
     return [user_marked(rng, synth.shape_of(size)) for _ in range(count)]

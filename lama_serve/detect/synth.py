@@ -23,6 +23,7 @@ KINDS = ("text_corner", "text_centre", "text_diagonal", "text_tiled", "logo", "c
 # changes are invisible and need no inpainting (the same tolerance as template restoration).
 VISIBLE_CHANGE = 3
 OPACITY_RANGE = (0.2, 0.8)
+Size = int | tuple[int, int]  # an image size: a square side, or (H, W)
 _COLOURS = ((255, 255, 255), (0, 0, 0), (200, 200, 200), (60, 60, 60))
 
 
@@ -51,7 +52,7 @@ def changed_mask(clean: np.ndarray, image: np.ndarray) -> np.ndarray:
     return diff > VISIBLE_CHANGE
 
 
-def shape_of(size: int | tuple[int, int]) -> tuple[int, int]:
+def shape_of(size: Size) -> tuple[int, int]:
     """(H, W) of a square side or of an (H, W) pair."""
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
