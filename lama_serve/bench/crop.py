@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lama_serve.bench import OUT
+from lama_serve.bench.args import COUNT, SIDE
 from lama_serve.core.contract import MODEL_NAME
 
 if TYPE_CHECKING:
@@ -241,15 +242,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--metrics-url", help="its Prometheus metrics URL (default: same host, port 8002)")
     parser.add_argument(
         "--size",
-        type=int,
+        type=SIDE,
         default=2048,
         help="side of the large image; 4096 works, but `original` on big-lama on a few "
         "CPU cores then takes minutes per request",
     )
-    parser.add_argument("--hole", type=int, default=256, help="side of the square mask hole")
-    parser.add_argument("--plain-size", type=int, default=512, help="side of the plain request")
-    parser.add_argument("--runs", type=int, default=3, help="sequential requests per case (median)")
-    parser.add_argument("--concurrency", type=int, default=8, help="crop requests sent at once")
+    parser.add_argument("--hole", type=COUNT, default=256, help="side of the square mask hole")
+    parser.add_argument("--plain-size", type=SIDE, default=512, help="side of the plain request")
+    parser.add_argument("--runs", type=COUNT, default=3, help="sequential requests per case (median)")
+    parser.add_argument("--concurrency", type=COUNT, default=8, help="crop requests sent at once")
     parser.add_argument("--timeout", type=float, default=600.0, help="per-request and inference timeout (s)")
     parser.add_argument("--ready-timeout", type=float, default=600.0, help="seconds to wait for the bundled Triton")
     parser.add_argument(

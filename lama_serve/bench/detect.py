@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from lama_serve.bench import OUT
+from lama_serve.bench.args import COUNT, SKIPPABLE_COUNT, at_least
 from lama_serve.bench.user_marks import user_marked_set
 from lama_serve.detect import metrics, sources, synth
+from lama_serve.detect.shared import MIN_IMAGES
 
 DETECT = "/api/v1/detect"
 REMOVE = "/api/v1/remove-watermark"
@@ -157,7 +159,10 @@ def shared_set(count: int, size: synth.Size, seed: int, kind: str, mixed_sizes: 
 
 
 def shared_sets(count: int, size: synth.Size, seed: int) -> list[SharedSet]:
-    """The batches the bench scores: each of SHARED_KINDS, of one size and of different sizes."""
+    """The batches the bench scores: each of SHARED_KINDS, of one size and of different sizes;
+    none for a `count` of 0 (`--shared 0`)."""
+    if count == 0:
+        return []
     return [shared_set(count, size, seed, kind, mixed) for kind in SHARED_KINDS for mixed in (False, True)]
 
 
@@ -339,7 +344,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--url", default="http://127.0.0.1:8080", help="gateway base URL")
     parser.add_argument("--api-key", default=os.environ.get("API_KEY"), help="default: $API_KEY")
-    parser.add_argument("--per-kind", type=int, default=8, help="composites per kind")
+    parser.add_argument("--per-kind", type=COUNT, default=8, help="composites per kind")
     parser.add_argument(
         "--size",
         type=photo_size,
@@ -347,14 +352,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="image size: a square side (512) or WIDTHxHEIGHT (640x427: a photo's shape, which "
         "the served detectors pad to multiples of 32)",
     )
-    parser.add_argument("--shared", type=int, default=8, help="images sharing one mark")
+    parser.add_argument(
+        "--shared",
+        type=at_least(MIN_IMAGES, " images", or_zero=True),
+        default=8,
+        help="images sharing one mark (0: no batch-shared rows)",
+    )
     parser.add_argument(
         "--user-marks",
-        type=int,
+        type=SKIPPABLE_COUNT,
         default=0,
         help="also score this many marks made the way people make them (credit lines, SAMPLE banners)",
     )
-    parser.add_argument("--runs", type=int, default=3, help="timed remove-watermark calls per variant (0: skip)")
+    parser.add_argument(
+        "--runs", type=SKIPPABLE_COUNT, default=3, help="timed remove-watermark calls per variant (0: skip)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--offline",

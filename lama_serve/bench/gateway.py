@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lama_serve.bench import OUT
+from lama_serve.bench.args import COUNT, SIDE
 from lama_serve.core.contract import MODEL_NAME
 
 if TYPE_CHECKING:
@@ -178,11 +179,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--triton-url",
         help="host:port of the gateway's Triton: also measure it directly and report the gateway's p50 overhead",
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512], help="square image sides")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 8])
-    parser.add_argument("--requests", type=int, default=50, help="most requests per concurrency level")
+    parser.add_argument("--sizes", type=SIDE, nargs="+", default=[512], help="square image sides")
+    parser.add_argument("--concurrency", type=COUNT, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--requests", type=COUNT, default=50, help="most requests per concurrency level")
     parser.add_argument("--duration", type=float, default=60.0, help="most seconds per concurrency level")
-    parser.add_argument("--samples", type=int, default=4, help="distinct images per size")
+    parser.add_argument("--samples", type=COUNT, default=4, help="distinct images per size")
     parser.add_argument("--timeout", type=float, default=120.0, help="per-request timeout (s)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.set_defaults(func=run)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lama_serve.bench import OUT
+from lama_serve.bench.args import COUNT, SIDE
 from lama_serve.core.accuracy import RegionDifference
 
 Runner = Callable[[np.ndarray, np.ndarray], object]
@@ -169,13 +170,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--arch", choices=["big-lama", "tiny"], default="big-lama")
     parser.add_argument(
         "--sizes",
-        type=int,
+        type=SIDE,
         nargs="+",
         default=[512, 1024],
         help="image sides (add 2048 for the full issue-16 table; big-lama takes minutes)",
     )
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--runs", type=COUNT, default=5)
+    parser.add_argument("--threads", type=COUNT, default=os.cpu_count() or 1)
     parser.add_argument(
         "--triton", action="store_true", help="also time the same file through the bundled Triton (CPU config)"
     )

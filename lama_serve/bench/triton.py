@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lama_serve.bench import OUT
+from lama_serve.bench.args import COUNT, SIDE
 from lama_serve.core.contract import MODEL_NAME
 from lama_serve.core.repository import ModelRepository
 
@@ -258,7 +259,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--repository", type=Path, default=Path("model_repository"), help="model repository for the bundled Triton"
     )
-    parser.add_argument("--sizes", type=int, nargs="+", default=[512, 1024, 2048], help="square image sides")
+    parser.add_argument("--sizes", type=SIDE, nargs="+", default=[512, 1024, 2048], help="square image sides")
     parser.add_argument("--concurrency-range", default="1:8:1", help="perf_analyzer START:END:STEP")
     parser.add_argument(
         "--batching",
@@ -266,16 +267,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="on",
         help="on: the config as is; off: without dynamic_batching; both: compare",
     )
-    parser.add_argument("--samples", type=int, default=4, help="distinct images per size")
-    parser.add_argument("--request-count", type=int, default=20, help="requests per measurement window")
-    parser.add_argument("--measurement-interval", type=int, default=5000, help="least window length (ms)")
+    parser.add_argument("--samples", type=COUNT, default=4, help="distinct images per size")
+    parser.add_argument("--request-count", type=COUNT, default=20, help="requests per measurement window")
+    parser.add_argument("--measurement-interval", type=COUNT, default=5000, help="least window length (ms)")
     parser.add_argument(
         "--stability-percentage",
         type=float,
         default=10.0,
         help="allowed spread between windows; raise it on a busy host",
     )
-    parser.add_argument("--max-trials", type=int, default=10, help="windows tried before giving up")
+    parser.add_argument("--max-trials", type=COUNT, default=10, help="windows tried before giving up")
     parser.add_argument("--ready-timeout", type=float, default=600.0, help="seconds to wait for the bundled Triton")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.set_defaults(func=run)
