@@ -83,7 +83,7 @@ class OfflineDetection:
 def served_path_scores(
     composites: Sequence[synth.Composite], detection: OfflineDetection
 ) -> list[tuple[synth.Composite, np.ndarray, float]]:
-    """(composite, predicted mask, seconds) per composite, for bench.detect.score_rows."""
+    """(composite, predicted mask, seconds) per composite, for bench.detect_rows.score_rows."""
     scored = []
     for composite in composites:
         start = time.perf_counter()

@@ -8,7 +8,7 @@ import argparse
 import pytest
 
 from lama_serve.bench.args import COUNT, SIDE, SKIPPABLE_COUNT, at_least
-from lama_serve.bench.detect import shared_sets
+from lama_serve.bench.detect_sets import shared_sets
 from lama_serve.cli import build_parser
 from lama_serve.core.contract import MIN_SIDE
 

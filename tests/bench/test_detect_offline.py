@@ -8,8 +8,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from lama_serve.bench.detect import labelled_set, score_rows
 from lama_serve.bench.detect_offline import OfflineDetection, OnnxMap, served_path_scores
+from lama_serve.bench.detect_rows import score_rows
+from lama_serve.bench.detect_sets import labelled_set
 from lama_serve.core import contract
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from lama_serve.bench.detect import labelled_set
+from lama_serve.bench.detect_sets import labelled_set
 from lama_serve.bench.user_marks import MIN_CONTRAST, user_marked_set
 
 
