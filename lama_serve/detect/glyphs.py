@@ -3,7 +3,7 @@
 A text detector answers where a line of text is, not which pixels its strokes cover; masking
 the whole (grown) line inpaints about twice the mark's area. Within each elongated region the
 overlay's strokes deviate from the local background all the same way (one colour, see
-regions.overlay_polarity), so that deviation thresholded (Otsu) and grown by a pixel for the
+likeness.overlay_polarity), so that deviation thresholded (Otsu) and grown by a pixel for the
 anti-aliased rim is the mark. Compact regions (logo-like shapes the text net also fires on;
 a rotated line fills little of its box, a logo much) are kept whole: their filled interiors
 have no detail to find.

@@ -1,32 +1,27 @@
 """Probability map (from a served model) -> mask + scored regions.
 
 A text detector fires on every text, also the photo's own (signs, labels). Each region's
-score is the model's mean probability times a watermark-likeness in [LIKENESS_FLOOR, 1]
-built from small named factors; regions scoring under `keep_score` are reported, not masked.
+score is the model's mean probability times its watermark-likeness (detect.likeness);
+regions scoring under `keep_score` are reported, not masked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
-from itertools import pairwise
 
 import numpy as np
 
-from lama_serve.detect import components, filters
+from lama_serve.detect import components
 from lama_serve.detect.anchoring import anchored
 from lama_serve.detect.coarse import CoarseFill
 from lama_serve.detect.edges import trim_to_changed
 from lama_serve.detect.glyphs import glyph_pixels
+from lama_serve.detect.likeness import RegionLikeness
 from lama_serve.detect.masks import grow_mask
 from lama_serve.detect.types import DetectionResult, Region
 
 DEFAULT_KEEP_SCORE = 0.55  # sure text (0.9) with no watermark evidence scores 0.36, a corner overlay 0.7+
-LIKENESS_FLOOR = 0.4  # a region that looks nothing like a watermark keeps 40% of its score
-BLOCKS = 4  # pieces along a region's long side, compared for a consistent overlay
-DETAIL_RADIUS = 6  # high-pass radius (pixels) that isolates glyph strokes from the photo
-BACKGROUND_SPREAD = 40.0  # std (levels) of the background across a region that counts as "varied"
-SIZE_TOLERANCE = 0.2  # relative size difference under which two regions count as repeats
 
 
 # MapProfile fields used by detect_from_maps across maps, not by regions_from_map.
@@ -132,60 +127,6 @@ def profile_for(model: str) -> MapProfile:
     return MAP_PROFILES.get(model, MapProfile())
 
 
-def _blocks(box: np.ndarray) -> list[tuple[slice, slice]]:
-    x, y, w, h = (int(v) for v in box)
-    if w >= h:
-        cuts = np.linspace(x, x + w, BLOCKS + 1).astype(int)
-        return [(slice(y, y + h), slice(a, b)) for a, b in pairwise(cuts) if b > a]
-    cuts = np.linspace(y, y + h, BLOCKS + 1).astype(int)
-    return [(slice(a, b), slice(x, x + w)) for a, b in pairwise(cuts) if b > a]
-
-
-def overlay_polarity(detail: np.ndarray, box: np.ndarray) -> float:
-    """1 when every block's strokes deviate from their surroundings the same way (all
-    brighter or all darker), as one overlay colour does; 0 when the blocks disagree."""
-    signs = []
-    for rows, cols in _blocks(box):
-        d = detail[rows, cols]
-        lo, mid, hi = np.percentile(d, (5, 50, 95))
-        signs.append(np.sign((hi - mid) - (mid - lo)))
-    return float(abs(np.mean(signs))) if signs else 0.0
-
-
-def background_variation(plane: np.ndarray, box: np.ndarray) -> float:
-    """0..1: how much the background changes along the region. An overlay crosses varied
-    photo content; text printed on a sign or label sits on a uniform background."""
-    medians = [np.median(plane[rows, cols]) for rows, cols in _blocks(box)]
-    return float(min(np.std(medians) / BACKGROUND_SPREAD * 4, 1.0)) if len(medians) > 1 else 0.0
-
-
-def position_prior(box: np.ndarray, shape: tuple[int, int]) -> float:
-    """0..1: near a corner, the centre or the main diagonals, where marks are put."""
-    x, y, w, h = (float(v) for v in box)
-    height, width = shape
-    cx, cy = (x + w / 2) / width, (y + h / 2) / height
-    corner = max(abs(cx - 0.5), abs(cy - 0.5)) * 2  # 1 at the border, 0 at the centre
-    near_corner = min(abs(cx - 0.5), abs(cy - 0.5)) * 2  # both coordinates far from centre
-    centre = 1 - corner
-    diagonal = 1 - min(abs(cx - cy), abs(cx + cy - 1)) * 4
-    return float(np.clip(max(near_corner * corner, centre, diagonal), 0.0, 1.0))
-
-
-def repetition(boxes: np.ndarray) -> np.ndarray:
-    """0..1 per region: share of the other regions of (nearly) the same size, as tiled marks."""
-    if len(boxes) < 2:
-        return np.zeros(len(boxes))
-    sizes = boxes[:, 2:].astype(float)
-    close = np.all(np.abs(sizes[:, None] - sizes[None]) <= SIZE_TOLERANCE * sizes[:, None], axis=2)
-    return np.minimum((close.sum(1) - 1) / 2.0, 1.0)
-
-
-def watermark_likeness(polarity: float, variation: float, position: float, repeated: float) -> float:
-    """Combine the factors into [LIKENESS_FLOOR, 1]: overlay evidence counts most."""
-    evidence = 0.45 * polarity * (0.3 + 0.7 * variation) + 0.3 * position + 0.25 * repeated
-    return LIKENESS_FLOOR + (1 - LIKENESS_FLOOR) * min(evidence / 0.7, 1.0)
-
-
 def regions_from_map(
     probability: np.ndarray,
     image: np.ndarray,
@@ -215,21 +156,13 @@ def regions_from_map(
         return DetectionResult.empty(prob.shape)
     areas, means = (values[1:] for values in components.areas_and_means(labels, count, prob))
     box_array = components.boxes(labels, count)
-    plane = filters.gray(image)
-    detail = filters.high_pass(plane, DETAIL_RADIUS)
-    repeated = repetition(box_array)
+    likeness = RegionLikeness(image, box_array, prob.shape)
     regions: list[Region] = []
     scores = np.full(count + 1, -np.inf)  # background and tiny regions: never kept
     for i, box in enumerate(box_array):
         if areas[i] < min_area:
             continue
-        likeness = watermark_likeness(
-            overlay_polarity(detail, box),
-            background_variation(plane, box),
-            position_prior(box, prob.shape),
-            float(repeated[i]),
-        )
-        scores[i + 1] = float(means[i]) * likeness
+        scores[i + 1] = float(means[i]) * likeness(i)
         regions.append(Region(*(int(v) for v in box), score=float(scores[i + 1]), kind=kind))
     sure = np.concatenate(([False], means >= min_mean))
     kept = anchored(labels, sure & (scores >= keep_score), scores, anchor, anchor_keep)

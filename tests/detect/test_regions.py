@@ -1,49 +1,8 @@
 import numpy as np
 import pytest
 
-from lama_serve.detect.regions import (
-    DEFAULT_KEEP_SCORE,
-    LIKENESS_FLOOR,
-    background_variation,
-    overlay_polarity,
-    position_prior,
-    regions_from_map,
-    repetition,
-    watermark_likeness,
-)
+from lama_serve.detect.regions import DEFAULT_KEEP_SCORE, regions_from_map
 from tests.detect.images import blend, photo, text_alpha
-
-
-def test_position_prior_favours_corners_centre_and_diagonal():
-    shape = (1000, 1000)
-    corner = position_prior(np.array([900, 920, 80, 40]), shape)
-    centre = position_prior(np.array([450, 480, 100, 40]), shape)
-    edge_middle = position_prior(np.array([0, 480, 60, 40]), shape)  # middle of the left edge
-    assert corner > 0.7 and centre > 0.9 and edge_middle < 0.5
-
-
-def test_repetition_counts_same_sized_regions():
-    boxes = np.array([[0, 0, 100, 20], [200, 0, 104, 21], [400, 0, 98, 20], [0, 500, 30, 200]])
-    np.testing.assert_allclose(repetition(boxes), [1.0, 1.0, 1.0, 0.0])
-    assert repetition(boxes[:1]).tolist() == [0.0]
-
-
-def test_overlay_polarity_and_background_variation():
-    ramp = np.tile(np.linspace(20, 230, 200, dtype=np.float32), (20, 1))
-    strokes = np.zeros_like(ramp)
-    strokes[8:12, ::2] = 40  # bright strokes everywhere along the ramp
-    box = np.array([0, 0, 200, 20])
-    assert overlay_polarity(strokes - 5, box) == 1.0
-    mixed = strokes.copy()
-    mixed[:, 100:] *= -1  # dark strokes on the right half: not one overlay
-    assert overlay_polarity(mixed, box) == 0.0
-    assert background_variation(ramp, box) == 1.0
-    assert background_variation(np.full_like(ramp, 128), box) == 0.0
-
-
-def test_likeness_is_bounded():
-    assert watermark_likeness(0, 0, 0, 0) == LIKENESS_FLOOR
-    assert watermark_likeness(1, 1, 1, 1) == 1.0
 
 
 def test_overlay_text_outscores_the_photos_own_text():
