@@ -18,7 +18,7 @@ from lama_serve.core.settings import Settings
 from lama_serve.export.arch import get_arch
 from lama_serve.export.checkpoint import random_generator
 from lama_serve.triton.process import TritonProcess, free_port
-from lama_serve.up import up
+from lama_serve.up import provision, up
 from tests.export.conftest import write_torchscript_checkpoint
 from tests.gateway.conftest import (
     AUTH,
@@ -63,7 +63,7 @@ async def test_first_start_fetches_exports_and_serves_real_weights(
         weights_cache_dir=tmp_path / "cache",
         **table.model_dump(include={"lama_model_url", "lama_model_md5", "lama_model_sha256"}),
     )
-    up.ensure_model(empty_repository, None, arch="tiny", settings=settings)
+    provision.ensure_model(empty_repository, None, arch="tiny", settings=settings)
     assert _manifest(empty_repository)["weights"] == {
         "name": "big-lama",
         "sha256": table.lama_model_sha256,
@@ -87,8 +87,8 @@ async def test_first_start_fetches_exports_and_serves_real_weights(
 def test_unreachable_release_falls_back_to_random_weights_loudly(
     empty_repository: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="lama_serve.up.up"):
-        up.ensure_model(empty_repository, None, arch="tiny", settings=_unreachable(tmp_path))
+    with caplog.at_level(logging.WARNING, logger=provision.LOGGER.name):
+        provision.ensure_model(empty_repository, None, arch="tiny", settings=_unreachable(tmp_path))
     assert "cannot fetch the released weights" in caplog.text and "RANDOM weights" in caplog.text
     assert _manifest(empty_repository)["weights"]["source"] == "random"
 
@@ -102,8 +102,8 @@ def test_require_real_weights_refuses_to_start(
         model_repository=empty_repository,
         generated_keys_file=tmp_path / "api_keys",
     )
-    with pytest.raises(up.UpError, match="REQUIRE_REAL_WEIGHTS.*LAMA_MODEL_URL"):
-        up.ensure_model(empty_repository, None, arch="tiny", settings=settings)
+    with pytest.raises(provision.UpError, match="REQUIRE_REAL_WEIGHTS.*LAMA_MODEL_URL"):
+        provision.ensure_model(empty_repository, None, arch="tiny", settings=settings)
     monkeypatch.setattr(up, "_create_gateway", lambda settings: "app")
     monkeypatch.setattr(up, "TritonProcess", None)  # any use would fail
     with caplog.at_level(logging.ERROR, logger="lama_serve.up.up"):

@@ -1,12 +1,11 @@
-"""serving.up: export only when needed, TRITON_URL skips Triton, and `lama-serve up` end to
-end: Triton + gateway healthy, SIGTERM stops both, a Triton crash fails the command."""
+"""up.up: TRITON_URL skips Triton, and `lama-serve up` end to end: Triton + gateway healthy,
+SIGTERM stops both, a Triton crash fails the command."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,41 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lama_serve.core.contract import MODEL_NAME
-from lama_serve.core.repository import ModelRepository
 from lama_serve.core.settings import Settings
 from lama_serve.triton.process import free_port
 from lama_serve.up import up
 from tests.conftest import PROJECT_ROOT, child_pids, exited
 from tests.gateway.conftest import box_mask, encode, files, noise
-
-
-def test_existing_export_is_served_as_is(copy_repository: Callable[[], Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from lama_serve.export import pipeline as export_pipeline
-
-    def no_export(*args: object, **kwargs: object) -> None:
-        raise AssertionError("must not export when a version exists")
-
-    monkeypatch.setattr(export_pipeline, "export_to_repository", no_export)
-    up.ensure_model(copy_repository(), None)
-
-
-def test_missing_model_is_exported_from_random_weights_loudly(
-    copy_repository: Callable[[], Path], caplog: pytest.LogCaptureFixture
-) -> None:
-    repository = copy_repository()
-    shutil.rmtree(repository / MODEL_NAME / "1")
-    with caplog.at_level(logging.WARNING, logger="lama_serve.up.up"):
-        up.ensure_model(repository, None, arch="tiny")
-    assert "RANDOM weights" in caplog.text and "LAMA_CHECKPOINT" in caplog.text
-    assert ModelRepository(repository).exported_versions() == [1]
-    metadata = json.loads((repository / MODEL_NAME / "1" / "export.json").read_text())
-    assert metadata["checkpoint_sha256"] == "random"
-
-
-def test_not_a_model_repository_says_what_to_set(tmp_path: Path) -> None:
-    with pytest.raises(up.UpError, match="MODEL_REPOSITORY"):
-        up.ensure_model(tmp_path, None)
 
 
 def test_triton_url_starts_only_the_gateway(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
