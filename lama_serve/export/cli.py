@@ -51,7 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lama_serve.export.bf16_check import summary_line
     from lama_serve.export.errors import ExportError  # torch loads lazily: `lama-serve --help` stays fast
     from lama_serve.export.pipeline import export_to_repository
     from lama_serve.export.weights import fetch, model_file
@@ -81,11 +80,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"export failed: {exc}", file=sys.stderr)
         return 1
     meta = result.metadata
-    for report in meta["parity"]:
-        print(
-            f"  parity {report['shape']}: max abs {report['max_abs_float']:.2e}, "
-            f"max pixel diff {report['max_pixel_diff']}"
-        )
-    print(summary_line(meta["bf16_accuracy"]))
     print(f"wrote {result.onnx_path} ({meta['onnx_bytes'] / 1e6:.1f} MB) in {meta['seconds']} s")
     return 0

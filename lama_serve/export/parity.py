@@ -36,6 +36,10 @@ class ParityReport:
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    def line(self) -> str:
+        """One line for the export's progress (the CLI's output, `lama-serve up`'s log)."""
+        return f"  parity {self.shape}: max abs {self.max_abs_float:.2e}, max pixel diff {self.max_pixel_diff}"
+
 
 def random_inputs(shape: tuple[int, int, int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Noise images and masks of random rectangles: fresh data, not the tracing example."""

@@ -14,7 +14,7 @@ import torch
 from lama_serve.core import contract
 from lama_serve.core.repository import ExportManifest, ModelRepository
 from lama_serve.export.arch import get_arch
-from lama_serve.export.bf16_check import SKIPPED, check_bf16
+from lama_serve.export.bf16_check import SKIPPED, check_bf16, summary_line
 from lama_serve.export.checkpoint import LoadedCheckpoint, load_checkpoint, random_generator
 from lama_serve.export.onnx_export import deployable_graph, export_onnx, reference_graph
 from lama_serve.export.parity import ParityReport, check_parity
@@ -84,6 +84,8 @@ def export_to_repository(
     if validate:
         progress("[4/4] parity check: ONNX Runtime vs PyTorch eager (torch.fft)")
         reports = check_parity(onnx_path, reference_graph(loaded.generator), precision)
+        for report in reports:
+            progress(report.line())
     else:
         progress("[4/4] parity check SKIPPED (--no-validate)")
     if accuracy_check:
@@ -91,6 +93,7 @@ def export_to_repository(
         bf16_accuracy = check_bf16(onnx_path)
     else:
         bf16_accuracy = {"status": SKIPPED, "reason": "--no-accuracy-check"}
+    progress(summary_line(bf16_accuracy))
     metadata = {
         "model": contract.MODEL_NAME,
         "version": version,

@@ -61,6 +61,18 @@ def test_parity_check_fails_with_the_gap_for_another_model(tiny_export) -> None:
         check_parity(tiny_export.onnx_path, other)
 
 
+def test_progress_reports_the_checks_figures(tiny_generator, tmp_path: Path) -> None:
+    """`lama-serve up` logs the export through `progress` alone: the parity figures and the
+    bf16 verdict belong there, not only in export.json."""
+    lines: list[str] = []
+    ckpt = write_lightning_checkpoint(tiny_generator, tmp_path / "best.ckpt")
+    result = export_to_repository(tmp_path / "repo", 1, arch="tiny", checkpoint=ckpt, progress=lines.append)
+    parity = [line for line in lines if line.strip().startswith("parity (")]
+    assert len(parity) == len(result.metadata["parity"]) == 3 and all("max pixel diff" in line for line in parity)
+    verdict = [line for line in lines if line.strip().startswith("bf16 accuracy check ")]
+    assert verdict and result.metadata["bf16_accuracy"]["status"] in verdict[-1].lower()
+
+
 def test_export_from_a_checkpoint_records_its_sha256(tiny_generator, tmp_path: Path) -> None:
     ckpt = write_lightning_checkpoint(tiny_generator, tmp_path / "best.ckpt")
     result = export_to_repository(tmp_path / "repo", 1, arch="tiny", checkpoint=ckpt)
