@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lama_serve.bench import OUT
-from lama_serve.bench.args import COUNT, SIDE
+from lama_serve.core.arg_types import COUNT, SIDE
 from lama_serve.core.contract import MODEL_NAME
 
 if TYPE_CHECKING:

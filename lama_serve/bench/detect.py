@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from lama_serve.bench import OUT
-from lama_serve.bench.args import COUNT, SKIPPABLE_COUNT, at_least
 from lama_serve.bench.detect_rows import score_rows, shared_row, template_row, whole_photo_row
 from lama_serve.bench.detect_sets import SIZE_SPREAD, labelled_set, shared_sets, whole_photos
+from lama_serve.core.arg_types import COUNT, SKIPPABLE_COUNT, at_least
 from lama_serve.detect import synth
 from lama_serve.detect.shared import MIN_IMAGES
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from lama_serve.bench import OUT
-from lama_serve.bench.args import COUNT, SIDE
 from lama_serve.core.accuracy import RegionDifference
+from lama_serve.core.arg_types import COUNT, SIDE
 
 Runner = Callable[[np.ndarray, np.ndarray], object]
 CONFIGS = Path(__file__).resolve().parents[2] / "model_repository" / "lama"

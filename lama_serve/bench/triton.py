@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from lama_serve.bench import OUT
-from lama_serve.bench.args import COUNT, SIDE
+from lama_serve.core.arg_types import COUNT, SIDE
 from lama_serve.core.contract import MODEL_NAME
-from lama_serve.core.repository import ModelRepository
+from lama_serve.core.repository import ModelRepository, is_version_name
 
 if TYPE_CHECKING:
     from lama_serve.bench.perf_analyzer import PerfAnalyzer
@@ -52,7 +52,7 @@ def unbatched_copy(repository: Path, dest: Path) -> Path:
     source, model_dir = repository.resolve() / MODEL_NAME, dest / MODEL_NAME
     (model_dir / "configs").mkdir(parents=True)
     for item in source.iterdir():
-        if item.name.isdigit():
+        if is_version_name(item.name):
             (model_dir / item.name).symlink_to(item, target_is_directory=True)
         elif item.is_file():
             (model_dir / item.name).write_bytes(item.read_bytes())

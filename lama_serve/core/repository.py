@@ -2,7 +2,8 @@
 
     <repository>/<model>/config.pbtxt            GPU config (Triton's default)
     <repository>/<model>/configs/<name>.pbtxt    other configs (`--model-config-name cpu`)
-    <repository>/<model>/<version>/model.onnx    one exported version
+    <repository>/<model>/<version>/model.onnx    one exported version (1, 2, ...: Triton
+                                                 ignores a folder whose name starts with 0)
     <repository>/<model>/<version>/export.json   how it was exported (`ExportManifest`)
     <repository>/<model>/retired-<v>-<time>/     a version moved aside by a rollback
 
@@ -23,6 +24,14 @@ from lama_serve.core.errors import ConfigurationError
 MODEL_FILENAME = "model.onnx"
 MANIFEST_FILENAME = "export.json"
 RANDOM_WEIGHTS = "random"  # checkpoint digest and source of a random-weights export
+MIN_VERSION = 1  # the least version Triton loads
+
+
+def is_version_name(name: str) -> bool:
+    """A folder name Triton takes as a version: digits, not starting with 0."""
+    return name.isdigit() and not name.startswith("0")
+
+
 # The configs shipped with the project: copied into a repository that lacks them.
 TEMPLATE = Path(__file__).resolve().parents[2] / "model_repository"
 
@@ -88,11 +97,11 @@ class ModelRepository:
         return None if version is None else ExportManifest.read(self.manifest_path(version))
 
     def exported_versions(self) -> list[int]:
-        """Versions that hold a model file, oldest first."""
+        """Versions that hold a model file, oldest first (those Triton loads: `is_version_name`)."""
         if not self.model_dir.is_dir():
             return []
         return sorted(
-            int(p.name) for p in self.model_dir.iterdir() if p.name.isdigit() and (p / MODEL_FILENAME).is_file()
+            int(p.name) for p in self.model_dir.iterdir() if is_version_name(p.name) and (p / MODEL_FILENAME).is_file()
         )
 
     def has_config(self) -> bool:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lama_serve.core.arg_types import MODEL_VERSION
 from lama_serve.core.settings import Settings
 from lama_serve.export.weights import MODELS
 
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--arch", choices=["big-lama", "tiny"], default="big-lama")
     parser.add_argument("--precision", choices=["fp32", "fp16"], default="fp32")
     parser.add_argument("--repository", type=Path, default=Path("model_repository"))
-    parser.add_argument("--model-version", type=int, default=1)
+    parser.add_argument("--model-version", type=MODEL_VERSION, default=1)
     parser.add_argument(
         "--no-validate", dest="validate", action="store_false", help="skip the parity check (debugging only)"
     )

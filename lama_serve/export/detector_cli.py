@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lama_serve.core.arg_types import COUNT, MODEL_VERSION
 from lama_serve.core.contract import DETECTOR_MODELS
 
 
@@ -21,10 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "same weights on the same machine.",
     )
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--steps", type=int, default=300, help="optimiser steps")
+    train.add_argument("--steps", type=COUNT, default=300, help="optimiser steps")
     train.add_argument("--minutes", type=float, default=7.0, help="wall-time cap; a run cut short is not reproducible")
-    train.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    train.add_argument("--pool", type=int, default=None, help="composites drawn once (default: TrainConfig's)")
+    train.add_argument("--threads", type=COUNT, default=2, help="torch CPU threads")
+    train.add_argument("--pool", type=COUNT, default=None, help="composites drawn once (default: TrainConfig's)")
     train.add_argument(
         "--output",
         type=Path,
@@ -41,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "DIR/watermark_seg/V/model.onnx (the committed segmenter), with configs.",
     )
     export.add_argument("--repository", type=Path, default=Path("model_repository"))
-    export.add_argument("--model-version", type=int, default=1)
+    export.add_argument("--model-version", type=MODEL_VERSION, default=1)
     export.add_argument(
         "--model",
         action="append",

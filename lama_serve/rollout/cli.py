@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
+from lama_serve.core.arg_types import MODEL_VERSION
 from lama_serve.core.cli_args import add_setting_flag, settings_from_args
 from lama_serve.traffic.state import load_state
 
@@ -41,7 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "unloads V and exits 1; traffic never moves to it.",
     )
     action = rollout.add_mutually_exclusive_group(required=True)
-    action.add_argument("--model-version", type=int, help="version to roll out (or whose canary share to change)")
+    action.add_argument(
+        "--model-version", type=MODEL_VERSION, help="version to roll out (or whose canary share to change)"
+    )
     action.add_argument("--status", action="store_true", help="show the split and the history")
     rollout.add_argument(
         "--canary",

@@ -18,6 +18,9 @@ def test_layout_and_versions(tmp_path: Path) -> None:
         repository.version_dir(version).mkdir(parents=True)
         repository.onnx_path(version).write_bytes(b"onnx")
     repository.version_dir("3").mkdir()  # no model file: not an export
+    for ignored in ("0", "07"):  # Triton loads no folder whose name starts with 0
+        repository.version_dir(ignored).mkdir()
+        repository.onnx_path(ignored).write_bytes(b"onnx")
     repository.retired_dir("1", "20260101T000000Z").mkdir()
     assert repository.exported_versions() == [2, 10]
     assert repository.onnx_path(2) == tmp_path / "lama" / "2" / "model.onnx"
