@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lama_serve.core.contract import MODEL_NAME, SPATIAL_MULTIPLE
+from lama_serve.core.repository import MIN_VERSION, is_version_name
 
 # Fragments of the keys in the v1 docs and samples (`your_secret_key_change_me`,
 # `your_api_key_here`, `sk_live_1234567890abcdef`, ...): such a key is public knowledge.
@@ -494,6 +495,18 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(rf"[0-9a-fA-F]{{{length}}}", value.strip()):
             raise ValueError(f"{info.field_name.upper()} must be {length} hex digits, got {value!r}")
         return None if value is None else value.strip().lower()
+
+    @field_validator("model_version")
+    @classmethod
+    def _check_model_version(cls, value: str) -> str:
+        """A pinned version Triton can serve: it loads no version folder whose name starts with 0."""
+        value = value.strip()
+        if value and not is_version_name(value):
+            raise ValueError(
+                f"MODEL_VERSION must be empty (Triton's latest ready version) or a version number "
+                f"from {MIN_VERSION}, got {value!r}"
+            )
+        return value
 
     @field_validator("tile_buckets")
     @classmethod

@@ -73,6 +73,13 @@ def test_wildcard_cors_rejected() -> None:
         Settings(cors_origins="*")
 
 
+@pytest.mark.parametrize("version", ["0", "01", "latest", "-1"])
+def test_a_pinned_model_version_must_be_one_triton_loads(version: str) -> None:
+    with pytest.raises(ValidationError, match="MODEL_VERSION must be empty"):
+        Settings(model_version=version)
+    assert Settings(model_version=" 3 ").model_version == "3" and Settings().model_version == ""
+
+
 def test_missing_mask_defaults_to_detect_and_allow_missing_mask_is_full(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("MISSING_MASK", "ALLOW_MISSING_MASK"):
         monkeypatch.delenv(name, raising=False)
