@@ -25,6 +25,7 @@ from lama_serve.bench import OUT
 from lama_serve.bench.detect_rows import score_rows, shared_row, template_row, whole_photo_row
 from lama_serve.bench.detect_sets import SIZE_SPREAD, labelled_set, shared_sets, whole_photos
 from lama_serve.core.arg_types import COUNT, SKIPPABLE_COUNT, at_least
+from lama_serve.core.contract import DETECTOR_MODELS
 from lama_serve.detect import synth
 from lama_serve.detect.shared import MIN_IMAGES
 
@@ -131,8 +132,14 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
 
 def _measure_offline(args: argparse.Namespace) -> tuple[list[dict[str, object]], dict[str, float]]:
     """The same rows from the repository's graphs in onnxruntime (no gateway, no latency)."""
-    from lama_serve.bench.detect_offline import OfflineDetection, served_path_scores
+    from lama_serve.bench.detect_offline import OfflineDetection, model_paths, served_path_scores
 
+    missing = [str(path) for path in model_paths(args.offline, DETECTOR_MODELS).values() if not path.is_file()]
+    if missing:
+        raise SystemExit(
+            f"no detector graph at {', '.join(missing)}: write them with "
+            f"`lama-serve detector export --repository {args.offline}`"
+        )
     detection = OfflineDetection(args.offline)
     composites = labelled_set(args.per_kind, args.size, args.seed, args.user_marks)
     rows = score_rows(served_path_scores(composites, detection))

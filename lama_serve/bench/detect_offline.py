@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from lama_serve.core import contract
-from lama_serve.core.repository import MODEL_FILENAME
+from lama_serve.core.repository import ModelRepository
 from lama_serve.core.settings import Settings
 from lama_serve.detect import synth
 from lama_serve.detect.coarse import scaled_views
@@ -28,6 +28,11 @@ from lama_serve.gateway.detection.maps import fit_side, map_of, model_input
 
 MAX_SIDE: int = Settings.model_fields["detection_max_side"].default
 WORK_SIDE: int = Settings.model_fields["detection_work_side"].default
+
+
+def model_paths(repository: Path, models: Sequence[str], version: int = 1) -> dict[str, Path]:
+    """Where each of `models`' served graph lies in `repository` (core.repository's layout)."""
+    return {name: ModelRepository(Path(repository), name).onnx_path(version) for name in models}
 
 
 class OnnxMap:
@@ -61,7 +66,7 @@ class OfflineDetection:
         threads: int = 1,
         local: Sequence[Detector] | None = None,
     ) -> None:
-        self.maps = {name: OnnxMap(Path(repository) / name / str(version) / MODEL_FILENAME, threads) for name in models}
+        self.maps = {name: OnnxMap(path, threads) for name, path in model_paths(repository, models, version).items()}
         self.local = tuple(local_detectors(Settings.model_construct()) if local is None else local)
         self.multiscale = multiscale_models(self.maps)  # decided once, as the gateway's DetectionService does
 

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             fetched=fetched,
             accuracy_check=args.accuracy_check,
         )
-    except ExportError as exc:
+    except (ExportError, OSError) as exc:  # OSError: a repository place that cannot be written
         print(f"export failed: {exc}", file=sys.stderr)
         return 1
     meta = result.metadata

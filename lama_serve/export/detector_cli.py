@@ -73,5 +73,8 @@ def run_export(args: argparse.Namespace) -> int:
     from lama_serve.export.detectors import export_detector
 
     for name in args.models or DETECTOR_MODELS:
-        print(f"wrote {export_detector(args.repository, name, args.model_version)}")
+        try:
+            print(f"wrote {export_detector(args.repository, name, args.model_version)}")
+        except OSError as error:  # an unwritable or missing place: say where, no traceback
+            raise SystemExit(f"cannot write {name} into {args.repository}: {error}") from error
     return 0

@@ -11,6 +11,7 @@ import pytest
 
 from lama_serve.bench.detect import photo_size, post_when_allowed
 from lama_serve.bench.detect_sets import labelled_set, shared_sets
+from lama_serve.cli import main
 
 
 def test_size_is_a_side_or_width_x_height_and_shapes_the_whole_set() -> None:
@@ -42,3 +43,10 @@ def test_a_rate_limited_call_is_waited_out_and_only_the_answered_call_is_timed()
 
     response, seconds = asyncio.run(post())
     assert response.status_code == 200 and calls == ["/api/v1/detect"] * 3 and 0 <= seconds < 1
+
+
+def test_offline_without_detector_graphs_says_how_to_write_them(tmp_path) -> None:
+    """Checked before the labelled set is drawn: one line, not an onnxruntime traceback."""
+    argv = ["bench", "detect", "--offline", str(tmp_path), "--per-kind", "1", "--shared", "0", "--runs", "0"]
+    with pytest.raises(SystemExit, match=f"lama-serve detector export --repository {tmp_path}"):
+        main(argv)

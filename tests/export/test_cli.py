@@ -22,6 +22,15 @@ def test_export_command_reports_a_bad_checkpoint(tmp_path: Path, capsys: pytest.
     assert "export failed: checkpoint not found" in capsys.readouterr().err
 
 
+def test_export_command_names_a_repository_it_cannot_write(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code = _run(["export", "--random-weights", "--arch", "tiny", "--repository", str(blocker / "repo")])
+    assert code == 1
+    error = capsys.readouterr().err
+    assert error.startswith("export failed: ") and "Not a directory" in error and str(blocker / "repo") in error
+
+
 def test_a_source_is_required() -> None:
     with pytest.raises(SystemExit):
         _run(["export", "--arch", "tiny"])
