@@ -61,10 +61,28 @@ def unbatched_copy(repository: Path, dest: Path) -> Path:
     return dest
 
 
+def _require_ready(url: str) -> None:
+    """`--url` names a Triton that answers ready, or the bench stops here with what to do
+    (not minutes later, in perf_analyzer's log or a connection traceback)."""
+    from lama_serve.triton.client import SyncTriton
+
+    probe = SyncTriton(url, timeout_s=5.0)
+    try:
+        ready = probe.server_ready()
+    finally:
+        probe.close()
+    if not ready:
+        raise SystemExit(
+            f"no Triton answers ready at {url}: start one (`lama-serve up`), check --url, "
+            "or leave --url out to start the bundled Triton on the repository"
+        )
+
+
 @contextmanager
 def triton_target(args: argparse.Namespace, batching: str) -> Iterator[tuple[str, str]]:
     """(HTTP host:port, metrics URL) of the Triton to load, started here unless `--url`."""
     if args.url:
+        _require_ready(args.url)
         yield args.url, args.metrics_url or f"http://{urlsplit('//' + args.url).hostname}:8002/metrics"
         return
     from lama_serve.triton.process import TritonProcess, free_port

@@ -143,3 +143,9 @@ def test_bench_triton_compares_batching_on_the_bundled_triton(
 def test_batching_modes_other_than_on_need_the_bundled_triton() -> None:
     with pytest.raises(SystemExit, match="drop --url"):
         main(["bench", "triton", "--url", "127.0.0.1:9", "--batching", "off"])
+
+
+def test_a_url_without_a_ready_triton_stops_before_measuring(capsys) -> None:
+    """Nothing listens on the discard port: one line says what to do, before perf_analyzer runs."""
+    with pytest.raises(SystemExit, match="no Triton answers ready at 127.0.0.1:9: start one"):
+        main(["bench", "triton", "--url", "127.0.0.1:9", "--sizes", "64"])
