@@ -2,7 +2,7 @@
 
 A flag's help names its environment variable and default (read from `Settings`), so the two
 never disagree; `settings_from_args` turns a validation failure into a `ConfigurationError`
-that the `lama-serve` dispatcher prints.
+(core.settings.load_settings) that the `lama-serve` dispatcher prints.
 """
 
 from __future__ import annotations
@@ -11,10 +11,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
-
-from lama_serve.core.errors import ConfigurationError
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings import Settings, load_settings
 
 _MAPPING = "settings_flags"  # parser default: flag dest -> Settings field
 
@@ -30,10 +27,9 @@ def add_setting_flag(
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Environment settings (validated) with the given flags applied on top."""
+    """Environment settings (validated) with the given flags applied on top; an error names
+    a flag that was given by the flag, the rest by their environment variables."""
     flags: dict[str, str] = getattr(args, _MAPPING, None) or {}
-    overrides = {field: getattr(args, dest) for dest, field in flags.items() if getattr(args, dest) is not None}
-    try:
-        return Settings(**overrides)
-    except ValidationError as error:  # values hidden: hide_input_in_errors
-        raise ConfigurationError(f"invalid settings; fix these flags or env vars:\n{error}") from error
+    given = {dest: field for dest, field in flags.items() if getattr(args, dest) is not None}
+    overrides = {field: getattr(args, dest) for dest, field in given.items()}
+    return load_settings(overrides, labels={field: "--" + dest.replace("_", "-") for dest, field in given.items()})

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from lama_serve.core.contract import MODEL_NAME, SPATIAL_MULTIPLE
+from lama_serve.core.errors import ConfigurationError
 from lama_serve.core.repository import MIN_VERSION, is_version_name
 
 # Fragments of the keys in the v1 docs and samples (`your_secret_key_change_me`,
@@ -482,10 +484,20 @@ class Settings(BaseSettings):
             raise ValueError(f"API_KEY is shorter than {MIN_API_KEY_LENGTH} characters (or empty); {KEY_FIX_HINT}")
         return plain
 
-    @field_validator("lama_model_url", "lama_model_md5", "lama_model_sha256", mode="before")
+    @field_validator(
+        "lama_model_url",
+        "lama_model_md5",
+        "lama_model_sha256",
+        "lama_checkpoint",
+        "api_keys_file",
+        "triton_admin_key_file",
+        "watermark_templates_dir",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
-        """Compose passes `LAMA_MODEL_URL:` through as an empty string when the shell lacks it."""
+        """Compose passes `LAMA_MODEL_URL:` through as an empty string when the shell lacks it;
+        an empty path would be the working directory (`API_KEYS_FILE=` read "." as a key file)."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("lama_model_md5", "lama_model_sha256")
@@ -592,6 +604,27 @@ class Settings(BaseSettings):
         return {self.triton_admin_header: self.triton_admin_key.get_secret_value()}
 
 
+def load_settings(overrides: Mapping[str, object] | None = None, labels: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment with `overrides` on top. A value that cannot work is a
+    ConfigurationError with one line per variable to fix, named as the operator sets it
+    (RATE_LIMIT_PER_MINUTE; `labels` may name an overridden field by its flag), without
+    pydantic's type codes and links; inputs are never echoed (hide_input_in_errors)."""
+    try:
+        return Settings(**(overrides or {}))
+    except ValidationError as error:
+        lines = [
+            f"  {_variable(e['loc'], labels or {})}: {e['msg'].removeprefix('Value error, ')}" for e in error.errors()
+        ]
+        raise ConfigurationError("invalid settings; fix these:\n" + "\n".join(lines)) from None
+
+
+def _variable(location: tuple[int | str, ...], labels: Mapping[str, str]) -> str:
+    """The environment variable (or label) of a validation error's field; a check across
+    fields has none."""
+    field = str(location[0]) if location else ""
+    return labels.get(field) or field.upper() or "settings"
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from functools import partial
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from lama_serve.core.errors import ConfigurationError
 from lama_serve.core.settings import Settings, get_settings
 
 HEADER_TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -83,12 +85,19 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def main() -> None:
+    """The gateway image's entry point: settings that cannot work end the process with the
+    lines to fix and status 2 (as `lama-serve` does), not a traceback in the container log."""
     import uvicorn
 
     from lama_serve.gateway.app import create_app
 
-    settings = get_settings()
-    uvicorn.run(create_app(settings), **uvicorn_options(settings))
+    try:
+        settings = get_settings()
+        app = create_app(settings)
+    except ConfigurationError as error:
+        print(f"gateway: {error}", file=sys.stderr)
+        raise SystemExit(error.exit_code) from None
+    uvicorn.run(app, **uvicorn_options(settings))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lama_serve.core.settings import Settings
+from lama_serve.core.errors import ConfigurationError
+from lama_serve.core.settings import Settings, load_settings
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,26 @@ def test_rejected_key_not_echoed() -> None:
     with pytest.raises(ValidationError) as caught:
         Settings(api_key="short-secret")
     assert "short-secret" not in str(caught.value)
+
+
+def test_errors_name_each_variable_to_set_and_echo_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATE_LIMIT_PER_MINUTE", "many")
+    monkeypatch.setenv("API_KEY", "tiny-key-1")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(labels={"gateway_port": "--port"})
+    message = str(caught.value)
+    assert "  RATE_LIMIT_PER_MINUTE: Input should be a valid number" in message
+    assert "  API_KEY: API_KEY is shorter than 16 characters" in message
+    assert "tiny-key-1" not in message and "many" not in message and "errors.pydantic.dev" not in message
+    with pytest.raises(ConfigurationError, match="  --port: Input should be less than or equal to 65535"):
+        load_settings({"gateway_port": 70000, "rate_limit_per_minute": 5}, labels={"gateway_port": "--port"})
+
+
+def test_blank_optional_paths_are_unset() -> None:
+    """Compose hands an unset variable over as an empty string; "" is not the working directory."""
+    blank = Settings(api_keys_file="", lama_checkpoint="", triton_admin_key_file=" ", watermark_templates_dir="")
+    assert (blank.api_keys_file, blank.lama_checkpoint, blank.triton_admin_key_file) == (None, None, None)
+    assert blank.watermark_templates_dir is None
 
 
 def test_env_values(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,4 +37,4 @@ def test_environment_sets_defaults_and_flags_override(monkeypatch: pytest.Monkey
 
 def test_invalid_value_is_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["up", "--port", "70000"]) == 2
-    assert "gateway_port" in capsys.readouterr().err
+    assert "--port: Input should be less than or equal to 65535" in capsys.readouterr().err
