@@ -92,13 +92,13 @@ def _gateway_sender(client: httpx.AsyncClient, batch: list[Sample]) -> Send:
 def _triton_sender(args: argparse.Namespace, batch: list[Sample], stack: AsyncExitStack) -> Send:
     """Direct Triton calls with the tensors the gateway itself would send for each sample:
     the same window and bucket padding (`tiling`), the same request builder (batch of 1)."""
-    from lama_serve.core.settings import Settings
+    from lama_serve.core.settings import load_settings
     from lama_serve.gateway.inpaint import tiling
     from lama_serve.gateway.inpaint.mask import MaskField
     from lama_serve.triton.client import AsyncTriton, inpainting_inputs
 
     # A locked Triton (`up`'s, compose's) answers inference only with TRITON_ADMIN_KEY's header.
-    client = AsyncTriton(args.triton_url, timeout_s=args.timeout, headers=Settings().admin_headers)
+    client = AsyncTriton(args.triton_url, timeout_s=args.timeout, headers=load_settings().admin_headers)
     stack.push_async_callback(client.close)
 
     def tensors(sample: Sample) -> dict:

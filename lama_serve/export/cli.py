@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from lama_serve.core.arg_types import MODEL_VERSION
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings import load_settings
 from lama_serve.export.weights import MODELS
 
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         fetched = None
         if args.fetch:
-            settings = Settings()
+            settings = load_settings()
             fetched = fetch(model_file(settings, args.fetch), settings.weights_cache_dir, progress)
         result = export_to_repository(
             args.repository,

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import TextIO
 
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings import Settings, load_settings
 from lama_serve.gateway.auth import generate_key, hash_key, read_keys_file
 from lama_serve.jobs.service import webhook_secrets
 from lama_serve.jobs.webhook_secrets import new_secret
@@ -70,7 +70,7 @@ def _webhook_secret(args: argparse.Namespace) -> int:
     if not args.key_id:
         print("--key-id is required for show and rotate", file=sys.stderr)
         return 2
-    secrets = webhook_secrets(Settings())
+    secrets = webhook_secrets(load_settings())
     print(secrets.show(args.key_id) if args.action == "show" else secrets.rotate(args.key_id))
     return 0
 
