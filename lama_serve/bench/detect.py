@@ -25,13 +25,12 @@ from lama_serve.bench import OUT
 from lama_serve.bench.detect_rows import score_rows, shared_row, template_row, whole_photo_row
 from lama_serve.bench.detect_sets import SIZE_SPREAD, labelled_set, shared_sets, whole_photos
 from lama_serve.core.arg_types import COUNT, SKIPPABLE_COUNT, at_least
-from lama_serve.core.contract import DETECTOR_MODELS
 from lama_serve.detect import synth
 from lama_serve.detect.shared import MIN_IMAGES
 
 DETECT = "/api/v1/detect"
 REMOVE = "/api/v1/remove-watermark"
-MIN_SIDE = SIZE_SPREAD + 32  # the batch of different sizes still leaves 32 px of every photo
+MIN_PHOTO_SIDE = SIZE_SPREAD + 32  # the batch of different sizes still leaves 32 px of every photo
 RATE_LIMITED_TRIES = 120  # 429 answers waited out per request (a default gateway allows 30 a minute)
 
 
@@ -44,8 +43,8 @@ def photo_size(text: str) -> synth.Size:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a size: give a side (512) or WIDTHxHEIGHT (640x427)"
         ) from None
-    if min(synth.shape_of(sides)) < MIN_SIDE:
-        raise argparse.ArgumentTypeError(f"{text!r} is too small: each side needs at least {MIN_SIDE} px")
+    if min(synth.shape_of(sides)) < MIN_PHOTO_SIDE:
+        raise argparse.ArgumentTypeError(f"{text!r} is too small: each side needs at least {MIN_PHOTO_SIDE} px")
     return sides
 
 
@@ -132,14 +131,8 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
 
 def _measure_offline(args: argparse.Namespace) -> tuple[list[dict[str, object]], dict[str, float]]:
     """The same rows from the repository's graphs in onnxruntime (no gateway, no latency)."""
-    from lama_serve.bench.detect_offline import OfflineDetection, model_paths, served_path_scores
+    from lama_serve.bench.detect_offline import OfflineDetection, served_path_scores
 
-    missing = [str(path) for path in model_paths(args.offline, DETECTOR_MODELS).values() if not path.is_file()]
-    if missing:
-        raise SystemExit(
-            f"no detector graph at {', '.join(missing)}: write them with "
-            f"`lama-serve detector export --repository {args.offline}`"
-        )
     detection = OfflineDetection(args.offline)
     composites = labelled_set(args.per_kind, args.size, args.seed, args.user_marks)
     rows = score_rows(served_path_scores(composites, detection))

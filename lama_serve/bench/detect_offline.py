@@ -30,11 +30,6 @@ MAX_SIDE: int = Settings.model_fields["detection_max_side"].default
 WORK_SIDE: int = Settings.model_fields["detection_work_side"].default
 
 
-def model_paths(repository: Path, models: Sequence[str], version: int = 1) -> dict[str, Path]:
-    """Where each of `models`' served graph lies in `repository` (core.repository's layout)."""
-    return {name: ModelRepository(Path(repository), name).onnx_path(version) for name in models}
-
-
 class OnnxMap:
     """A probability-map graph (core.contract.PROBABILITY_MAP) called as the gateway calls it."""
 
@@ -66,7 +61,14 @@ class OfflineDetection:
         threads: int = 1,
         local: Sequence[Detector] | None = None,
     ) -> None:
-        self.maps = {name: OnnxMap(path, threads) for name, path in model_paths(repository, models, version).items()}
+        paths = {name: ModelRepository(Path(repository), name).onnx_path(version) for name in models}
+        missing = [str(path) for path in paths.values() if not path.is_file()]
+        if missing:  # the command's error: checked before any composite is drawn
+            raise SystemExit(
+                f"no detector graph at {', '.join(missing)}: write them with "
+                f"`lama-serve detector export --repository {repository}`"
+            )
+        self.maps = {name: OnnxMap(path, threads) for name, path in paths.items()}
         self.local = tuple(local_detectors(Settings.model_construct()) if local is None else local)
         self.multiscale = multiscale_models(self.maps)  # decided once, as the gateway's DetectionService does
 

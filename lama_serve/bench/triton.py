@@ -64,14 +64,9 @@ def unbatched_copy(repository: Path, dest: Path) -> Path:
 def _require_ready(url: str) -> None:
     """`--url` names a Triton that answers ready, or the bench stops here with what to do
     (not minutes later, in perf_analyzer's log or a connection traceback)."""
-    from lama_serve.triton.client import SyncTriton
+    from lama_serve.triton.client import server_ready
 
-    probe = SyncTriton(url, timeout_s=5.0)
-    try:
-        ready = probe.server_ready()
-    finally:
-        probe.close()
-    if not ready:
+    if not server_ready(url, timeout_s=5.0):
         raise SystemExit(
             f"no Triton answers ready at {url}: start one (`lama-serve up`), check --url, "
             "or leave --url out to start the bundled Triton on the repository"

@@ -173,3 +173,12 @@ class SyncTriton:
             return bool(self.raw.is_server_ready())
         except Exception:
             return False
+
+
+def server_ready(url: str, timeout_s: float) -> bool:
+    """One readiness probe of the Triton at `url` (host:port), its client closed after."""
+    probe = SyncTriton(url, timeout_s=timeout_s)
+    try:
+        return probe.server_ready()
+    finally:
+        probe.close()

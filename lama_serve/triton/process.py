@@ -38,7 +38,7 @@ from lama_serve.core.repository import served_models
 from lama_serve.core.settings import REPOSITORY_API_HEADER
 from lama_serve.triton import shared_memory
 from lama_serve.triton.bundle import TritonBundle
-from lama_serve.triton.client import SyncTriton
+from lama_serve.triton.client import server_ready
 from lama_serve.triton.errors import TritonError
 from lama_serve.triton.secret_shim import PLACEHOLDER, build_shim, with_secret
 
@@ -232,11 +232,7 @@ class TritonProcess:
 
     def is_ready(self) -> bool:
         """True when /v2/health/ready answers 200 (all loaded models ready, warmup done)."""
-        probe = SyncTriton(self.http_url, timeout_s=2.0)
-        try:
-            return probe.server_ready()
-        finally:
-            probe.close()
+        return server_ready(self.http_url, timeout_s=2.0)
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Block until ready; raise TritonStartupError on early exit or after `timeout` s."""
