@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lama_serve.detect.combine import combine_maps, combine_results, removed_regions
+from lama_serve.detect.combine import as_areas, combine_maps, combine_results, merged_regions, removed_regions
 from lama_serve.detect.types import DetectionResult, Region
 
 
@@ -44,3 +44,34 @@ def test_removed_regions_are_the_masked_or_unblended_ones():
     removed = removed_regions(DetectionResult(mask, regions, restored), image)
     assert [r.kind for r in removed] == ["text", "template:a"]
     assert removed_regions(DetectionResult(mask, regions), image) == regions[:1]
+
+
+def test_pieces_of_one_line_are_one_area_and_apart_marks_stay_apart():
+    glyphs = [Region(100 + 30 * i, 50, 24, 20, 0.5 + 0.1 * i, "watermark_seg") for i in range(3)]  # 6 px gaps
+    line = Region(98, 54, 90, 12, 0.7, "watermark_text")  # the text model's box over them
+    far = Region(300, 200, 20, 20, 0.95, "tiled")  # 112 px right of the line: another mark
+    merged = merged_regions([*glyphs, line, far])
+    assert sorted((r.x, r.y, r.width, r.height, r.score, r.kind) for r in merged) == [
+        (98, 50, 90, 20, 0.7, "watermark_seg"),  # 0.7: the best piece's score and kind (the first one)
+        (300, 200, 20, 20, 0.95, "tiled"),
+    ]
+    assert merged_regions(glyphs[:1]) == glyphs[:1] and merged_regions([]) == []
+
+
+def test_link_is_a_share_of_the_smaller_short_side():
+    a, b = Region(0, 0, 40, 20, 0.9, "x"), Region(50, 0, 40, 20, 0.8, "x")  # gap 10 = 0.5 x 20
+    assert len(merged_regions([a, b])) == 1
+    assert len(merged_regions([a, b], link=0.45)) == 2
+    chain = [Region(25 * i, 0, 20, 20, 0.5, "x") for i in range(4)]  # each 5 px from the next
+    assert len(merged_regions([chain[0], chain[3], chain[1], chain[2]])) == 1  # linked through the others
+
+
+def test_areas_keep_masked_pieces_and_left_alone_candidates_apart():
+    image = np.zeros((40, 80, 3), np.uint8)
+    mask = np.zeros((40, 80), np.uint8)
+    mask[10:20, 10:30] = 255
+    masked = Region(10, 10, 10, 10, 0.9, "watermark_seg"), Region(22, 10, 8, 10, 0.8, "watermark_seg")
+    candidate = Region(32, 10, 10, 10, 0.2, "watermark_text")  # a sign's text next to them, left alone
+    areas = as_areas(DetectionResult(mask, (*masked, candidate)), image)
+    assert [(r.x, r.width, r.score) for r in areas.regions] == [(10, 20, 0.9), (32, 10, 0.2)]
+    assert areas.mask is mask and removed_regions(areas, image) == areas.regions[:1]

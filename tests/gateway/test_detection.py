@@ -50,7 +50,7 @@ async def test_no_mask_detects_and_removes_a_text_mark(client: httpx.AsyncClient
     response = await client.post(URL, headers=AUTH, files=files(encode(image)))
     assert response.status_code == 200, response.text
     assert response.headers["X-Mask-Source"] == "detected"
-    assert int(response.headers["X-Watermark-Regions"]) > 0
+    assert response.headers["X-Watermark-Regions"] == "1"  # one word: its pieces are one area
     changed = (decode(response.content) != image).any(axis=2)
     assert changed[truth].mean() > 0.9 and changed[~truth].mean() < 0.05  # the mark, little else
     grown = await client.post(URL, headers=AUTH, files=files(encode(image)), data={"grow_mask": "4"})

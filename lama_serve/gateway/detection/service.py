@@ -22,6 +22,7 @@ from anyio import to_thread
 
 from lama_serve.core.settings import Settings
 from lama_serve.detect.coarse import scaled_views
+from lama_serve.detect.combine import as_areas
 from lama_serve.detect.consensus import shared_results
 from lama_serve.detect.detectors import (
     Detector,
@@ -54,8 +55,9 @@ class DetectionService:
         self._absent: set[str] = set()  # served models already warned about
 
     async def detect(self, image: np.ndarray) -> DetectionResult:
-        """Mask, regions and (for un-blended marks) the restored image of one HxWx3 image; the
-        maps are made into a mask on a copy no larger than DETECTION_WORK_SIDE (detect_on_view)."""
+        """Mask, regions (one per area: detect.combine.as_areas) and (for un-blended marks) the
+        restored image of one HxWx3 image; the maps are made into a mask on a copy no larger
+        than DETECTION_WORK_SIDE (detect_on_view)."""
         view = await to_thread.run_sync(fit_side, image, self._work_side)
         local, (maps, views) = await gather_or_cancel(
             [to_thread.run_sync(run_detectors, self._local, image), self._all_maps(view)]
@@ -63,16 +65,22 @@ class DetectionService:
         if local.restored is not None:
             view = await to_thread.run_sync(fit_side, local.restored, self._work_side)
             maps, views = await self._all_maps(view)
-        return await to_thread.run_sync(
+        found = await to_thread.run_sync(
             partial(detect_on_view, maps, view, local, keep_scores=self._keep_scores, view_maps=views)
         )
+        return await to_thread.run_sync(as_areas, found, image)
 
     async def detect_shared(self, images: Sequence[np.ndarray]) -> list[DetectionResult]:
         """One mark shared by all `images` (batch `detect=shared`), from each image's own
         detection (detect.consensus.shared_results); with too few images or no common mark
         each keeps its own, so a client asking for shared detection still gets marks removed."""
         own = await gather_or_cancel([self.detect(image) for image in images])
-        return await to_thread.run_sync(shared_results, list(images), list(own))
+
+        def areas() -> list[DetectionResult]:
+            shared = shared_results(list(images), list(own))
+            return [as_areas(result, image) for result, image in zip(shared, images, strict=True)]
+
+        return await to_thread.run_sync(areas)
 
     async def active(self) -> list[str]:
         """The detectors that run now, in DETECTORS order: local ones and the served models

@@ -42,7 +42,10 @@ class DetectedRegion(BaseModel):
 
 class DetectResponse(BaseModel):
     watermark_found: bool = Field(description="Something would be removed (inpainted or un-blended)")
-    regions: list[DetectedRegion] = Field(description="Every candidate, best score first")
+    regions: list[DetectedRegion] = Field(
+        description="Every area found, best score first: pieces of one mark (glyph groups, lines) within 3/4 of a "
+        "line height of each other are one region; candidates left out of the mask are listed apart"
+    )
     coverage: float = Field(ge=0, le=1, description="Fraction of the image's pixels in the mask")
 
 
