@@ -12,12 +12,14 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from lama_serve.core.contract import IMAGE, MASK, MIN_SIDE, PROBABILITY_MAP, SPATIAL_MULTIPLE, TensorSpec
+from lama_serve.core.contract import IMAGE, MASK, MIN_SIDE, SPATIAL_MULTIPLE, DetectorContract, TensorSpec
 
 # The input tensors of one request, batch axis first: (image, mask) for lama, (image,) for
 # a detector. The first one's H and W decide the group.
 RequestInputs = tuple[np.ndarray, ...]
-RunFn = Callable[..., np.ndarray]
+# A model call: one output array, or a tuple of them (a box detector's boxes and scores).
+Outputs = np.ndarray | tuple[np.ndarray, ...]
+RunFn = Callable[..., Outputs]
 
 
 class RequestError(ValueError):
@@ -52,10 +54,14 @@ def validate(image: np.ndarray, mask: np.ndarray) -> None:
         )
 
 
-def validate_probability_map(image: np.ndarray) -> None:
-    """Raise RequestError unless `image` obeys the detectors' contract (PROBABILITY_MAP)."""
-    _check_tensor(image, IMAGE)
-    _check_spatial(image, PROBABILITY_MAP.spatial_multiple)
+def detector_check(contract: DetectorContract) -> Callable[[np.ndarray], None]:
+    """The input check of a detector that follows `contract` (core.contract)."""
+
+    def check(image: np.ndarray) -> None:
+        _check_tensor(image, IMAGE)
+        _check_spatial(image, contract.spatial_multiple)
+
+    return check
 
 
 def _check_spatial(image: np.ndarray, multiple: int) -> None:
@@ -75,13 +81,14 @@ def _round_up(value: int, multiple: int) -> int:
 
 def infer_batched(
     requests: Sequence[RequestInputs], run: RunFn, check: Callable[..., None] = validate
-) -> list[np.ndarray | Exception]:
+) -> list[Outputs | Exception]:
     """Run `run(*inputs)` once per same-(H, W) group of requests that pass `check(*inputs)`.
 
-    Returns, per request and in order, its output rows or the exception that failed it:
-    RequestError for invalid inputs, or whatever `run` raised for its whole group.
+    Returns, per request and in order, its output rows (a tuple of them when `run` returns a
+    tuple) or the exception that failed it: RequestError for invalid inputs, or whatever
+    `run` raised for its whole group.
     """
-    results: dict[int, np.ndarray | Exception] = {}
+    results: dict[int, Outputs | Exception] = {}
     groups: dict[tuple[int, int], list[int]] = {}
     for index, inputs in enumerate(requests):
         try:
@@ -99,7 +106,9 @@ def infer_batched(
             for i in members:
                 results[i] = error
             continue
-        sizes = [requests[i][0].shape[0] for i in members]
-        for i, rows in zip(members, np.split(outputs, np.cumsum(sizes)[:-1])):
-            results[i] = rows
+        offsets = np.cumsum([requests[i][0].shape[0] for i in members])[:-1]
+        columns = [np.split(column, offsets) for column in (outputs if isinstance(outputs, tuple) else (outputs,))]
+        for k, i in enumerate(members):
+            rows = tuple(column[k] for column in columns)
+            results[i] = rows if isinstance(outputs, tuple) else rows[0]
     return [results[i] for i in range(len(requests))]

@@ -4,7 +4,7 @@ responses, so that a bad request fails only its own response."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +51,11 @@ def error_response(message: str, code_name: str, pb_utils: object) -> object:
     return pb_utils.InferenceResponse(error=pb_utils.TritonError(message, code))
 
 
-def to_responses(results: Iterable[np.ndarray | Exception], output_name: str, pb_utils: object) -> list:
-    """One response per result, in order: the output tensor, or an error for that request alone."""
+def to_responses(
+    results: Iterable[np.ndarray | tuple[np.ndarray, ...] | Exception], output_names: Sequence[str], pb_utils: object
+) -> list:
+    """One response per result, in order: the output tensors (one array, or a tuple in
+    `output_names` order), or an error for that request alone."""
     responses = []
     for result in results:
         if isinstance(result, RequestError):
@@ -60,5 +63,7 @@ def to_responses(results: Iterable[np.ndarray | Exception], output_name: str, pb
         elif isinstance(result, Exception):
             responses.append(error_response(f"inference failed: {result}", "INTERNAL", pb_utils))
         else:
-            responses.append(pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor(output_name, result)]))
+            arrays = result if isinstance(result, tuple) else (result,)
+            tensors = [pb_utils.Tensor(name, array) for name, array in zip(output_names, arrays, strict=True)]
+            responses.append(pb_utils.InferenceResponse(output_tensors=tensors))
     return responses

@@ -47,10 +47,11 @@ OUTPUTS: tuple[TensorSpec, ...] = (INPAINTED,)
 
 
 @dataclass(frozen=True)
-class ProbabilityMapContract:
-    """I/O of a detector model: the gateway's uint8 image in, a per-pixel watermark
-    probability out at the same H and W. The caller pads H and W up to `spatial_multiple`
-    (mirroring the image) and crops the map back; nothing is resized inside the graph."""
+class DetectorContract:
+    """I/O of a detector model: the gateway's uint8 image in; out, a per-pixel watermark
+    probability at the same H and W (PROBABILITY_MAP) or scored boxes (BOX_LIST). The caller
+    pads H and W up to `spatial_multiple` (mirroring the image) and crops what comes back;
+    nothing is resized inside the graph."""
 
     name: str
     inputs: tuple[TensorSpec, ...]
@@ -60,11 +61,19 @@ class ProbabilityMapContract:
 
 PROBABILITY = TensorSpec("probability", "FP32", (-1, -1, 1), ("batch", "height", "width"))
 # 32: the text detector (PP-OCR DB net) downsamples 5 times; the segmenter follows suit.
-PROBABILITY_MAP = ProbabilityMapContract("probability_map", (IMAGE,), (PROBABILITY,), 32)
+PROBABILITY_MAP = DetectorContract("probability_map", (IMAGE,), (PROBABILITY,), 32)
+# A box detector's K candidates per image: x0, y0, x1, y1 in the input's pixels (x1, y1
+# excluded) and a score in [0, 1]; slots a model leaves empty score 0. K is the model's own
+# (a fixed number of slots batches; the gateway paints the boxes into a map: detect.boxes).
+BOXES = TensorSpec("boxes", "FP32", (-1, 4), ("batch", "boxes"))
+SCORES = TensorSpec("scores", "FP32", (-1,), ("batch", "boxes"))
+BOX_LIST = DetectorContract("box_list", (IMAGE,), (BOXES, SCORES), 32)
+# What a dropped-in detector may follow, by name (the CPU backend's `contract` parameter).
+DETECTOR_CONTRACTS: dict[str, DetectorContract] = {c.name: c for c in (PROBABILITY_MAP, BOX_LIST)}
 
 TEXT_MODEL_NAME = "watermark_text"
 SEG_MODEL_NAME = "watermark_seg"
-# Detector models of the repository; each follows PROBABILITY_MAP.
+# The project's detector models; each follows PROBABILITY_MAP.
 DETECTOR_MODELS: tuple[str, ...] = (TEXT_MODEL_NAME, SEG_MODEL_NAME)
 # Every model the repository may hold, in load order; `lama` is always required.
 REPOSITORY_MODELS: tuple[str, ...] = (MODEL_NAME, *DETECTOR_MODELS)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,10 +129,12 @@ class ModelRepository:
         return self.model_dir / f"retired-{version}-{stamp}"
 
 
-def served_models(root: Path) -> tuple[str, ...]:
-    """What Triton loads from `root`: `lama` always (a missing one fails loudly), and each other
-    model of core.contract.REPOSITORY_MODELS that has a config and an exported version."""
-    present = (name for name in REPOSITORY_MODELS if name != MODEL_NAME)
+def served_models(root: Path, detectors: Iterable[str] = ()) -> tuple[str, ...]:
+    """What Triton loads from `root`: `lama` always (a missing one fails loudly), then each
+    other model of core.contract.REPOSITORY_MODELS and of `detectors` (the served ones that
+    DETECTORS names: an operator's own, `lama-serve detector add`) that has a config and an
+    exported version."""
+    present = dict.fromkeys(name for name in (*REPOSITORY_MODELS, *detectors) if name != MODEL_NAME)
     return (
         MODEL_NAME,
         *(

@@ -216,7 +216,8 @@ class Settings(BaseSettings):
         description="Comma-separated detectors run, in order, on images sent without a mask. "
         "`templates` and `tiled` (opt-in: on held-out tiled text it cost IoU, docs/detection.md) "
         "run in the gateway; any other name is a Triton model that returns a [N,H,W,1] "
-        "watermark probability map for a uint8 image.",
+        "watermark probability map or scored boxes for a uint8 image (core.contract; "
+        "`lama-serve detector add` puts your own into the repository, `up` loads it).",
     )
     watermark_templates_dir: Path | None = Field(
         None,

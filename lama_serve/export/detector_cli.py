@@ -11,7 +11,7 @@ from lama_serve.core.contract import DETECTOR_MODELS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("detector", help="watermark detector models (train, export)")
+    parser = subparsers.add_parser("detector", help="watermark detector models (train, export, add)")
     commands = parser.add_subparsers(dest="detector_command", required=True)
 
     train = commands.add_parser(
@@ -52,6 +52,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     export.set_defaults(func=run_export)
 
+    add = commands.add_parser(
+        "add",
+        help="check an ONNX detector of your own and put it into a model repository",
+        description="Check that FILE follows a detector contract (a probability map, or scored boxes: "
+        "core/contract.py), run it once, then write DIR/NAME/V/model.onnx with its Triton configs "
+        "(GPU and CPU). Enable it by adding NAME to DETECTORS; `lama-serve up` then loads it.",
+    )
+    add.add_argument("name", help="model name in the repository (letters, digits, _ . -)")
+    add.add_argument("file", type=Path, help="the ONNX file")
+    add.add_argument("--repository", type=Path, default=Path("model_repository"))
+    add.add_argument("--model-version", type=MODEL_VERSION, default=1)
+    add.add_argument("--replace", action="store_true", help="overwrite an existing version")
+    add.set_defaults(func=run_add)
+
 
 def run_train(args: argparse.Namespace) -> int:
     from lama_serve.export.detector_train import WEIGHTS, TrainConfig, train_and_export
@@ -77,4 +91,20 @@ def run_export(args: argparse.Namespace) -> int:
             print(f"wrote {export_detector(args.repository, name, args.model_version)}")
         except OSError as error:  # an unwritable or missing place: say where, no traceback
             raise SystemExit(f"cannot write {name} into {args.repository}: {error}") from error
+    return 0
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from lama_serve.export.detector_add import DetectorModelError, add_detector
+
+    try:
+        contract = add_detector(args.repository, args.name, args.file, args.model_version, args.replace)
+    except DetectorModelError as error:
+        raise SystemExit(str(error)) from error
+    except OSError as error:  # an unwritable or missing place: say where, no traceback
+        raise SystemExit(f"cannot add {args.name} into {args.repository}: {error}") from error
+    print(
+        f"added {args.name} ({contract.name}) to {args.repository}; enable it: "
+        f"DETECTORS=watermark_text,watermark_seg,templates,{args.name} (then restart `lama-serve up`)"
+    )
     return 0

@@ -19,8 +19,23 @@ from pathlib import Path
 import anyio
 import numpy as np
 
-from lama_serve.core.contract import IMAGE, INPAINTED, MIN_SIDE, OUTPUTS, PROBABILITY, TensorSpec
+from lama_serve.core.contract import (
+    BOX_LIST,
+    BOXES,
+    DETECTOR_CONTRACTS,
+    IMAGE,
+    INPAINTED,
+    MIN_SIDE,
+    OUTPUTS,
+    PROBABILITY,
+    PROBABILITY_MAP,
+    SCORES,
+    DetectorContract,
+    TensorSpec,
+)
 from lama_serve.core.repository import ModelRepository
+from lama_serve.detect.boxes import box_map
+from lama_serve.detect.types import DetectionConfigError
 from lama_serve.gateway.errors import ApiError, api_error
 from lama_serve.triton.client import HIGH_PRIORITY, AsyncTriton, Outputs, inpainting_inputs, priority_for
 from lama_serve.triton.errors import TritonError, TritonTimeout, TritonUnavailable
@@ -93,18 +108,42 @@ class TritonModel:
             raise self._api_error(exc) from exc
         return Inpainted(result.arrays[INPAINTED.name][0], result.model_version)
 
-    async def probability_map(self, model: str, image: np.ndarray) -> np.ndarray | None:
-        """[N,H,W,1] map of a detector model (core.contract.PROBABILITY_MAP) for [N,H,W,3]
-        uint8 images; None when Triton runs but does not serve `model` (not loaded)."""
+    async def probability_map(
+        self, model: str, image: np.ndarray, contract: DetectorContract = PROBABILITY_MAP
+    ) -> np.ndarray | None:
+        """[N,H,W,1] watermark probability of a detector model for [N,H,W,3] uint8 images:
+        its map (core.contract.PROBABILITY_MAP), or its boxes painted with their scores
+        (BOX_LIST, detect.boxes); None when Triton runs but does not serve `model` (not loaded)."""
         try:
-            result = await self._within_deadline(model, "", {IMAGE: image}, (PROBABILITY,))
+            result = await self._within_deadline(model, "", {IMAGE: image}, contract.outputs)
         except TritonUnavailable as exc:
             if await self.model_ready(model) is False:
                 return None
             raise self._api_error(exc) from exc
         except TritonError as exc:
             raise self._api_error(exc) from exc
+        if contract is BOX_LIST:
+            return box_map(result.arrays[BOXES.name], result.arrays[SCORES.name], image.shape[1:3])
         return result.arrays[PROBABILITY.name]
+
+    async def detector_contract(self, model: str) -> DetectorContract | None:
+        """The detector contract `model`'s outputs follow (Triton's metadata); None when
+        Triton cannot tell now (not loaded, not reachable). DetectionConfigError when its
+        outputs are no contract's: that model cannot be used until it is replaced."""
+        try:
+            with anyio.fail_after(self._probe_timeout_s):
+                metadata = await self._triton.model_metadata(model)
+        except (TimeoutError, TritonError):
+            return None
+        names = {output["name"] for output in metadata.get("outputs", [])}
+        for contract in DETECTOR_CONTRACTS.values():
+            if names == {spec.name for spec in contract.outputs}:
+                return contract
+        raise DetectionConfigError(
+            f"detector model {model} has outputs {sorted(names)}; a detector returns "
+            + " or ".join(str(sorted(spec.name for spec in c.outputs)) for c in DETECTOR_CONTRACTS.values())
+            + " (core.contract; `lama-serve detector add` checks a model before it enters the repository)"
+        )
 
     async def model_ready(self, model: str) -> bool | None:
         """Whether Triton serves `model` (latest version); None when Triton cannot be asked."""

@@ -25,6 +25,8 @@ from pydantic import SecretStr
 from lama_serve.core.backoff import Backoff
 from lama_serve.core.contract import MODEL_NAME
 from lama_serve.core.errors import ConfigurationError
+from lama_serve.core.repository import served_models
+from lama_serve.detect.detectors import served_detectors
 from lama_serve.triton.bundle import TritonNotInstalledError
 from lama_serve.triton.process import LOCKED_APIS, TritonProcess, TritonStartupError
 from lama_serve.triton.published import PublishedTriton, published
@@ -133,6 +135,7 @@ def _supervisor(settings: Settings) -> TritonSupervisor:
             metrics_port=settings.triton_metrics_port,
             repository_api_key=admin_key,
             grpc_port=settings.triton_grpc_port or None,
+            models=served_models(settings.model_repository, served_detectors(settings)),
             restricted_apis=LOCKED_APIS,
         ),
         ready_timeout_s=READY_TIMEOUT_S,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lama_serve.backend.batching import RequestError, infer_batched, validate, validate_probability_map
+from lama_serve.backend.batching import RequestError, detector_check, infer_batched, validate
+from lama_serve.core.contract import BOX_LIST, PROBABILITY_MAP
 
 
 def pair(n: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +83,21 @@ def test_detector_requests_are_single_images_on_the_32_grid() -> None:
         calls.append(batch.shape)
         return batch[..., :1].astype(np.float32)
 
-    results = infer_batched(images, detector, validate_probability_map)
+    results = infer_batched(images, detector, detector_check(PROBABILITY_MAP))
     assert calls == [(3, 32, 64, 3)]
     assert "multiples of 32" in str(results[1]) and "e.g. 64x64" in str(results[1])
     assert results[0].shape == (1, 32, 64, 1) and results[2].shape == (2, 32, 64, 1)
     assert results[2].max() == 1.0 and results[0].max() == 0.0
+
+
+def test_a_box_detector_gets_each_of_its_outputs_split_per_request() -> None:
+    images = [(np.full((n, 32, 32, 3), n, np.uint8),) for n in (1, 2)] + [(np.zeros((1, 30, 32, 3), np.uint8),)]
+
+    def boxes(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scores = batch[:, 0, 0, :2].astype(np.float32)  # [N, K=2]
+        return np.repeat(scores[..., None], 4, axis=2), scores
+
+    one, two, bad = infer_batched(images, boxes, detector_check(BOX_LIST))
+    assert [a.shape for a in one] == [(1, 2, 4), (1, 2)] and [a.shape for a in two] == [(2, 2, 4), (2, 2)]
+    assert one[1].tolist() == [[1, 1]] and two[1].tolist() == [[2, 2], [2, 2]]
+    assert isinstance(bad, RequestError) and "multiples of 32" in str(bad)

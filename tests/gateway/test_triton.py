@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from tritonclient.utils import InferenceServerException
 
+from lama_serve.core.contract import BOX_LIST, PROBABILITY_MAP
+from lama_serve.detect.types import DetectionConfigError
 from lama_serve.gateway.errors import ModelUnavailable, UpstreamFailed, api_error
-from lama_serve.gateway.triton import device_from_config, random_weights_warning
-from lama_serve.triton.errors import classify
+from lama_serve.gateway.triton import TritonModel, device_from_config, random_weights_warning
+from lama_serve.triton.errors import TritonUnavailable, classify
 
 
 @pytest.mark.parametrize(
@@ -46,3 +48,33 @@ def test_random_weights_warning(tmp_path: Path) -> None:
     (version / "export.json").write_text(json.dumps({"checkpoint_sha256": "ab" * 32}))
     assert random_weights_warning(tmp_path, "lama", "3") is None
     assert random_weights_warning(tmp_path, "lama", None) is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_detector_contract_is_read_from_the_model_outputs(
+    monkeypatch: pytest.MonkeyPatch, anyio_backend: str
+) -> None:
+    """Triton's metadata names the outputs; the NGC onnxruntime backend (not here) serves any
+    graph, so a model whose outputs follow no contract must be refused by name."""
+    model = TritonModel("127.0.0.1:9", "lama", "", 1.0, 1.0, 1)
+    answers = {
+        "seg": {"outputs": [{"name": "probability"}]},
+        "boxes": {"outputs": [{"name": "scores"}, {"name": "boxes"}]},
+        "heat": {"outputs": [{"name": "heatmap"}]},
+    }
+
+    async def metadata(name: str, version: str = "") -> dict:
+        if name not in answers:
+            raise TritonUnavailable("not loaded")
+        return answers[name]
+
+    monkeypatch.setattr(model._triton, "model_metadata", metadata)
+    assert await model.detector_contract("seg") is PROBABILITY_MAP
+    assert await model.detector_contract("boxes") is BOX_LIST
+    assert await model.detector_contract("absent") is None
+    with pytest.raises(
+        DetectionConfigError, match=r"heat has outputs \['heatmap'\].*\['probability'\] or \['boxes', 'scores'\]"
+    ):
+        await model.detector_contract("heat")
+    await model.close()

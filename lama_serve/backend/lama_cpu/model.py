@@ -89,7 +89,7 @@ class TritonPythonModel:
             )
             for i in live
         ]
-        answered = to_responses(infer_batched(inputs, self._run), INPAINTED.name, pb_utils)
+        answered = to_responses(infer_batched(inputs, self._run), (INPAINTED.name,), pb_utils)
         for index, response in zip(live, answered):
             responses[index] = response
         return responses

@@ -5,9 +5,12 @@ Served models (DETECTORS names that are not local) are called concurrently with 
 and with the local detectors. When a local detector un-blends a known mark, the served
 models are asked again on the restored image, so they do not find that mark a second time.
 Multiscale models (the segmenter) are also asked about the image's scaled views
-(detect.coarse.scaled_views), in the same round.
-A served model that Triton does not load is skipped (one warning until it comes back), so
-a repository without detector models still serves with the local detectors alone.
+(detect.coarse.scaled_views), in the same round. Each served model is called by the
+detector contract its outputs declare (a map, or scored boxes painted into one), read from
+Triton once.
+A served model that Triton does not load, or whose outputs follow no contract, is skipped
+(one warning until it comes back), so a repository without detector models still serves
+with the local detectors alone.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from functools import partial
 import numpy as np
 from anyio import to_thread
 
+from lama_serve.core.contract import PROBABILITY_MAP, DetectorContract
 from lama_serve.core.settings import Settings
 from lama_serve.detect.coarse import scaled_views
 from lama_serve.detect.combine import as_areas
@@ -31,7 +35,7 @@ from lama_serve.detect.detectors import (
     run_detectors,
     served_detectors,
 )
-from lama_serve.detect.types import DetectionResult
+from lama_serve.detect.types import DetectionConfigError, DetectionResult
 from lama_serve.gateway.detection.maps import fit_side, map_of, model_input
 from lama_serve.gateway.tasks import gather_or_cancel
 from lama_serve.gateway.triton import TritonModel
@@ -53,6 +57,7 @@ class DetectionService:
         self._keep_scores = settings.detector_keep_scores
         self._triton = triton
         self._absent: set[str] = set()  # served models already warned about
+        self._contracts: dict[str, DetectorContract] = {}  # read from Triton once per model
 
     async def detect(self, image: np.ndarray) -> DetectionResult:
         """Mask, regions (one per area: detect.combine.as_areas) and (for un-blended marks) the
@@ -101,14 +106,33 @@ class DetectionService:
 
     async def _maps(self, names: Sequence[str], view: np.ndarray, shape: tuple[int, int]) -> dict[str, np.ndarray]:
         """The maps of the models `names` on `view`, scaled to `shape`; absent models left out."""
-        if not names:
+        contracts = dict(zip(names, await asyncio.gather(*(self._contract(name) for name in names)), strict=True))
+        usable = [name for name in names if contracts[name] is not None]
+        if not usable:
             return {}
         batch, valid = await to_thread.run_sync(model_input, view, self._max_side)
-        outputs = await gather_or_cancel(self._triton.probability_map(name, batch) for name in names)
-        present = {name: output for name, output in zip(names, outputs, strict=True) if self._present(name, output)}
+        outputs = await gather_or_cancel(self._triton.probability_map(n, batch, contracts[n]) for n in usable)
+        present = {name: output for name, output in zip(usable, outputs, strict=True) if self._present(name, output)}
         return await to_thread.run_sync(
             lambda: {name: map_of(output, valid, shape) for name, output in present.items()}
         )
+
+    async def _contract(self, name: str) -> DetectorContract | None:
+        """The contract of served model `name` (cached once Triton tells it; PROBABILITY_MAP
+        until then, so a model Triton does not load is found absent by its call); None for a
+        model whose outputs follow no contract (one warning)."""
+        if name not in self._contracts:
+            try:
+                found = await self._triton.detector_contract(name)
+            except DetectionConfigError as error:
+                if name not in self._absent:
+                    self._absent.add(name)
+                    log.warning("detecting without %s: %s", name, error)
+                return None
+            if found is None:
+                return PROBABILITY_MAP
+            self._contracts[name] = found
+        return self._contracts[name]
 
     def _present(self, name: str, output: np.ndarray | None) -> bool:
         if output is not None:
