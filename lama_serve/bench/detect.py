@@ -3,7 +3,9 @@
 Each image of the labelled set (bench.detect_sets) goes through a running gateway's
 `POST /api/v1/detect?format=png`: the served detectors, post-processing and the combination
 exactly as clients get them; `--offline` runs a repository's graphs the same way without one
-(bench.detect_offline). The two estimators that need several images or an operator's file
+(bench.detect_offline). `--jpeg Q` sends every image as a JPEG of quality Q, as most photos
+arrive (scored against the mark's pixels in the lossless composite). The two estimators that
+need several images or an operator's file
 are measured on the library the gateway runs: the batch-shared mark (`detect.consensus`, on
 the items' masks from the same gateway) and known templates with exact un-blending
 (`detect.templates`). The rows are bench.detect_rows'.
@@ -24,6 +26,7 @@ import numpy as np
 from lama_serve.bench import OUT
 from lama_serve.bench.detect_rows import score_rows, shared_row, template_row, whole_photo_row
 from lama_serve.bench.detect_sets import SIZE_SPREAD, labelled_set, shared_sets, whole_photos
+from lama_serve.bench.inputs import as_sent, png_bytes, upload
 from lama_serve.core.arg_types import COUNT, SKIPPABLE_COUNT, at_least
 from lama_serve.detect import synth
 from lama_serve.detect.shared import MIN_IMAGES
@@ -48,18 +51,18 @@ def photo_size(text: str) -> synth.Size:
     return sides
 
 
+def jpeg_quality(text: str) -> int:
+    """`--jpeg`: a JPEG quality, 1-100."""
+    value = COUNT(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"{value} is too large: JPEG quality goes up to 100 (Pillow's default is 75)")
+    return value
+
+
 def size_label(size: synth.Size) -> str:
     """The size as photos are described: "512 px" (square) or "640x427 px" (width x height)."""
     height, width = synth.shape_of(size)
     return f"{width} px" if isinstance(size, int) else f"{width}x{height} px"
-
-
-def png(array: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 async def post_when_allowed(client: object, url: str, **request: object) -> tuple[object, float]:
@@ -78,29 +81,29 @@ async def post_when_allowed(client: object, url: str, **request: object) -> tupl
     return response, seconds
 
 
-async def _detect_mask(client: object, image: np.ndarray) -> tuple[np.ndarray, float]:
+async def _detect_mask(client: object, image: np.ndarray, jpeg: int | None) -> tuple[np.ndarray, float]:
     """(uint8 mask from the gateway's /api/v1/detect?format=png, seconds it took)."""
     from PIL import Image
 
-    upload = {"image": ("image.png", png(image), "image/png")}
-    response, seconds = await post_when_allowed(client, DETECT, params={"format": "png"}, files=upload)
+    files = {"image": upload(image, jpeg)}
+    response, seconds = await post_when_allowed(client, DETECT, params={"format": "png"}, files=files)
     if response.status_code != 200:
         raise SystemExit(f"{DETECT} answered {response.status_code}: {response.text[:300]}")
     return np.asarray(Image.open(io.BytesIO(response.content)).convert("L")), seconds
 
 
-async def _detect_all(client: object, composites: list[synth.Composite]) -> list[tuple]:
+async def _detect_all(client: object, composites: list[synth.Composite], jpeg: int | None) -> list[tuple]:
     scored = []
     for composite in composites:
-        mask, seconds = await _detect_mask(client, composite.image)
+        mask, seconds = await _detect_mask(client, composite.image, jpeg)
         scored.append((composite, mask > 127, seconds))
     return scored
 
 
-async def _removal_latency(client: object, composite: synth.Composite, runs: int) -> dict[str, float]:
+async def _removal_latency(client: object, composite: synth.Composite, runs: int, jpeg: int | None) -> dict[str, float]:
     """Median seconds of remove-watermark on one image, with its true mask and without a mask."""
-    image = ("image.png", png(composite.image), "image/png")
-    mask = ("mask.png", png(np.where(composite.mask, 255, 0).astype(np.uint8)), "image/png")
+    image = upload(composite.image, jpeg)
+    mask = ("mask.png", png_bytes(np.where(composite.mask, 255, 0).astype(np.uint8)), "image/png")
     medians = {}
     for name, files in (("masked", {"image": image, "mask": mask}), ("no mask (detected)", {"image": image})):
         samples = []
@@ -120,12 +123,13 @@ async def _measure(args: argparse.Namespace) -> tuple[list[dict[str, object]], d
     async with httpx.AsyncClient(
         base_url=args.url, headers={"X-API-Key": args.api_key}, timeout=args.timeout
     ) as client:
-        rows = score_rows(await _detect_all(client, composites))
-        rows.append(whole_photo_row([(await _detect_mask(client, photo))[0] for photo in whole_photos()]))
+        rows = score_rows(await _detect_all(client, composites, args.jpeg))
+        rows.append(whole_photo_row([(await _detect_mask(client, photo, args.jpeg))[0] for photo in whole_photos()]))
         for batch in shared_sets(args.shared, args.size, args.seed):
-            rows.append(shared_row(batch, [(await _detect_mask(client, image))[0] for image in batch.images]))
+            masks = [(await _detect_mask(client, image, args.jpeg))[0] for image in batch.images]
+            rows.append(shared_row(batch, masks))
         text = next(c for c in composites if c.kind == "text_corner")
-        latency = await _removal_latency(client, text, args.runs) if args.runs else {}
+        latency = await _removal_latency(client, text, args.runs, args.jpeg) if args.runs else {}
     return rows, latency
 
 
@@ -135,10 +139,10 @@ def _measure_offline(args: argparse.Namespace) -> tuple[list[dict[str, object]],
 
     detection = OfflineDetection(args.offline)
     composites = labelled_set(args.per_kind, args.size, args.seed, args.user_marks)
-    rows = score_rows(served_path_scores(composites, detection))
-    rows.append(whole_photo_row([detection.detect(photo).mask for photo in whole_photos()]))
+    rows = score_rows(served_path_scores(composites, detection, args.jpeg))
+    rows.append(whole_photo_row([detection.detect(as_sent(photo, args.jpeg)).mask for photo in whole_photos()]))
     for batch in shared_sets(args.shared, args.size, args.seed):
-        rows.append(shared_row(batch, [detection.detect(image).mask for image in batch.images]))
+        rows.append(shared_row(batch, [detection.detect(as_sent(image, args.jpeg)).mask for image in batch.images]))
     return rows, {}
 
 
@@ -148,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if args.offline is None and not args.api_key:
         raise SystemExit("no API key: pass --api-key or set API_KEY (the gateway's key)")
     rows, latency = _measure_offline(args) if args.offline else asyncio.run(_measure(args))
-    rows.append(template_row(args.per_kind, args.size, args.seed))
+    rows.append(template_row(args.per_kind, args.size, args.seed, args.jpeg))
     columns = (
         "images",
         "recall",
@@ -162,7 +166,8 @@ def run(args: argparse.Namespace) -> int:
         "restored_within_3_levels",
         "p50_ms",
     )
-    print(f"detection on {size_label(args.size)} held-out composites ({args.offline or args.url}):")
+    sent = "PNG" if args.jpeg is None else f"JPEG quality {args.jpeg}"
+    print(f"detection on {size_label(args.size)} held-out composites sent as {sent} ({args.offline or args.url}):")
     for row in rows:
         figures = "  ".join(f"{c} {row[c]}" for c in columns if c in row)
         print(f"  {row['kind']:<54} {figures}")
@@ -172,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"no-mask / masked latency: {latency['no mask (detected)'] / latency['masked']:.2f}x")
     source = {"offline": str(args.offline)} if args.offline else {"url": args.url}
     height, width = synth.shape_of(args.size)
-    meta = {**source, "width": width, "height": height, "latency_s": latency, "seed": args.seed}
+    meta = {**source, "width": width, "height": height, "jpeg": args.jpeg, "latency_s": latency, "seed": args.seed}
     write_rows(args.out, "detect", rows, meta)
     print(f"results in {args.out}: detect.csv/.json")
     return 0
@@ -208,6 +213,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--runs", type=SKIPPABLE_COUNT, default=3, help="timed remove-watermark calls per variant (0: skip)"
+    )
+    parser.add_argument(
+        "--jpeg",
+        type=jpeg_quality,
+        default=None,
+        metavar="QUALITY",
+        help="send every image as a JPEG of this quality (1-100), as most photos arrive; default: PNG",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(

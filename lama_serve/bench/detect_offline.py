@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lama_serve.bench.inputs import as_sent
 from lama_serve.core import contract
 from lama_serve.core.repository import ModelRepository
 from lama_serve.core.settings import Settings
@@ -88,12 +89,14 @@ class OfflineDetection:
 
 
 def served_path_scores(
-    composites: Sequence[synth.Composite], detection: OfflineDetection
+    composites: Sequence[synth.Composite], detection: OfflineDetection, jpeg: int | None = None
 ) -> list[tuple[synth.Composite, np.ndarray, float]]:
-    """(composite, predicted mask, seconds) per composite, for bench.detect_rows.score_rows."""
+    """(composite, predicted mask, seconds) per composite, for bench.detect_rows.score_rows;
+    `jpeg`: each image as a server decodes it from a JPEG of that quality (bench.inputs.as_sent)."""
     scored = []
     for composite in composites:
+        image = as_sent(composite.image, jpeg)
         start = time.perf_counter()
-        result = detection.detect(composite.image)
+        result = detection.detect(image)
         scored.append((composite, result.mask > 0, time.perf_counter() - start))
     return scored

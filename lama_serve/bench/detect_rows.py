@@ -10,6 +10,7 @@ import statistics
 import numpy as np
 
 from lama_serve.bench.detect_sets import SharedSet, opacity
+from lama_serve.bench.inputs import as_sent
 from lama_serve.detect import metrics, synth
 
 TARGET_OPACITY = 0.3  # the issue's targets hold for marks at least this opaque
@@ -77,9 +78,11 @@ def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
     }
 
 
-def template_row(count: int, size: synth.Size, seed: int) -> dict[str, object]:
+def template_row(count: int, size: synth.Size, seed: int, jpeg: int | None = None) -> dict[str, object]:
     """A known semi-transparent logo placed into `count` photos: the share of its pixels that
-    exact un-blending restores within RESTORE_TOLERANCE levels of the clean photo."""
+    exact un-blending restores within RESTORE_TOLERANCE levels of the clean photo; `jpeg`:
+    each marked photo as decoded from a JPEG of that quality (its error is divided by 1 - a
+    along with the mark)."""
     from lama_serve.core.settings import Settings
     from lama_serve.detect.template_detector import TemplateDetector
     from lama_serve.detect.templates import template_from_rgba
@@ -96,7 +99,7 @@ def template_row(count: int, size: synth.Size, seed: int) -> dict[str, object]:
     exact = []
     for _ in range(count):
         clean = synth.random_photo(rng, "heldout", shape)
-        image = synth.blend(clean, logo.mark, logo.alpha)
+        image = as_sent(synth.blend(clean, logo.mark, logo.alpha), jpeg)
         result = detector.detect(image)
         if result.restored is None:
             continue

@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from lama_serve.core.contract import IMAGE, MASK, SPATIAL_MULTIPLE
+from lama_serve.detect import synth
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,21 @@ def samples(side: int, count: int, seed: int = 0) -> list[Sample]:
 def png_bytes(array: np.ndarray) -> bytes:
     """PNG encoding of an [H,W,3] image or [H,W,1] mask, as a client would upload it."""
     out = io.BytesIO()
-    Image.fromarray(array[..., 0] if array.shape[-1] == 1 else array).save(out, format="PNG")
+    Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array).save(out, format="PNG")
     return out.getvalue()
+
+
+def upload(image: np.ndarray, jpeg_quality: int | None = None) -> tuple[str, bytes, str]:
+    """(file name, bytes, media type) of an [H,W,3] image as a client sends it: PNG (lossless),
+    or JPEG at `jpeg_quality` (what most photos arrive as: the mark compressed with them)."""
+    if jpeg_quality is None:
+        return "image.png", png_bytes(image), "image/png"
+    return "image.jpg", synth.jpeg_bytes(image, jpeg_quality), "image/jpeg"
+
+
+def as_sent(image: np.ndarray, jpeg_quality: int | None = None) -> np.ndarray:
+    """The pixels a server decodes from `upload(image, jpeg_quality)`."""
+    return image if jpeg_quality is None else synth.jpeg_roundtrip(image, jpeg_quality)
 
 
 def write_perf_analyzer_data(path: Path, batch: list[Sample]) -> Path:

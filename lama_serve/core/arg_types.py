@@ -32,6 +32,17 @@ def at_least(least: int, unit: str = "", *, or_zero: bool = False, why: str = ""
     return parse
 
 
+def share(text: str) -> float:
+    """An argparse `type`: a fraction from 0 to 1 (a share of items treated some way)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not a share: give a number from 0 to 1")
+    return value
+
+
 COUNT = at_least(1)  # repetitions, requests, images, steps, threads
 SKIPPABLE_COUNT = at_least(0)  # 0 skips that part of a bench
 SIDE = at_least(MIN_SIDE, " px")  # an image side the LaMa graph can take

@@ -11,6 +11,7 @@ mark J = (1 - a) I + a W; its mask holds the pixels the mark visibly changed.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,20 @@ def changed_mask(clean: np.ndarray, image: np.ndarray) -> np.ndarray:
     """Pixels where some channel differs by more than VISIBLE_CHANGE levels."""
     diff = np.abs(image.astype(np.int16) - clean.astype(np.int16)).max(axis=-1)
     return diff > VISIBLE_CHANGE
+
+
+def jpeg_bytes(image: np.ndarray, quality: int) -> bytes:
+    """A uint8 HxWx3 image as a JPEG of `quality` (Pillow's 1-100; its default 75)."""
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """The pixels decoded from jpeg_bytes(image, quality): what most photos arrive as, the mark
+    compressed with the photo."""
+    with Image.open(io.BytesIO(jpeg_bytes(image, quality))) as decoded:
+        return np.asarray(decoded.convert("RGB"))
 
 
 def shape_of(size: Size) -> tuple[int, int]:

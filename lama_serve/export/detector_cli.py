@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from lama_serve.core.arg_types import COUNT, MODEL_VERSION
+from lama_serve.core.arg_types import COUNT, MODEL_VERSION, share
 from lama_serve.core.contract import DETECTOR_MODELS
 
 
@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--minutes", type=float, default=7.0, help="wall-time cap; a run cut short is not reproducible")
     train.add_argument("--threads", type=COUNT, default=2, help="torch CPU threads")
     train.add_argument("--pool", type=COUNT, default=None, help="composites drawn once (default: TrainConfig's)")
+    train.add_argument(
+        "--jpeg", type=share, default=None, help="share of composites JPEG-compressed (default: TrainConfig's)"
+    )
     train.add_argument(
         "--output",
         type=Path,
@@ -70,8 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from lama_serve.export.detector_train import WEIGHTS, TrainConfig, train_and_export
 
-    pool = {"pool": args.pool} if args.pool is not None else {}
-    config = TrainConfig(seed=args.seed, steps=args.steps, minutes=args.minutes, threads=args.threads, **pool)
+    given = {name: getattr(args, name) for name in ("pool", "jpeg") if getattr(args, name) is not None}
+    config = TrainConfig(seed=args.seed, steps=args.steps, minutes=args.minutes, threads=args.threads, **given)
     output = args.output or WEIGHTS
     metadata = train_and_export(config, output, progress=lambda msg: print(msg, flush=True))
     print(

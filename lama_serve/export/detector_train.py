@@ -1,7 +1,7 @@
 """Train the watermark segmenter on synthetic composites (CPU, bounded time, seeded).
 
 A fixed pool of training-split composites (export.segmenter_data: two scales, a share
-recoloured to low contrast) is drawn from the seed; each step takes random crops and flips
+recoloured to low contrast, a share JPEG-compressed) is drawn from the seed; each step takes random crops and flips
 of pool items. With the same seed and step count
 the run is reproducible on one machine; `minutes` only caps wall time (a run it cuts short
 records the steps it reached). The result is the served graph (segmenter.ServedSegmenter)
@@ -38,6 +38,7 @@ class TrainConfig:
     pool: int = 1000
     sides: tuple[int, ...] = (256, 512)
     low_contrast: float = 0.25
+    jpeg: float = 0.0
     crop: int = 160
     batch: int = 8
     learning_rate: float = 3e-3
@@ -60,7 +61,7 @@ def train(config: TrainConfig, progress: Callable[[str], None] = print) -> tuple
     torch.set_num_threads(config.threads)
     rng = np.random.default_rng(config.seed)
     started = time.monotonic()
-    pool = make_pool(rng, config.pool, config.sides, config.low_contrast)
+    pool = make_pool(rng, config.pool, config.sides, config.low_contrast, config.jpeg)
     progress(f"pool of {len(pool)} composites in {time.monotonic() - started:.0f} s")
     net = SegNet()
     optimiser = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=1e-4)

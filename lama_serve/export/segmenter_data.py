@@ -6,6 +6,8 @@ Two things the first recipes lacked, both seen as whole missed marks on held-out
 - contrast: a share of marks (`low_contrast`) is recoloured close to the photo under it
   (dark text on dark gravel, a grey logo on grey coffee), the cases neither model fired on.
 Labels stay exact: the mask is recomputed from the recoloured blend (synth.changed_mask).
+And one seen on photos as clients send them: a `jpeg` share of composites is JPEG-compressed
+(quality JPEG_QUALITY) after blending, as most photos arrive; the mask stays the mark's.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from lama_serve.detect import synth
 
 # Levels between a recoloured mark and the mean photo colour under it: visible but faint.
 CONTRAST_LEVELS = (25.0, 70.0)
+# Qualities of the compressed share: from a heavily compressed upload to a camera's own.
+JPEG_QUALITY = (50, 95)
 
 
 def recolour_low_contrast(rng: np.random.Generator, composite: synth.Composite) -> synth.Composite:
@@ -41,16 +45,22 @@ def make_pool(
     count: int,
     sides: tuple[int, ...],
     low_contrast: float,
+    jpeg: float = 0.0,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """`count` train-split composites of every kind (clean included), cycling through `sides`:
-    (image uint8 HWC, mask bool HW) pairs; a `low_contrast` share of marks is recoloured."""
+    (image uint8 HWC, mask bool HW) pairs; a `low_contrast` share of marks is recoloured, a
+    `jpeg` share of images compressed. With `jpeg` 0 no draw is made for it, so a recipe
+    without it draws the pool it always drew."""
     pool = []
     for i in range(count):
         side = sides[i % len(sides)]
         composite = synth.make_composite(rng, synth.KINDS[i % len(synth.KINDS)], "train", (side, side))
         if rng.random() < low_contrast:
             composite = recolour_low_contrast(rng, composite)
-        pool.append((composite.image, composite.mask))
+        image = composite.image
+        if jpeg and rng.random() < jpeg:
+            image = synth.jpeg_roundtrip(image, int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1)))
+        pool.append((image, composite.mask))
     return pool
 
 

@@ -9,7 +9,7 @@ import asyncio
 import httpx
 import pytest
 
-from lama_serve.bench.detect import photo_size, post_when_allowed
+from lama_serve.bench.detect import jpeg_quality, photo_size, post_when_allowed
 from lama_serve.bench.detect_sets import labelled_set, shared_sets
 from lama_serve.cli import main
 
@@ -24,6 +24,13 @@ def test_size_is_a_side_or_width_x_height_and_shapes_the_whole_set() -> None:
     assert {
         image.shape for batch in shared_sets(2, (64, 96), seed=0) if not batch.mixed_sizes for image in batch.images
     } == {(64, 96, 3)}
+
+
+def test_jpeg_quality_is_1_to_100() -> None:
+    assert jpeg_quality("1") == 1 and jpeg_quality("100") == 100
+    for bad in ("0", "101", "high"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            jpeg_quality(bad)
 
 
 def test_a_rate_limited_call_is_waited_out_and_only_the_answered_call_is_timed() -> None:

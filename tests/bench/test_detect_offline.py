@@ -11,7 +11,9 @@ from onnx import TensorProto, helper
 from lama_serve.bench.detect_offline import OfflineDetection, OnnxMap, served_path_scores
 from lama_serve.bench.detect_rows import score_rows
 from lama_serve.bench.detect_sets import labelled_set
+from lama_serve.bench.inputs import as_sent
 from lama_serve.core import contract
+from lama_serve.detect.types import DetectionResult
 
 
 def _first_channel_model(path: Path) -> Path:
@@ -68,3 +70,10 @@ def test_served_path_scores_feed_score_rows(tmp_path: Path) -> None:
     assert detection.names == list(contract.DETECTOR_MODELS)  # `tiled` is opt-in, templates need a folder
     rows = score_rows(served_path_scores(labelled_set(1, 64, seed=0), detection))
     assert {row["kind"].split(" ")[0] for row in rows} >= {"clean", "logo"}
+    seen = []
+    detection.detect = lambda image: seen.append(image) or DetectionResult.empty(image.shape)
+    composites = labelled_set(1, 64, seed=0)[:2]
+    served_path_scores(composites, detection, jpeg=30)  # the detectors see what a JPEG upload decodes to
+    assert all(
+        np.array_equal(s, as_sent(c.image, 30)) and not np.array_equal(s, c.image) for s, c in zip(seen, composites)
+    )

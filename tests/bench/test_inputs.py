@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lama_serve.bench.inputs import png_bytes, samples, write_perf_analyzer_data
+from lama_serve.bench.inputs import as_sent, png_bytes, samples, upload, write_perf_analyzer_data
 
 
 def test_samples_follow_the_contract_and_repeat_per_seed() -> None:
@@ -34,6 +34,18 @@ def test_png_bytes_round_trip() -> None:
     sample = samples(32, 1)[0]
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(sample.image)))), sample.image)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(sample.mask)))), sample.mask[..., 0])
+
+
+def test_an_upload_is_lossless_png_or_a_jpeg_of_the_quality_asked() -> None:
+    image = samples(64, 1, seed=3)[0].image
+    name, data, media = upload(image)
+    assert (name, media) == ("image.png", "image/png") and np.array_equal(as_sent(image), image)
+    name, data, media = upload(image, 50)
+    assert (name, media) == ("image.jpg", "image/jpeg") and data[:2] == b"\xff\xd8"
+    decoded = as_sent(image, 50)
+    assert np.array_equal(decoded, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+    error = [np.abs(as_sent(image, q).astype(int) - image).mean() for q in (20, 50, 95)]
+    assert error[0] > error[1] > error[2] > 0  # lossy, less so as quality rises
 
 
 def test_perf_analyzer_data_holds_raw_tensors_with_shapes(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import argparse
 import pytest
 
 from lama_serve.cli import build_parser
-from lama_serve.core.arg_types import COUNT, MODEL_VERSION, SIDE, SKIPPABLE_COUNT, at_least
+from lama_serve.core.arg_types import COUNT, MODEL_VERSION, SIDE, SKIPPABLE_COUNT, at_least, share
 from lama_serve.core.contract import MIN_SIDE
 
 
@@ -54,3 +54,10 @@ def test_each_command_refuses_a_value_that_cannot_work(argv: list[str], capsys) 
     with pytest.raises(SystemExit) as exit_:
         build_parser().parse_args(argv)
     assert exit_.value.code == 2 and "too small" in capsys.readouterr().err
+
+
+def test_a_share_is_a_fraction_from_0_to_1() -> None:
+    assert share("0") == 0.0 and share("0.4") == 0.4 and share("1") == 1.0
+    for bad in ("-0.1", "1.5", "half"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            share(bad)

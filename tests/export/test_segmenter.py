@@ -54,8 +54,8 @@ def test_train_command_records_its_recipe(tmp_path: Path, capsys: pytest.Capture
     from lama_serve.cli import main
 
     output = tmp_path / "seg.onnx"
-    argv = ["detector", "train", "--steps", "2", "--pool", "6", "--threads", "1", "--output", str(output)]
-    assert main(argv) == 0
+    argv = ["detector", "train", "--steps", "2", "--pool", "6", "--threads", "1", "--jpeg", "0.5"]
+    assert main([*argv, "--output", str(output)]) == 0
     recipe = json.loads(output.with_suffix(".json").read_text())
-    assert recipe["config"]["pool"] == 6 and recipe["steps_done"] == 2
+    assert recipe["config"]["pool"] == 6 and recipe["config"]["jpeg"] == 0.5 and recipe["steps_done"] == 2
     assert f"wrote {output}" in capsys.readouterr().out

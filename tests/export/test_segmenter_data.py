@@ -49,3 +49,36 @@ def test_pool_cycles_sides_and_kinds_and_crops_are_shaped() -> None:
     images, masks = sample_batch(np.random.default_rng(1), pool, 3, 48)
     assert tuple(images.shape) == (3, 48, 48, 3) and str(images.dtype) == "torch.uint8"
     assert tuple(masks.shape) == (3, 1, 48, 48) and float(masks.max()) <= 1.0
+
+
+class _Counting:
+    """A numpy Generator that counts its `random()` draws."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng, self.draws = np.random.default_rng(seed), 0
+
+    def random(self, *args: object) -> object:
+        self.draws += 1
+        return self.rng.random(*args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.rng, name)
+
+
+def test_a_jpeg_share_compresses_images_and_keeps_the_masks() -> None:
+    plain = make_pool(np.random.default_rng(0), 1, (64,), low_contrast=0.0)
+    compressed = make_pool(np.random.default_rng(0), 1, (64,), low_contrast=0.0, jpeg=1.0)
+    assert np.array_equal(plain[0][1], compressed[0][1])  # labels: the mark's pixels, not the artefacts
+    error = np.abs(plain[0][0].astype(int) - compressed[0][0]).mean()
+    assert 0 < error < 10  # quality JPEG_QUALITY: lossy, not ruined
+
+
+def test_without_a_jpeg_share_the_pool_is_drawn_as_before() -> None:
+    """A recipe without the JPEG share (the committed weights' own) must draw the same pool:
+    no draw is made for it."""
+    counts = []
+    for jpeg in (0.0, 1e-12):
+        rng = _Counting(0)
+        make_pool(rng, 5, (64,), low_contrast=0.25, jpeg=jpeg)  # type: ignore[arg-type]
+        counts.append(rng.draws)
+    assert counts[1] - counts[0] == 5
