@@ -74,8 +74,8 @@ def test_a_jpeg_share_compresses_images_and_keeps_the_masks() -> None:
 
 
 def test_without_a_jpeg_share_the_pool_is_drawn_as_before() -> None:
-    """A recipe without the JPEG share (the committed weights' own) must draw the same pool:
-    no draw is made for it."""
+    """A recipe without the JPEG share (the committed weights' own) must draw the pool it drew
+    before the share existed: no draw is made for it."""
     counts = []
     for jpeg in (0.0, 1e-12):
         rng = _Counting(0)
