@@ -17,14 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from lama_serve.core.contract import (
-    BOXES,
     DETECTOR_CONTRACTS,
     IMAGE,
     MAX_BATCH_SIZE,
     MODEL_NAME,
-    PROBABILITY,
-    PROBABILITY_MAP,
-    SCORES,
     DetectorContract,
     TensorSpec,
 )
@@ -73,7 +69,10 @@ def _signature(value: object) -> tuple[str, str, int]:
 
 
 def _expected(spec: TensorSpec) -> tuple[str, str, int]:
-    return spec.name, {"UINT8": "UINT8", "FP32": "FLOAT", "FP16": "FLOAT16"}[spec.dtype], len(spec.dims) + 1
+    from onnx import TensorProto, helper
+
+    onnx_dtype = TensorProto.DataType.Name(helper.np_dtype_to_tensor_dtype(np.dtype(spec.numpy_dtype)))
+    return spec.name, onnx_dtype, len(spec.dims) + 1
 
 
 def check_runs(onnx_file: Path, contract: DetectorContract) -> None:
@@ -89,16 +88,26 @@ def check_runs(onnx_file: Path, contract: DetectorContract) -> None:
             f"{onnx_file} fails on a 2x{CHECK_SIDE}x{CHECK_SIDE}x3 uint8 image: {error}"
         ) from error
     shapes = {spec.name: array.shape for spec, array in zip(contract.outputs, arrays, strict=True)}
-    if contract is PROBABILITY_MAP:
-        wanted, ok = "probability [2, H, W, 1]", shapes[PROBABILITY.name] == (2, CHECK_SIDE, CHECK_SIDE, 1)
-    else:
-        boxes, scores = shapes[BOXES.name], shapes[SCORES.name]
-        wanted, ok = "boxes [2, K, 4] and scores [2, K]", boxes[::2] == (2, 4) and scores == boxes[:2]
+    sizes = {"batch": 2, "height": CHECK_SIDE, "width": CHECK_SIDE}  # the input's; others (K) must agree
+    ok = True
+    for spec in contract.outputs:
+        shape = shapes[spec.name]
+        ok &= len(shape) == len(spec.dims) + 1
+        for axis, (dim, size) in enumerate(zip((-1, *spec.dims), shape)):
+            wanted = dim if dim != -1 else sizes.setdefault(spec.axis_names[axis], size)
+            ok &= size == wanted
     if not ok:
+        wanted = " and ".join(f"{spec.name} [{', '.join(_shown(spec))}]" for spec in contract.outputs)
         raise DetectorModelError(
             f"{onnx_file} returned {shapes} for a 2x{CHECK_SIDE}x{CHECK_SIDE}x3 image; the {contract.name} "
             f"contract wants {wanted}"
         )
+
+
+def _shown(spec: TensorSpec) -> list[str]:
+    """An output's axes as the error shows them: batch 2, H, W, a count K, fixed sizes."""
+    names = {"batch": "2", "height": "H", "width": "W"}
+    return [str(d) if d != -1 else names.get(spec.axis_names[axis], "K") for axis, d in enumerate((-1, *spec.dims))]
 
 
 def detector_configs(name: str, contract: DetectorContract) -> dict[str, str]:
