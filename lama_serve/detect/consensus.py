@@ -14,7 +14,8 @@ each is put at the corner (or centre) at which the median estimate lined them up
 (detect.frames); a pixel's share counts the items that cover it; each item's answer is that
 vote together with the median estimate located in it, or the vote alone where the estimate
 missed the item. Where not every item lies, the estimate (a median where all lie) is blind:
-there the vote keeps what joins the located mark (the rest of a line the crops cut).
+there the vote keeps what joins the located mark (the rest of a line the crops cut). Where
+the estimate lines up too few items, they vote where their own masks agree the most.
 
 Measured (512 px held-out photos, batches of 8, seeds 0-5, docs/detection.md): IoU of the
 marked items, text 0.82 (0.84 with 2 clean items in the batch) against 0.75 (0.74) for the
@@ -170,7 +171,11 @@ def shared_results(images: Sequence[np.ndarray], own: Sequence[DetectionResult])
     if mark is not None and 2 * sum(r.watermark_found for r in located) >= len(images):
         voted = agree(images, own, located, mark.frame.anchor)
     if voted is None:
-        return _alone(images, own, located)
+        # The estimate lined up too few items (a faint mark, photos too alike where every item
+        # lies): line them up where their own detections agree the most, and let them vote.
+        anchor = voting_anchor(images, own)
+        voted = None if anchor is None else agree(images, own, anchor=anchor)
+        return voted if voted is not None else _alone(images, own, located)
     # The estimate joins the vote without the item's own pixels near it (`completed` adds
     # them): those are its detectors' spill, which the vote has already weighed. Where the
     # estimate missed an item, the vote alone is the batch's word.
@@ -178,6 +183,20 @@ def shared_results(images: Sequence[np.ndarray], own: Sequence[DetectionResult])
         _joined(v, _estimated(image, at)) if at.watermark_found else v
         for image, v, at in zip(images, voted, located, strict=True)
     ]
+
+
+def voting_anchor(images: Sequence[np.ndarray], own: Sequence[DetectionResult]) -> str | None:
+    """The anchor of frames.ANCHORS at which the items' own masks agree the most (the sum of
+    the squared shares: one pixel all items mark outweighs two that half of them do); None
+    where no pixel reaches CONSENSUS, or more than MAX_COVERAGE of the canvas does. Put at a
+    wrong anchor, a mark's copies miss each other by the items' differences in size: a line
+    of text still overlaps itself as often, but with fewer items at each pixel."""
+    agreement = {}
+    for anchor in ANCHORS:
+        share = votes([result.mask for result in own], Frame.of(images, anchor))
+        if share is not None and 0 < np.mean(share >= CONSENSUS) <= MAX_COVERAGE:
+            agreement[anchor] = float(np.square(share).sum())
+    return max(agreement, key=agreement.__getitem__, default=None)
 
 
 def _alone(

@@ -52,6 +52,17 @@ class Frame:
         columns = slice(max(x for (_, x), _ in corners), min(x + s[1] for (_, x), s in corners))
         return rows, columns
 
+    def reaches_beyond(self, box: tuple[slice, slice], shape: tuple[int, int]) -> bool:
+        """Whether `box`, in the common part (of `shape`), reaches one of its sides past which
+        some item lies (a side of the canvas does not count)."""
+        (rows, columns), (height, width) = self.common(), self.size
+        return (
+            (box[0].start == 0 and rows.start > 0)
+            or (box[1].start == 0 and columns.start > 0)
+            or (box[0].stop == shape[0] and rows.stop < height)
+            or (box[1].stop == shape[1] and columns.stop < width)
+        )
+
     def cut(self, plane: np.ndarray) -> np.ndarray:
         """The part of an item's `plane` that lies in `common()`."""
         (top, left), (rows, columns) = self.offset(plane.shape), self.common()

@@ -121,6 +121,11 @@ def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
     on_edges = grow_mask(core[box], 1)  # elsewhere the median gradients are the photos' leftovers
     mark = np.abs(poisson_reconstruct(gy[box] * on_edges, gx[box] * on_edges))
     mask = (mark > filters.otsu_threshold(mark)) | core[box]
+    if frame.reaches_beyond(box, edges.shape):
+        # The mark goes on past a side where not every item lies: no background frames it there,
+        # and the integration spills from that side (a blob under a line cut at its top). Its
+        # strokes' edges are still right: keep the mask on them.
+        mask &= grow_mask(core[box], 1) > 0
     if not mask.any():
         return None
     origin = (box[0].start, box[1].start) if same_size else None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lama_serve.detect.consensus import agree, completed, near, shared_results, votes
+from lama_serve.detect import consensus
+from lama_serve.detect.consensus import agree, completed, near, shared_results, votes, voting_anchor
 from lama_serve.detect.frames import Frame
 from lama_serve.detect.metrics import iou, recall
 from lama_serve.detect.regions import regions_of_mask
@@ -261,3 +262,23 @@ def test_the_vote_keeps_the_part_of_a_line_the_crops_hid_from_the_median_estimat
     for result, truth, (top, left) in zip(results, truths, cuts, strict=True):
         assert recall(result.mask > 0, truth) > 0.95
         assert not result.mask[100 - top : 120 - top, 200 - left : 230 - left].any()
+
+
+def test_the_anchor_at_which_the_items_own_masks_agree_the_most():
+    """A line 10 px from the bottom-right corner of photos of six sizes: put at the bottom-left
+    corner, its copies still overlap along the line, but fewer items mark each pixel."""
+    images, truths = _corner_batch()
+    own = [_result(truth) for truth in truths]
+    assert voting_anchor(images, own) == "bottom-right"
+    assert voting_anchor(images, [DetectionResult.empty(image.shape) for image in images]) is None
+
+
+def test_a_batch_the_median_estimate_did_not_line_up_votes_where_the_items_agree(monkeypatch):
+    """Items of different sizes whose median edges showed no mark (a faint one, photos alike
+    where they all lie): one item's own detection missed the mark; lined up where the others'
+    agree, it gets the mark from the vote (its own result before)."""
+    images, truths = _corner_batch()
+    own = [_result(truth if index else np.zeros_like(truth)) for index, truth in enumerate(truths)]
+    monkeypatch.setattr(consensus, "estimate_mark", lambda _: None)
+    results = shared_results(images, own)
+    assert all(recall(result.mask > 0, truth) > 0.95 for result, truth in zip(results, truths, strict=True))

@@ -41,3 +41,13 @@ def test_same_size_items_fill_the_canvas():
     planes = [np.ones((3, 4))] * 2
     frame = Frame.of(planes, "centre")
     assert frame.offset((3, 4)) == (0, 0) and frame.common() == (slice(0, 3), slice(0, 4))
+
+
+def test_a_box_reaches_beyond_only_the_sides_past_which_some_item_lies():
+    frame = Frame.of([np.zeros(s) for s in SHAPES], "bottom-right")  # common part: rows 2-5, columns 3-7
+    shape = (4, 5)
+    assert frame.reaches_beyond((slice(0, 2), slice(1, 3)), shape)  # the taller items go on above it
+    assert frame.reaches_beyond((slice(1, 3), slice(0, 2)), shape)  # the wider ones to its left
+    assert not frame.reaches_beyond((slice(1, 4), slice(1, 5)), shape)  # below and right: the canvas ends
+    same = Frame.of([np.zeros((4, 6))] * 2, "centre")
+    assert not same.reaches_beyond((slice(0, 4), slice(0, 6)), (4, 6))
