@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings.detection import DetectionSettings
 from lama_serve.detect.anchoring import anchor_of
 from lama_serve.detect.coarse import fill_missed, missed_components, missed_lines
 from lama_serve.detect.combine import combine_results
@@ -40,7 +40,7 @@ def map_profile(name: str, keep_score: float | None = None) -> MapProfile:
     return profile if keep_score is None else replace(profile, keep_score=keep_score)
 
 
-def _templates(settings: Settings) -> Detector | None:
+def _templates(settings: DetectionSettings) -> Detector | None:
     """None when no folder is configured or it holds no template: nothing to look for."""
     if settings.watermark_templates_dir is None:
         return None
@@ -54,13 +54,13 @@ def _templates(settings: Settings) -> Detector | None:
     )
 
 
-LOCAL_DETECTORS: dict[str, Callable[[Settings], Detector | None]] = {
+LOCAL_DETECTORS: dict[str, Callable[[DetectionSettings], Detector | None]] = {
     "templates": _templates,
     "tiled": lambda settings: TiledDetector(),
 }
 
 
-def local_detectors(settings: Settings) -> tuple[Detector, ...]:
+def local_detectors(settings: DetectionSettings) -> tuple[Detector, ...]:
     """The detectors of DETECTORS that run in the caller's process, in order (served models
     left out: the caller fetches their maps and hands them to `detect_from_maps`); a
     templates detector only when its folder holds templates."""
@@ -68,7 +68,7 @@ def local_detectors(settings: Settings) -> tuple[Detector, ...]:
     return tuple(detector for detector in built if detector is not None)
 
 
-def served_detectors(settings: Settings) -> tuple[str, ...]:
+def served_detectors(settings: DetectionSettings) -> tuple[str, ...]:
     """The names of DETECTORS that are served models (probability-map contract)."""
     return tuple(name for name in settings.detectors if name not in LOCAL_DETECTORS)
 

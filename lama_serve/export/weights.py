@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings.model import ModelSettings
 from lama_serve.export.errors import (
     DigestMismatchError,
     WeightsDownloadError,
@@ -79,7 +79,7 @@ class FetchedWeights:
     reused: bool  # found in the cache (and re-verified) rather than downloaded
 
 
-def model_file(settings: Settings, name: str = "big-lama") -> ModelFile:
+def model_file(settings: ModelSettings, name: str = "big-lama") -> ModelFile:
     """The table's entry with LAMA_MODEL_* applied: a URL alone is a mirror of the same file;
     a digest names another file, whose size is then unknown."""
     if name not in MODELS:

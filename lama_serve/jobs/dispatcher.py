@@ -8,7 +8,7 @@ import time
 
 import aiohttp
 
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings.jobs import JobsSettings
 from lama_serve.jobs.errors import WebhookRefused
 from lama_serve.jobs.outbox import Delivery, Outbox
 from lama_serve.jobs.ssrf import check_url
@@ -21,7 +21,7 @@ BATCH = 16
 
 
 class Dispatcher:
-    def __init__(self, outbox: Outbox, secrets: WebhookSecrets, settings: Settings) -> None:
+    def __init__(self, outbox: Outbox, secrets: WebhookSecrets, settings: JobsSettings) -> None:
         self._outbox = outbox
         self._secrets = secrets
         self._settings = settings

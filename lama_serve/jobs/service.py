@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings.jobs import JobsSettings
 from lama_serve.jobs.dispatcher import Dispatcher
 from lama_serve.jobs.errors import JobNotDone, JobNotFound, ResultExpired, WebhookRefused
 from lama_serve.jobs.idempotency import IdempotencyStore, RedisIdempotency, SqliteIdempotency
@@ -30,7 +30,7 @@ WAIT_POLL_S = 0.1
 EVENTS: tuple[WebhookEvent, ...] = ("start", "completed")
 
 
-def webhook_secrets(settings: Settings) -> WebhookSecrets:
+def webhook_secrets(settings: JobsSettings) -> WebhookSecrets:
     """Per-key secrets kept with the jobs: shared by every replica on the redis backend."""
     server = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     files = FileEntries(settings.jobs_dir / "webhook_secrets")
@@ -39,7 +39,7 @@ def webhook_secrets(settings: Settings) -> WebhookSecrets:
     return WebhookSecrets(entries, server, settings.webhook_secret_grace_s)
 
 
-def _backend(settings: Settings) -> tuple[JobStore, Outbox, IdempotencyStore]:
+def _backend(settings: JobsSettings) -> tuple[JobStore, Outbox, IdempotencyStore]:
     if settings.jobs_backend == "redis":
         return (
             RedisJobStore(settings.redis_url, settings.job_result_ttl_s, settings.jobs_claim_idle_s),
@@ -56,7 +56,7 @@ def _backend(settings: Settings) -> tuple[JobStore, Outbox, IdempotencyStore]:
 class JobService:
     def __init__(
         self,
-        settings: Settings,
+        settings: JobsSettings,
         store: JobStore,
         dispatcher: Dispatcher,
         idempotency: IdempotencyStore,
@@ -126,7 +126,7 @@ class JobService:
 
 
 @asynccontextmanager
-async def open_jobs(settings: Settings, processor: Processor | None) -> AsyncIterator[JobService]:
+async def open_jobs(settings: JobsSettings, processor: Processor | None) -> AsyncIterator[JobService]:
     """The service; with a processor, also workers, the webhook dispatcher and expiry."""
     store, outbox, idempotency = _backend(settings)
     dispatcher = Dispatcher(outbox, webhook_secrets(settings), settings)

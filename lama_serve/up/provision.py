@@ -17,7 +17,7 @@ from lama_serve.core.errors import LamaServeError
 from lama_serve.core.repository import ModelRepository
 
 if TYPE_CHECKING:
-    from lama_serve.core.settings import Settings
+    from lama_serve.core.settings.model import ModelSettings
     from lama_serve.export.weights import FetchedWeights
 
 LOGGER = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class UpError(LamaServeError):
 
 
 def ensure_model(
-    repository: Path, checkpoint: Path | None, *, arch: str = DEFAULT_ARCH, settings: Settings | None = None
+    repository: Path, checkpoint: Path | None, *, arch: str = DEFAULT_ARCH, settings: ModelSettings | None = None
 ) -> None:
     """Export version 1 unless the repository already holds an exported model. Without a
     checkpoint, `settings` say where to fetch the released weights from (None: no fetch)."""
@@ -113,7 +113,7 @@ def _warn_if_unshipped_segmenter(repository: Path) -> None:
         )
 
 
-def released_weights(settings: Settings) -> FetchedWeights | None:
+def released_weights(settings: ModelSettings) -> FetchedWeights | None:
     """The released big-lama from WEIGHTS_CACHE_DIR or the network, verified; None (random
     weights) when that fails, unless REQUIRE_REAL_WEIGHTS makes it fatal."""
     from lama_serve.export.errors import WeightsError

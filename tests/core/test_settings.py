@@ -40,7 +40,7 @@ def test_errors_name_each_variable_to_set_and_echo_no_value(monkeypatch: pytest.
         load_settings(labels={"gateway_port": "--port"})
     message = str(caught.value)
     assert "  RATE_LIMIT_PER_MINUTE: Input should be a valid number" in message
-    assert "  API_KEY: API_KEY is shorter than 16 characters" in message
+    assert "  API_KEY: API_KEY must be at least 16 characters long" in message
     assert "tiny-key-1" not in message and "many" not in message and "errors.pydantic.dev" not in message
     with pytest.raises(ConfigurationError, match="  --port: Input should be less than or equal to 65535"):
         load_settings({"gateway_port": 70000, "rate_limit_per_minute": 5}, labels={"gateway_port": "--port"})
@@ -155,3 +155,22 @@ def test_the_embedded_stacks_ports_must_differ() -> None:
         Settings(triton_grpc_port=8080)
     assert Settings(triton_grpc_port=0, triton_metrics_port=8001).triton_grpc_port == 0  # 0: no gRPC
     assert Settings(triton_url="triton:8000", triton_http_port=8080).gateway_port == 8080  # not bundled
+
+
+def test_settings_joins_the_sections_and_each_field_lives_in_one():
+    """A component that needs one part of the settings takes that section's type; the whole
+    object is an instance of every section, so it is passed as it is."""
+    from lama_serve.core.settings import access, detection, jobs, model, requests, rollout, stack
+
+    sections = (
+        access.AccessSettings,
+        detection.DetectionSettings,
+        jobs.JobsSettings,
+        model.ModelSettings,
+        requests.RequestSettings,
+        rollout.RolloutSettings,
+        stack.StackSettings,
+    )
+    assert all(issubclass(Settings, section) for section in sections)
+    names = [name for section in sections for name in section.model_fields]
+    assert len(names) == len(set(names)) == len(Settings.model_fields)

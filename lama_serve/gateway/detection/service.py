@@ -24,7 +24,7 @@ import numpy as np
 from anyio import to_thread
 
 from lama_serve.core.contract import PROBABILITY_MAP, DetectorContract
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings.detection import DetectionSettings
 from lama_serve.detect.coarse import scaled_views
 from lama_serve.detect.combine import as_areas
 from lama_serve.detect.consensus import shared_results
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 class DetectionService:
     """DETECTORS for the gateway; every Triton failure leaves as the gateway's `ApiError`."""
 
-    def __init__(self, settings: Settings, triton: TritonModel, local: Sequence[Detector]) -> None:
+    def __init__(self, settings: DetectionSettings, triton: TritonModel, local: Sequence[Detector]) -> None:
         """`local`: `detect.detectors.local_detectors(settings)`, built (templates read) at start."""
         self._order = settings.detectors
         self._local = tuple(local)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lama_serve.core.contract import SPATIAL_MULTIPLE
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings.requests import RequestSettings
 from lama_serve.gateway.inpaint.tiling import Window
 
 # big-lama, ONNX Runtime f32 on CPU: ~55 s at 2048x2048 (issue 17); memory: the setting.
@@ -45,7 +45,7 @@ class Budget:
     bytes_per_pixel: float
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Budget:
+    def from_settings(cls, settings: RequestSettings) -> Budget:
         return cls(settings.inference_memory_budget_mb * 2**20, settings.inference_bytes_per_pixel)
 
     @property

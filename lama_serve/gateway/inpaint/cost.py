@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings.requests import RequestSettings
 
 MEGAPIXEL = 1_000_000
 
@@ -27,7 +27,7 @@ class InferenceTime:
     max_estimated_s: float
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> InferenceTime:
+    def from_settings(cls, settings: RequestSettings) -> InferenceTime:
         return cls(
             settings.inference_timeout_s, settings.inference_seconds_per_megapixel, settings.inference_max_estimated_s
         )

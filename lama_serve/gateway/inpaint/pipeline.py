@@ -11,7 +11,7 @@ from functools import partial
 
 import numpy as np
 
-from lama_serve.core.settings import Settings
+from lama_serve.core.settings.requests import RequestSettings
 from lama_serve.gateway.inpaint import imaging, tiling
 from lama_serve.gateway.inpaint.budget import Budget, model_pixels
 from lama_serve.gateway.inpaint.imaging import DecodedImage
@@ -19,7 +19,7 @@ from lama_serve.gateway.inpaint.mask import MaskField
 from lama_serve.gateway.inpaint.tiling import Strategy, Window
 
 
-def plan(settings: Settings, strategy: Strategy, shape: tuple[int, int], mask: MaskField) -> list[Window]:
+def plan(settings: RequestSettings, strategy: Strategy, shape: tuple[int, int], mask: MaskField) -> list[Window]:
     """The windows of `strategy`. `resize` is capped to the memory budget; `crop` gives way
     to the whole image, resized to fit the budget, past `max_windows_per_request` (a mask of
     many scattered regions) or when its windows would not fit together."""
