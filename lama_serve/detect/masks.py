@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lama_serve.core.settings.detection import MAX_GROW_PIXELS
 from lama_serve.detect.types import DetectionInputError
 
-MAX_GROW_PIXELS = 64  # the API's documented range of `grow_mask` is 0..64
 RECT_KEYS = ("x", "y", "width", "height")
 RECTANGLES_HINT = (
     'send `rectangles` as JSON, e.g. [[10, 20, 100, 40]] or [{"x": 10, "y": 20, "width": 100, "height": 40}]'

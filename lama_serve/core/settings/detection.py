@@ -6,6 +6,8 @@ from pydantic import BaseModel, Field
 
 from lama_serve.core.settings.checks import CommaPositiveFloats, CommaStrings, OptionalPath
 
+MAX_GROW_PIXELS = 64  # the range of the API's `grow_mask`, 0..64, and of DETECTED_MASK_GROW
+
 
 class DetectionSettings(BaseModel):
     """Which detectors run, at what size, and how templates are searched."""
@@ -62,4 +64,13 @@ class DetectionSettings(BaseModel):
         description="Where a template has no copy at TEMPLATE_SCALES, also search the sizes "
         "between them (+-14 % around the strongest correlation peaks): finds most marks "
         "stamped in proportion to the photo, for ~0.6 s more per template on a 512 px image.",
+    )
+    detected_mask_grow: int = Field(
+        2,
+        ge=0,
+        le=MAX_GROW_PIXELS,
+        description="Pixels a detected mask is grown by before it is inpainted, unless the request "
+        "sends `grow_mask`: the detectors mask what the mark changed, and the rim it blurred into "
+        "the photo (anti-aliasing, JPEG ringing) would stay (docs/detection.md). "
+        "`/api/v1/detect` answers the tight mask.",
     )

@@ -2,7 +2,8 @@
 
 Order: an uploaded `mask` wins, then `rectangles`, then the image's own transparency (an
 editor erased the mark to alpha); without any of them MISSING_MASK decides: `detect` (run
-the detectors), `reject` (400) or `full` (whole image). `grow_mask` dilates the result.
+the detectors), `reject` (400) or `full` (whole image). `grow_mask` dilates the result; unset,
+a detected mask is grown by DETECTED_MASK_GROW (the rim the mark blurred into the photo).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class MaskOptions:
     """The request's mask conveniences (form fields)."""
 
     rectangles: str | None = None  # JSON list of [x, y, w, h] or {x, y, width, height}
-    grow: int = 0  # pixels of dilation, 0..MAX_GROW_PIXELS
+    grow: int | None = None  # pixels of dilation, 0..MAX_GROW_PIXELS; None: grow_for's default
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,23 @@ async def choose_mask(
         choice = await to_thread.run_sync(client_mask, decoded, mask_bytes, options, services.limits)
         if choice is None:
             choice = await _missing_mask(services, decoded, detected)
-        if options.grow and choice.source != "full":
-            choice = replace(choice, gray=await to_thread.run_sync(grow_mask, choice.gray, options.grow))
+        grow = grow_for(choice.source, options.grow, services.settings.detected_mask_grow)
+        if grow:
+            choice = replace(choice, gray=await to_thread.run_sync(grow_mask, choice.gray, grow))
     except DetectionInputError as error:
         raise input_error(error) from error
     return choice
+
+
+def grow_for(source: MaskSource, requested: int | None, detected_default: int) -> int:
+    """Pixels to dilate a mask of `source` by: the request's `grow_mask` when sent; else the
+    detectors' tight mask gets `detected_default` and a client's mask none. The whole image
+    (MISSING_MASK=full) is never grown."""
+    if source == "full":
+        return 0
+    if requested is not None:
+        return requested
+    return detected_default if source == "detected" else 0
 
 
 async def _missing_mask(services: Services, decoded: DecodedImage, detected: DetectionResult | None) -> MaskChoice:

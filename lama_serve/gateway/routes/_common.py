@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Form, Header, Query
 
-from lama_serve.detect.masks import MAX_GROW_PIXELS
+from lama_serve.core.settings.detection import MAX_GROW_PIXELS
 from lama_serve.gateway.deps import Services
 from lama_serve.gateway.errors import error_responses
 from lama_serve.gateway.inpaint.imaging import MEDIA_TYPES, OutputFormat
@@ -79,12 +79,14 @@ HdStrategyQuery = Annotated[
 FormatQuery = Annotated[OutputFormat | None, Query(alias="format", description="Output format; overrides Accept.")]
 AcceptHeader = Annotated[str | None, Header(include_in_schema=False)]
 GrowMaskForm = Annotated[
-    int,
+    int | None,
     Form(
         ge=0,
         le=MAX_GROW_PIXELS,
         description=f"Dilate the mask (sent, drawn by `rectangles`, or detected) by this many pixels "
-        f"(0-{MAX_GROW_PIXELS}): covers halos, shadows and outlines around a mark.",
+        f"(0-{MAX_GROW_PIXELS}): covers halos, shadows and outlines around a mark. Unset: 0 for "
+        "a mask you send, DETECTED_MASK_GROW (2) for a detected one, whose rim of blurred pixels "
+        "would stay (send it along with a mask from `/api/v1/detect` for the same result).",
     ),
 ]
 RectanglesForm = Annotated[

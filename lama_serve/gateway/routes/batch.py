@@ -107,7 +107,7 @@ async def run_batch(call: Call) -> Response:
     """Every item through the single-image pipeline; the route's zip, now or as a job."""
     services, fmt, strategy = call.services, call.params["format"], call.params["hd_strategy"]
     triton, version = require_triton(services), choose_model_version(services)
-    options = MaskOptions(grow=call.params.get("grow_mask", 0))
+    options = MaskOptions(grow=call.params.get("grow_mask"))
     meter = Meter(Budget.from_settings(services.settings))  # all items may meet in one Triton call
     started = time.perf_counter()
     images, masks = call.uploads["image"], call.uploads.get("mask", [])
@@ -180,7 +180,7 @@ async def remove_watermark_batch(
     output_format: FormatQuery = None,
     accept: AcceptHeader = None,
     detect: DetectForm = None,
-    grow_mask: GrowMaskForm = 0,
+    grow_mask: GrowMaskForm = None,
 ) -> Response:
     """Inpaint up to BATCH_MAX_ITEMS image/mask pairs in one request. The batch takes one
     rate-limit token; each item counts as one request in `/api/v1/stats`. Items without a

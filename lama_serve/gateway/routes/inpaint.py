@@ -50,7 +50,7 @@ async def run_single(call: Call) -> Response:
             masks[0] if masks else None,
             params["format"],
             params["hd_strategy"],
-            MaskOptions(params.get("rectangles"), params.get("grow_mask", 0)),
+            MaskOptions(params.get("rectangles"), params.get("grow_mask")),
         )
     headers = {
         "X-Processing-Time": f"{time.perf_counter() - started:.3f}",
@@ -82,7 +82,7 @@ async def remove_watermark(
     hd_strategy_query: HdStrategyQuery = None,
     output_format: FormatQuery = None,
     accept: AcceptHeader = None,
-    grow_mask: GrowMaskForm = 0,
+    grow_mask: GrowMaskForm = None,
     rectangles: RectanglesForm = None,
 ) -> Response:
     """Remove a watermark or object: the masked area is filled by LaMa, the rest is kept
