@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from lama_serve.core.settings import Settings
+from lama_serve.detect.masks import max_filter
 from lama_serve.gateway.app import create_app
 from lama_serve.triton.process import TritonProcess
 
@@ -107,6 +108,12 @@ def box_mask(height: int, width: int, value: int = 255) -> np.ndarray:
     mask = np.zeros((height, width), np.uint8)
     mask[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4] = value
     return mask
+
+
+def with_rim(mask: np.ndarray, extra: int = 0) -> np.ndarray:
+    """bool: `mask` and the rim remove-watermark grows a detected mask by (DETECTED_MASK_GROW's
+    default), + `extra` px."""
+    return max_filter(mask.astype(np.uint8), Settings.model_fields["detected_mask_grow"].default + extra) > 0
 
 
 def files(image: bytes, mask: bytes | None = None) -> dict[str, tuple[str, bytes, str]]:

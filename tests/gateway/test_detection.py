@@ -13,13 +13,11 @@ import httpx
 import numpy as np
 import pytest
 
-from lama_serve.core.settings import Settings
-from lama_serve.detect.masks import max_filter
 from lama_serve.detect.synth import make_composite, random_photo
 from lama_serve.triton.process import TritonProcess
 from tests.detect.images import blend, photo, place, text_alpha
 
-from .conftest import AUTH, SettingsFactory, assert_error, decode, encode, files, finished, gateway
+from .conftest import AUTH, SettingsFactory, assert_error, decode, encode, files, finished, gateway, with_rim
 
 pytestmark = pytest.mark.anyio
 URL = "/api/v1/remove-watermark"
@@ -34,14 +32,6 @@ def marked_photo() -> tuple[np.ndarray, np.ndarray]:
     x, y = SIDE - alpha.shape[1] - 8, SIDE - alpha.shape[0] - 8
     clean = random_photo(np.random.default_rng(0), "heldout", (SIDE, SIDE))
     return blend(clean, (255, 255, 255), alpha, x, y), place((SIDE, SIDE), alpha, x, y)
-
-
-GROWN = Settings.model_fields["detected_mask_grow"].default  # pixels a detected mask is grown by
-
-
-def with_rim(truth: np.ndarray, extra: int = 0) -> np.ndarray:
-    """The mark's pixels and the rim a removal grows a detected mask by (+ `extra` px)."""
-    return max_filter(truth.astype(np.uint8), GROWN + extra) > 0
 
 
 def flat() -> np.ndarray:
