@@ -160,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         "iou",
         "iou_se",
         "precision",
+        "left_visible",
         "false_positive_area",
         "opacity",
         "found",

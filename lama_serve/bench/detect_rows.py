@@ -11,8 +11,13 @@ import numpy as np
 
 from lama_serve.bench.detect_sets import SharedSet, opacity
 from lama_serve.bench.inputs import as_sent
+from lama_serve.core.settings.detection import DetectionSettings
 from lama_serve.detect import metrics, synth
+from lama_serve.detect.masks import grow_mask
 
+# Pixels remove-watermark grows a detected mask by (a default server): `left_visible` scores
+# the mask a removal inpaints, the other columns the detected mask itself.
+REMOVAL_GROW: int = DetectionSettings.model_fields["detected_mask_grow"].default
 TARGET_OPACITY = 0.3  # the issue's targets hold for marks at least this opaque
 RESTORE_TOLERANCE = 3  # levels: a restored pixel this close to the clean photo counts as exact
 
@@ -20,8 +25,9 @@ RESTORE_TOLERANCE = 3  # levels: a restored pixel this close to the clean photo 
 def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[dict[str, object]]:
     """Per kind (faint marks under TARGET_OPACITY apart): mean recall, IoU, precision of the
     watermark pixels (with the standard error of the recall and IoU means: a row holds a few
-    images, so its means move between seeds), false-positive area on clean images, and median
-    detection latency."""
+    images, so its means move between seeds), the share of the mark's clearly visible pixels a
+    removal leaves (`left_visible`: outside the mask grown by REMOVAL_GROW), false-positive
+    area on clean images, and median detection latency."""
     groups: dict[str, list[tuple[synth.Composite, np.ndarray, float]]] = {}
     for item in scored:
         composite = item[0]
@@ -45,6 +51,8 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
             (recall, recall_se), (iou, iou_se) = summary(metrics.recall), summary(metrics.iou)
             row |= {"recall": recall, "recall_se": recall_se, "iou": iou, "iou_se": iou_se}
             row["precision"] = summary(metrics.precision)[0]
+            left = [metrics.left_visible(grow_mask(p > 0, REMOVAL_GROW), c.clean, c.image) for c, p, _ in items]
+            row["left_visible"] = round(statistics.fmean(left), 3)
         row["p50_ms"] = round(1000 * statistics.median(seconds for *_, seconds in items), 1)
         rows.append(row)
     return rows

@@ -29,6 +29,9 @@ def test_scores_per_kind() -> None:
     assert rows["logo"]["recall"] == round(expected, 3) and rows["logo"]["precision"] == 1.0
     assert rows["logo"]["iou"] == round(expected, 3) and rows["logo"]["p50_ms"] == 10.0
     assert rows["logo"]["iou_se"] == 0.0  # one image: no spread to report
+    assert rows["logo"]["left_visible"] == 0.0  # the mark's top 2 rows missed: in the rim a removal adds
+    (missed,) = score_rows([(marked, np.zeros_like(marked.mask), 0.010)])
+    assert missed["left_visible"] == 1.0 and missed["recall"] == 0.0
     assert rows["clean"] == {"kind": "clean", "images": 1, "false_positive_area": round(64 / 4096, 4), "p50_ms": 30.0}
 
 

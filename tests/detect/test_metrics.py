@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lama_serve.detect.metrics import false_positive_area, iou, precision, recall
+from lama_serve.detect.metrics import false_positive_area, iou, left_visible, precision, recall
 
 
 def test_scores_of_overlapping_masks():
@@ -19,3 +19,14 @@ def test_nothing_to_find_and_nothing_found_is_perfect():
     empty = np.zeros((3, 3), bool)
     assert recall(empty, empty) == precision(empty, empty) == iou(empty, empty) == 1.0
     assert false_positive_area(empty) == 0.0
+
+
+def test_left_visible_counts_the_marks_clear_changes_outside_the_mask():
+    clean = np.full((4, 4, 3), 100, np.uint8)
+    image = clean.copy()
+    image[0, :2] = 140  # clearly changed
+    image[1, :2] = 105  # changed by 5 levels: not clearly visible
+    mask = np.zeros((4, 4), bool)
+    mask[0, 0] = True
+    assert left_visible(mask, clean, image) == 0.5  # one of the two clear changes is left
+    assert left_visible(mask, clean, clean) == 0.0  # the mark changed nothing
