@@ -26,7 +26,8 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
     """Per kind (faint marks under TARGET_OPACITY apart): mean recall, IoU, precision of the
     watermark pixels (with the standard error of the recall and IoU means: a row holds a few
     images, so its means move between seeds), the share of the mark's clearly visible pixels a
-    removal leaves (`left_visible`: outside the mask grown by REMOVAL_GROW), false-positive
+    removal leaves (`left_visible`: changed by over synth.CLEARLY_VISIBLE levels and outside the
+    mask grown by REMOVAL_GROW), false-positive
     area on clean images, and median detection latency."""
     groups: dict[str, list[tuple[synth.Composite, np.ndarray, float]]] = {}
     for item in scored:
@@ -51,8 +52,12 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
             (recall, recall_se), (iou, iou_se) = summary(metrics.recall), summary(metrics.iou)
             row |= {"recall": recall, "recall_se": recall_se, "iou": iou, "iou_se": iou_se}
             row["precision"] = summary(metrics.precision)[0]
-            left = [metrics.left_visible(grow_mask(p > 0, REMOVAL_GROW), c.clean, c.image) for c, p, _ in items]
-            row["left_visible"] = round(statistics.fmean(left), 3)
+            # what a removal leaves: the clearly visible pixels its (grown) mask does not reach
+            clear = [
+                (grow_mask(p > 0, REMOVAL_GROW), synth.changed_mask(c.clean, c.image, synth.CLEARLY_VISIBLE))
+                for c, p, _ in items
+            ]
+            row["left_visible"] = round(statistics.fmean(1 - metrics.recall(m, t) for m, t in clear), 3)
         row["p50_ms"] = round(1000 * statistics.median(seconds for *_, seconds in items), 1)
         rows.append(row)
     return rows

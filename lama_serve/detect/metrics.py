@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-CLEARLY_VISIBLE = 10  # levels: a mark's change of a pixel that shows on most photos
-
 
 def _counts(predicted: np.ndarray, truth: np.ndarray) -> tuple[int, int, int]:
     """(true positives, predicted pixels, true pixels)."""
@@ -39,12 +37,3 @@ def iou(predicted: np.ndarray, truth: np.ndarray) -> float:
 def false_positive_area(predicted: np.ndarray) -> float:
     """Fraction of a clean image's pixels wrongly masked."""
     return float(np.count_nonzero(predicted)) / max(predicted.size, 1)
-
-
-def left_visible(mask: np.ndarray, clean: np.ndarray, image: np.ndarray, levels: int = CLEARLY_VISIBLE) -> float:
-    """Share of the pixels a mark changed by more than `levels` (some channel of `image`
-    against `clean`, uint8 HxWx3) that `mask` leaves out: what stays visible once the mask
-    is inpainted (the rest of the photo is kept as it is); 0.0 when the mark changed none."""
-    visible = np.abs(image.astype(np.int16) - clean.astype(np.int16)).max(axis=-1) > levels
-    count = int(np.count_nonzero(visible))
-    return int(np.count_nonzero(visible & ~(mask > 0))) / count if count else 0.0

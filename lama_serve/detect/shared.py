@@ -125,7 +125,7 @@ def estimate_mark(images: Sequence[np.ndarray]) -> SharedMark | None:
         # The mark goes on past a side where not every item lies: no background frames it there,
         # and the integration spills from that side (a blob under a line cut at its top). Its
         # strokes' edges are still right: keep the mask on them.
-        mask &= grow_mask(core[box], 1) > 0
+        mask &= on_edges > 0
     if not mask.any():
         return None
     origin = (box[0].start, box[1].start) if same_size else None

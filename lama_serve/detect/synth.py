@@ -23,6 +23,7 @@ KINDS = ("text_corner", "text_centre", "text_diagonal", "text_tiled", "logo", "c
 # A pixel belongs to the mark when some channel moved by more than this many levels; smaller
 # changes are invisible and need no inpainting (the same tolerance as template restoration).
 VISIBLE_CHANGE = 3
+CLEARLY_VISIBLE = 10  # levels: a mark's change of a pixel that shows on most photos
 OPACITY_RANGE = (0.2, 0.8)
 Size = int | tuple[int, int]  # an image size: a square side, or (H, W)
 _COLOURS = ((255, 255, 255), (0, 0, 0), (200, 200, 200), (60, 60, 60))
@@ -47,10 +48,10 @@ def blend(clean: np.ndarray, mark: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def changed_mask(clean: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """Pixels where some channel differs by more than VISIBLE_CHANGE levels."""
+def changed_mask(clean: np.ndarray, image: np.ndarray, levels: int = VISIBLE_CHANGE) -> np.ndarray:
+    """Pixels where some channel differs by more than `levels` (default VISIBLE_CHANGE)."""
     diff = np.abs(image.astype(np.int16) - clean.astype(np.int16)).max(axis=-1)
-    return diff > VISIBLE_CHANGE
+    return diff > levels
 
 
 def jpeg_bytes(image: np.ndarray, quality: int) -> bytes:

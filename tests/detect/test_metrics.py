@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from lama_serve.detect.metrics import false_positive_area, iou, left_visible, precision, recall
+from lama_serve.detect.metrics import false_positive_area, iou, precision, recall
+from lama_serve.detect.synth import CLEARLY_VISIBLE, changed_mask
 
 
 def test_scores_of_overlapping_masks():
@@ -21,12 +22,13 @@ def test_nothing_to_find_and_nothing_found_is_perfect():
     assert false_positive_area(empty) == 0.0
 
 
-def test_left_visible_counts_the_marks_clear_changes_outside_the_mask():
+def test_what_a_mask_leaves_of_a_marks_clear_changes():
+    """`bench detect`'s left_visible: 1 - recall against the pixels changed by over CLEARLY_VISIBLE."""
     clean = np.full((4, 4, 3), 100, np.uint8)
     image = clean.copy()
     image[0, :2] = 140  # clearly changed
     image[1, :2] = 105  # changed by 5 levels: not clearly visible
     mask = np.zeros((4, 4), bool)
     mask[0, 0] = True
-    assert left_visible(mask, clean, image) == 0.5  # one of the two clear changes is left
-    assert left_visible(mask, clean, clean) == 0.0  # the mark changed nothing
+    assert 1 - recall(mask, changed_mask(clean, image, CLEARLY_VISIBLE)) == 0.5  # one of the two clear changes is left
+    assert 1 - recall(mask, changed_mask(clean, clean, CLEARLY_VISIBLE)) == 0.0  # the mark changed nothing
