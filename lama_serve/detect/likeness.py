@@ -20,6 +20,9 @@ BLOCKS = 4  # pieces along a region's long side, compared for a consistent overl
 DETAIL_RADIUS = 6  # high-pass radius (pixels) that isolates glyph strokes from the photo
 BACKGROUND_SPREAD = 40.0  # std (levels) of the background across a region that counts as "varied"
 SIZE_TOLERANCE = 0.2  # relative size difference under which two regions count as repeats
+# A line whose centre lies in the outer fifth of the height (0.6 of the way from the middle
+# to the top or bottom edge) is where credit lines run; its prior reaches 1 at 0.9 of the way.
+EDGE_LINE_START, EDGE_LINE_RAMP = 0.6, 0.3
 
 
 def _blocks(box: np.ndarray) -> list[tuple[slice, slice]]:
@@ -50,7 +53,9 @@ def background_variation(plane: np.ndarray, box: np.ndarray) -> float:
 
 
 def position_prior(box: np.ndarray, shape: tuple[int, int]) -> float:
-    """0..1: near a corner, the centre or the main diagonals, where marks are put."""
+    """0..1: near a corner, the centre or the main diagonals, where marks are put, or a
+    line along the top or bottom edge (a credit line centred there, or one that runs
+    from a corner across words over varied backgrounds, has its centre far from the corner)."""
     x, y, w, h = (float(v) for v in box)
     height, width = shape
     cx, cy = (x + w / 2) / width, (y + h / 2) / height
@@ -58,7 +63,8 @@ def position_prior(box: np.ndarray, shape: tuple[int, int]) -> float:
     near_corner = min(abs(cx - 0.5), abs(cy - 0.5)) * 2  # both coordinates far from centre
     centre = 1 - corner
     diagonal = 1 - min(abs(cx - cy), abs(cx + cy - 1)) * 4
-    return float(np.clip(max(near_corner * corner, centre, diagonal), 0.0, 1.0))
+    edge_line = (abs(cy - 0.5) * 2 - EDGE_LINE_START) / EDGE_LINE_RAMP if w >= h else 0.0
+    return float(np.clip(max(near_corner * corner, centre, diagonal, edge_line), 0.0, 1.0))
 
 
 def repetition(boxes: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 backgrounds, and their bounded combination."""
 
 import numpy as np
+import pytest
 
 from lama_serve.detect.likeness import (
     LIKENESS_FLOOR,
@@ -19,6 +20,15 @@ def test_position_prior_favours_corners_centre_and_diagonal():
     centre = position_prior(np.array([450, 480, 100, 40]), shape)
     edge_middle = position_prior(np.array([0, 480, 60, 40]), shape)  # middle of the left edge
     assert corner > 0.7 and centre > 0.9 and edge_middle < 0.5
+
+
+def test_position_prior_favours_lines_along_the_top_and_bottom_edges():
+    shape = (1000, 1000)
+    bottom_line = position_prior(np.array([250, 930, 400, 40]), shape)  # centred: no corner, no diagonal
+    assert bottom_line == pytest.approx(1.0)
+    assert position_prior(np.array([250, 20, 400, 40]), shape) == 1.0  # along the top
+    assert position_prior(np.array([430, 850, 40, 140]), shape) < 0.5  # upright there: not a line
+    assert position_prior(np.array([250, 780, 400, 40]), shape) < 0.5  # a fifth of the way up
 
 
 def test_repetition_counts_same_sized_regions():
