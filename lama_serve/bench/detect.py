@@ -8,7 +8,8 @@ arrive (scored against the mark's pixels in the lossless composite). The two est
 need several images or an operator's file
 are measured on the library the gateway runs: the batch-shared mark (`detect.consensus`, on
 the items' masks from the same gateway) and known templates with exact un-blending
-(`detect.templates`). The rows are bench.detect_rows'.
+(`detect.templates`). The rows are bench.detect_rows', each judged against the issue's
+targets with its margin in standard errors (bench.detect_targets).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import numpy as np
 from lama_serve.bench import OUT
 from lama_serve.bench.detect_rows import score_rows, shared_row, template_row, whole_photo_row
 from lama_serve.bench.detect_sets import SIZE_SPREAD, labelled_set, shared_sets, whole_photos
+from lama_serve.bench.detect_targets import judged
+from lama_serve.bench.detect_targets import summary as targets_summary
 from lama_serve.bench.inputs import as_sent, png_bytes, upload
 from lama_serve.core.arg_types import COUNT, SKIPPABLE_COUNT, at_least
 from lama_serve.detect import synth
@@ -153,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("no API key: pass --api-key or set API_KEY (the gateway's key)")
     rows, latency = _measure_offline(args) if args.offline else asyncio.run(_measure(args))
     rows.append(template_row(args.per_kind, args.size, args.seed, args.jpeg))
+    rows = [judged(row) for row in rows]
     columns = (
         "images",
         "recall",
@@ -166,12 +170,15 @@ def run(args: argparse.Namespace) -> int:
         "found",
         "restored_within_3_levels",
         "p50_ms",
+        "target",
+        "target_margin_se",
     )
     sent = "PNG" if args.jpeg is None else f"JPEG quality {args.jpeg}"
     print(f"detection on {size_label(args.size)} held-out composites sent as {sent} ({args.offline or args.url}):")
     for row in rows:
         figures = "  ".join(f"{c} {row[c]}" for c in columns if c in row)
         print(f"  {row['kind']:<54} {figures}")
+    print(targets_summary(rows))
     for name, seconds in latency.items():
         print(f"remove-watermark {size_label(args.size)}, {name}: median {seconds * 1000:.0f} ms")
     if len(latency) == 2:

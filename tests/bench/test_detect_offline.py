@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +78,21 @@ def test_served_path_scores_feed_score_rows(tmp_path: Path) -> None:
     assert all(
         np.array_equal(s, as_sent(c.image, 30)) and not np.array_equal(s, c.image) for s, c in zip(seen, composites)
     )
+
+
+def test_the_offline_run_judges_its_rows_against_the_targets(tmp_path: Path, capsys) -> None:
+    """The red-channel graphs mask whatever is red: some rows meet their bars, some do not;
+    every judged row says which, in the table, the CSV and the summary line."""
+    from lama_serve.cli import main
+
+    for name in contract.DETECTOR_MODELS:
+        _first_channel_model(tmp_path / "repo" / name / "1" / "model.onnx")
+    out = tmp_path / "out"
+    argv = ["bench", "detect", "--offline", str(tmp_path / "repo"), "--size", "96", "--per-kind", "1"]
+    assert main([*argv, "--shared", "0", "--runs", "0", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "targets (opacity >= 0.3): " in printed and " rows met" in printed
+    rows = {row["kind"]: row for row in csv.DictReader((out / "detect.csv").open())}
+    assert rows["clean"]["target"] in ("met", "short")
+    assert rows["known template (un-blended)"]["target"] in ("met", "short")
+    assert {row["target"] for kind, row in rows.items() if "faint" in kind} <= {""}  # not judged

@@ -1,0 +1,93 @@
+"""The targets `lama-serve bench detect` judges its rows by, and each row's verdict.
+
+A row holds a sample of marks, so its mean is known only to its standard error (`recall_se`,
+`iou_se`): at 8 composites per kind about +-0.1, at 128 about +-0.015. Besides met or short,
+a row says by how many standard errors its mean clears its bar (`target_margin_se`, the
+smallest over its metrics; negative when short): under NOISE_SE the sample cannot tell the
+verdict from chance, and more composites per kind (`--per-kind`) can.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lama_serve.bench.detect_rows import TARGET_OPACITY
+from lama_serve.detect import synth
+
+NOISE_SE = 2.0  # a margin under this many standard errors is within a sample's noise
+SHARED_MIN_IMAGES = 8  # the batch-shared target holds for batches of 8 images or more
+OVERLAY_KINDS = tuple(kind for kind in synth.KINDS if kind != "clean")
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A row's `metric` must reach `value` (or stay at or under it, for an `upper` bar)."""
+
+    metric: str
+    value: float
+    upper: bool = False
+
+    def holds(self, measured: float) -> bool:
+        return measured <= self.value if self.upper else measured >= self.value
+
+
+# Text and logo overlays at opacity >= TARGET_OPACITY; clean photos; one mark shared by a
+# batch; known templates, every restored pixel within RESTORE_TOLERANCE levels.
+OVERLAY_BARS = (Bar("recall", 0.9), Bar("iou", 0.6))
+CLEAN_BARS = (Bar("false_positive_area", 0.01, upper=True),)
+SHARED_BARS = (Bar("iou", 0.8),)
+TEMPLATE_BARS = (Bar("restored_within_3_levels", 1.0),)
+
+
+def _number(row: dict[str, object], key: str) -> float | None:
+    value = row.get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def bars_of(row: dict[str, object]) -> tuple[Bar, ...]:
+    """The bars a row is judged by; none for rows outside the targets (faint marks, the
+    user-style marks, small batches)."""
+    kind = str(row["kind"])
+    if kind in OVERLAY_KINDS:  # a faint row's kind carries " (faint)" and is none of them
+        return OVERLAY_BARS
+    if kind == "clean" or kind.startswith("clean,"):
+        return CLEAN_BARS
+    if kind.startswith("shared ") and "faint" not in kind and (_number(row, "images") or 0) >= SHARED_MIN_IMAGES:
+        return SHARED_BARS
+    if kind.startswith("known template"):
+        return TEMPLATE_BARS
+    return ()
+
+
+def judged(row: dict[str, object]) -> dict[str, object]:
+    """`row` with `target` ("met" or "short") and, where its bars' metrics have standard
+    errors, `target_margin_se`; unchanged when no target applies."""
+    bars = bars_of(row)
+    if not bars:
+        return row
+    measured = [(bar, _number(row, bar.metric), _number(row, f"{bar.metric}_se")) for bar in bars]
+    met = all(value is not None and bar.holds(value) for bar, value, _ in measured)
+    verdict: dict[str, object] = {"target": "met" if met else "short"}
+    margins = [
+        (value - bar.value) / error * (-1 if bar.upper else 1)
+        for bar, value, error in measured
+        if value is not None and error  # a row of one image, or identical ones, has no spread
+    ]
+    if margins:
+        verdict["target_margin_se"] = round(min(margins), 1)
+    return row | verdict
+
+
+def summary(rows: list[dict[str, object]]) -> str:
+    """One line: how many judged rows met their targets, and which are within NOISE_SE."""
+    judged_rows = [row for row in rows if "target" in row]
+    met = sum(row["target"] == "met" for row in judged_rows)
+    close = [
+        f"{row['kind']} ({margin:+} se)"
+        for row in judged_rows
+        if (margin := _number(row, "target_margin_se")) is not None and abs(margin) < NOISE_SE
+    ]
+    line = f"targets (opacity >= {TARGET_OPACITY}): {met} of {len(judged_rows)} rows met"
+    if close:
+        line += f"; within {NOISE_SE:g} standard errors of a bar: {', '.join(close)} (more --per-kind narrows them)"
+    return line
