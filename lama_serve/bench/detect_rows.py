@@ -20,6 +20,11 @@ from lama_serve.detect.masks import grow_mask
 REMOVAL_GROW: int = DetectionSettings.model_fields["detected_mask_grow"].default
 TARGET_OPACITY = 0.3  # the issue's targets hold for marks at least this opaque
 RESTORE_TOLERANCE = 3  # levels: a restored pixel this close to the clean photo counts as exact
+# Row names that bench.detect_targets reads to pick a row's bars.
+FAINT = " (faint)"  # appended to a row of marks under TARGET_OPACITY
+WHOLE_PHOTOS = "clean, whole held-out photos at their own size"
+SHARED = "shared"  # the first word of a batch-shared row
+TEMPLATE = "known template (un-blended)"
 
 
 def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[dict[str, object]]:
@@ -33,7 +38,7 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
     for item in scored:
         composite = item[0]
         faint = composite.kind != "clean" and opacity(composite) < TARGET_OPACITY
-        groups.setdefault(f"{composite.kind}{' (faint)' if faint else ''}", []).append(item)
+        groups.setdefault(f"{composite.kind}{FAINT if faint else ''}", []).append(item)
     rows = []
     for kind, items in groups.items():
 
@@ -66,7 +71,7 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
 def whole_photo_row(masks: list[np.ndarray]) -> dict[str, object]:
     """Mean false-positive area of the detected `masks` of whole_photos()."""
     return {
-        "kind": "clean, whole held-out photos at their own size",
+        "kind": WHOLE_PHOTOS,
         "images": len(masks),
         "false_positive_area": round(statistics.fmean(metrics.false_positive_area(m > 0) for m in masks), 4),
     }
@@ -81,10 +86,10 @@ def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
 
     results = shared_results(batch.images, [DetectionResult(mask=mask, regions=()) for mask in own])
     ious = [metrics.iou(r.mask, synth.changed_mask(c, i)) for r, c, i in zip(results, batch.clean, batch.images)]
-    faint = " (faint)" if batch.opacity < TARGET_OPACITY else ""
+    faint = FAINT if batch.opacity < TARGET_OPACITY else ""
     sizes = " of different sizes" if batch.mixed_sizes else ""
     return {
-        "kind": f"shared {batch.kind} over {len(batch.images)} images{sizes}{faint}",
+        "kind": f"{SHARED} {batch.kind} over {len(batch.images)} images{sizes}{faint}",
         "images": len(batch.images),
         "opacity": round(batch.opacity, 2),
         "iou": round(statistics.fmean(ious), 3),
@@ -120,7 +125,7 @@ def template_row(count: int, size: synth.Size, seed: int, jpeg: int | None = Non
         error = np.abs(result.restored.astype(np.int16) - clean.astype(np.int16)).max(axis=-1)[area]
         exact.append(float(np.mean(error <= RESTORE_TOLERANCE)) if error.size else 1.0)
     return {
-        "kind": "known template (un-blended)",
+        "kind": TEMPLATE,
         "images": count,
         "opacity": round(opacity(logo), 2),
         "found": len(exact),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lama_serve.bench.detect_rows import TARGET_OPACITY
+from lama_serve.bench.detect_rows import FAINT, SHARED, TARGET_OPACITY, TEMPLATE, WHOLE_PHOTOS
 from lama_serve.detect import synth
 
 NOISE_SE = 2.0  # a margin under this many standard errors is within a sample's noise
@@ -48,15 +48,14 @@ def bars_of(row: dict[str, object]) -> tuple[Bar, ...]:
     """The bars a row is judged by; none for rows outside the targets (faint marks, the
     user-style marks, small batches)."""
     kind = str(row["kind"])
-    if kind in OVERLAY_KINDS:  # a faint row's kind carries " (faint)" and is none of them
+    if kind in OVERLAY_KINDS:  # a faint row's kind ends in FAINT and is none of them
         return OVERLAY_BARS
-    if kind == "clean" or kind.startswith("clean,"):
+    if kind in ("clean", WHOLE_PHOTOS):
         return CLEAN_BARS
-    if kind.startswith("shared ") and "faint" not in kind and (_number(row, "images") or 0) >= SHARED_MIN_IMAGES:
+    batch = kind.split(" ")[0] == SHARED and not kind.endswith(FAINT)
+    if batch and (_number(row, "images") or 0) >= SHARED_MIN_IMAGES:
         return SHARED_BARS
-    if kind.startswith("known template"):
-        return TEMPLATE_BARS
-    return ()
+    return TEMPLATE_BARS if kind == TEMPLATE else ()
 
 
 def judged(row: dict[str, object]) -> dict[str, object]:
