@@ -9,7 +9,7 @@ need several images or an operator's file
 are measured on the library the gateway runs: the batch-shared mark (`detect.consensus`, on
 the items' masks from the same gateway) and known templates with exact un-blending
 (`detect.templates`). The rows are bench.detect_rows', each judged against the issue's
-targets with its margin in standard errors (bench.detect_targets).
+targets with its margin in standard errors, and summed up by bench.detect_targets.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import numpy as np
 from lama_serve.bench import OUT
 from lama_serve.bench.detect_rows import score_rows, shared_row, template_row, whole_photo_row
 from lama_serve.bench.detect_sets import SIZE_SPREAD, labelled_set, shared_sets, whole_photos
-from lama_serve.bench.detect_targets import judged
 from lama_serve.bench.detect_targets import summary as targets_summary
 from lama_serve.bench.inputs import as_sent, png_bytes, upload
 from lama_serve.core.arg_types import COUNT, SKIPPABLE_COUNT, at_least
@@ -156,7 +155,6 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit("no API key: pass --api-key or set API_KEY (the gateway's key)")
     rows, latency = _measure_offline(args) if args.offline else asyncio.run(_measure(args))
     rows.append(template_row(args.per_kind, args.size, args.seed, args.jpeg))
-    rows = [judged(row) for row in rows]
     columns = (
         "images",
         "recall",

@@ -1,6 +1,7 @@
 """The rows `lama-serve bench detect` prints: per kind recall, IoU, precision and false
 positives of detected masks against the labelled set's (bench.detect_sets), the batch-shared
-mark's IoU, and known templates restored by exact un-blending.
+mark's IoU, and known templates restored by exact un-blending; each judged against the
+targets that hold for it (bench.detect_targets).
 """
 
 from __future__ import annotations
@@ -10,6 +11,14 @@ import statistics
 import numpy as np
 
 from lama_serve.bench.detect_sets import SharedSet, opacity
+from lama_serve.bench.detect_targets import (
+    CLEAN_BARS,
+    TARGET_OPACITY,
+    TEMPLATE_BARS,
+    composite_bars,
+    judged,
+    shared_bars,
+)
 from lama_serve.bench.inputs import as_sent
 from lama_serve.core.settings.detection import DetectionSettings
 from lama_serve.detect import metrics, synth
@@ -18,13 +27,8 @@ from lama_serve.detect.masks import grow_mask
 # Pixels remove-watermark grows a detected mask by (a default server): `left_visible` scores
 # the mask a removal inpaints, the other columns the detected mask itself.
 REMOVAL_GROW: int = DetectionSettings.model_fields["detected_mask_grow"].default
-TARGET_OPACITY = 0.3  # the issue's targets hold for marks at least this opaque
 RESTORE_TOLERANCE = 3  # levels: a restored pixel this close to the clean photo counts as exact
-# Row names that bench.detect_targets reads to pick a row's bars.
-FAINT = " (faint)"  # appended to a row of marks under TARGET_OPACITY
-WHOLE_PHOTOS = "clean, whole held-out photos at their own size"
-SHARED = "shared"  # the first word of a batch-shared row
-TEMPLATE = "known template (un-blended)"
+FAINT = " (faint)"  # appended to the name of a row of marks under TARGET_OPACITY
 
 
 def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[dict[str, object]]:
@@ -35,10 +39,13 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
     mask grown by REMOVAL_GROW), false-positive
     area on clean images, and median detection latency."""
     groups: dict[str, list[tuple[synth.Composite, np.ndarray, float]]] = {}
+    bars = {}
     for item in scored:
         composite = item[0]
         faint = composite.kind != "clean" and opacity(composite) < TARGET_OPACITY
-        groups.setdefault(f"{composite.kind}{FAINT if faint else ''}", []).append(item)
+        name = f"{composite.kind}{FAINT if faint else ''}"
+        groups.setdefault(name, []).append(item)
+        bars[name] = composite_bars(composite.kind, faint)
     rows = []
     for kind, items in groups.items():
 
@@ -64,17 +71,18 @@ def score_rows(scored: list[tuple[synth.Composite, np.ndarray, float]]) -> list[
             ]
             row["left_visible"] = round(statistics.fmean(1 - metrics.recall(m, t) for m, t in clear), 3)
         row["p50_ms"] = round(1000 * statistics.median(seconds for *_, seconds in items), 1)
-        rows.append(row)
+        rows.append(judged(row, bars[kind]))
     return rows
 
 
 def whole_photo_row(masks: list[np.ndarray]) -> dict[str, object]:
     """Mean false-positive area of the detected `masks` of whole_photos()."""
-    return {
-        "kind": WHOLE_PHOTOS,
+    row = {
+        "kind": "clean, whole held-out photos at their own size",
         "images": len(masks),
         "false_positive_area": round(statistics.fmean(metrics.false_positive_area(m > 0) for m in masks), 4),
     }
+    return judged(row, CLEAN_BARS)
 
 
 def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
@@ -86,14 +94,15 @@ def shared_row(batch: SharedSet, own: list[np.ndarray]) -> dict[str, object]:
 
     results = shared_results(batch.images, [DetectionResult(mask=mask, regions=()) for mask in own])
     ious = [metrics.iou(r.mask, synth.changed_mask(c, i)) for r, c, i in zip(results, batch.clean, batch.images)]
-    faint = FAINT if batch.opacity < TARGET_OPACITY else ""
+    faint = batch.opacity < TARGET_OPACITY
     sizes = " of different sizes" if batch.mixed_sizes else ""
-    return {
-        "kind": f"{SHARED} {batch.kind} over {len(batch.images)} images{sizes}{faint}",
+    row = {
+        "kind": f"shared {batch.kind} over {len(batch.images)} images{sizes}{FAINT if faint else ''}",
         "images": len(batch.images),
         "opacity": round(batch.opacity, 2),
         "iou": round(statistics.fmean(ious), 3),
     }
+    return judged(row, shared_bars(len(batch.images), faint))
 
 
 def template_row(count: int, size: synth.Size, seed: int, jpeg: int | None = None) -> dict[str, object]:
@@ -124,10 +133,11 @@ def template_row(count: int, size: synth.Size, seed: int, jpeg: int | None = Non
         area = (logo.alpha > 0) & (result.mask == 0)  # what un-blending (not inpainting) restores
         error = np.abs(result.restored.astype(np.int16) - clean.astype(np.int16)).max(axis=-1)[area]
         exact.append(float(np.mean(error <= RESTORE_TOLERANCE)) if error.size else 1.0)
-    return {
-        "kind": TEMPLATE,
+    row = {
+        "kind": "known template (un-blended)",
         "images": count,
         "opacity": round(opacity(logo), 2),
         "found": len(exact),
         "restored_within_3_levels": round(statistics.fmean(exact), 3) if exact else None,
     }
+    return judged(row, TEMPLATE_BARS)

@@ -1,5 +1,8 @@
 """The targets `lama-serve bench detect` judges its rows by, and each row's verdict.
 
+The code that builds a row (bench.detect_rows) knows which targets hold for it and passes
+their bars to `judged`; faint marks, the user-style marks and small batches have none.
+
 A row holds a sample of marks, so its mean is known only to its standard error (`recall_se`,
 `iou_se`): at 8 composites per kind about +-0.1, at 128 about +-0.015. Besides met or short,
 a row says by how many standard errors its mean clears its bar (`target_margin_se`, the
@@ -11,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lama_serve.bench.detect_rows import FAINT, SHARED, TARGET_OPACITY, TEMPLATE, WHOLE_PHOTOS
 from lama_serve.detect import synth
 
+TARGET_OPACITY = 0.3  # the issue's targets hold for marks at least this opaque
 NOISE_SE = 2.0  # a margin under this many standard errors is within a sample's noise
 SHARED_MIN_IMAGES = 8  # the batch-shared target holds for batches of 8 images or more
 OVERLAY_KINDS = tuple(kind for kind in synth.KINDS if kind != "clean")
@@ -44,24 +47,22 @@ def _number(row: dict[str, object], key: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def bars_of(row: dict[str, object]) -> tuple[Bar, ...]:
-    """The bars a row is judged by; none for rows outside the targets (faint marks, the
-    user-style marks, small batches)."""
-    kind = str(row["kind"])
-    if kind in OVERLAY_KINDS:  # a faint row's kind ends in FAINT and is none of them
-        return OVERLAY_BARS
-    if kind in ("clean", WHOLE_PHOTOS):
+def composite_bars(kind: str, faint: bool) -> tuple[Bar, ...]:
+    """The bars of a per-kind row of composites: clean photos', or the overlays' when the
+    marks are at TARGET_OPACITY or more; none for other kinds (the user-style marks)."""
+    if kind == "clean":
         return CLEAN_BARS
-    batch = kind.split(" ")[0] == SHARED and not kind.endswith(FAINT)
-    if batch and (_number(row, "images") or 0) >= SHARED_MIN_IMAGES:
-        return SHARED_BARS
-    return TEMPLATE_BARS if kind == TEMPLATE else ()
+    return OVERLAY_BARS if kind in OVERLAY_KINDS and not faint else ()
 
 
-def judged(row: dict[str, object]) -> dict[str, object]:
-    """`row` with `target` ("met" or "short") and, where its bars' metrics have standard
-    errors, `target_margin_se`; unchanged when no target applies."""
-    bars = bars_of(row)
+def shared_bars(images: int, faint: bool) -> tuple[Bar, ...]:
+    """The bars of a batch-shared row: the target holds for SHARED_MIN_IMAGES or more."""
+    return SHARED_BARS if images >= SHARED_MIN_IMAGES and not faint else ()
+
+
+def judged(row: dict[str, object], bars: tuple[Bar, ...]) -> dict[str, object]:
+    """`row` with `target` ("met" or "short") against `bars` and, where their metrics have
+    standard errors, `target_margin_se`; unchanged without bars."""
     if not bars:
         return row
     measured = [(bar, _number(row, bar.metric), _number(row, f"{bar.metric}_se")) for bar in bars]

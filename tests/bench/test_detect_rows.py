@@ -32,7 +32,14 @@ def test_scores_per_kind() -> None:
     assert rows["logo"]["left_visible"] == 0.0  # the mark's top 2 rows missed: in the rim a removal adds
     (missed,) = score_rows([(marked, np.zeros_like(marked.mask), 0.010)])
     assert missed["left_visible"] == 1.0 and missed["recall"] == 0.0
-    assert rows["clean"] == {"kind": "clean", "images": 1, "false_positive_area": round(64 / 4096, 4), "p50_ms": 30.0}
+    assert rows["clean"] == {
+        "kind": "clean",
+        "images": 1,
+        "false_positive_area": round(64 / 4096, 4),
+        "p50_ms": 30.0,
+        "target": "short",  # 1.6 % of the photo over the 1 % bar
+    }
+    assert rows["logo"]["target"] == "met"  # the mark lies mostly in the lower half: 0.952 of it found
 
 
 def test_rows_report_the_standard_error_of_their_means() -> None:
@@ -54,6 +61,7 @@ def test_shared_row_scores_the_batch_answer_from_the_items_own_masks() -> None:
     row = shared_row(batch, own)
     assert batch.opacity >= TARGET_OPACITY and row["opacity"] == round(batch.opacity, 2)
     assert row["kind"] == "shared text_corner over 4 images" and row["images"] == 4
+    assert "target" not in row  # under 8 images the batch target does not hold
     assert row["iou"] >= alone - 0.05 and row["iou"] > 0.6  # measured 0.71 (0.73 with all masks whole)
 
 
@@ -61,7 +69,7 @@ def test_a_faint_shared_mark_is_labelled_faint() -> None:
     batch = shared_set(3, 64, seed=0, kind="logo")  # this seed's logo is at opacity 0.2
     assert batch.opacity < TARGET_OPACITY
     row = shared_row(batch, [np.zeros((64, 64), np.uint8)] * 3)
-    assert row["kind"] == "shared logo over 3 images (faint)"
+    assert row["kind"] == "shared logo over 3 images (faint)" and "target" not in row
 
 
 def test_a_faint_known_template_is_found_on_every_photo_and_restored() -> None:
